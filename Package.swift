@@ -1,0 +1,76 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "ModelTrail",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trail", targets: ["trail"]),
+        .executable(name: "trail-bench", targets: ["TrailBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        .target(
+            name: "TrailCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "TrailStore",
+            dependencies: ["TrailCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "TrailArtifacts",
+            dependencies: ["TrailCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "TrailService",
+            dependencies: ["TrailCore", "TrailStore", "TrailArtifacts", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "TrailHTTP",
+            dependencies: [
+                "TrailCore", "TrailService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .target(
+            name: "TrailCLI",
+            dependencies: [
+                "TrailCore", "TrailService", "TrailHTTP", "TrailStore", "TrailArtifacts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "trail", dependencies: ["TrailCLI"]),
+        .executableTarget(
+            name: "TrailBench",
+            dependencies: [
+                "TrailCore", "TrailService", "TrailHTTP", "TrailStore", "TrailArtifacts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/Sources/TrailBench"
+        ),
+        .testTarget(name: "TrailCoreTests", dependencies: ["TrailCore"]),
+        .testTarget(name: "TrailStoreTests", dependencies: ["TrailStore"]),
+        .testTarget(name: "TrailArtifactsTests", dependencies: ["TrailArtifacts"]),
+        .testTarget(name: "TrailServiceTests", dependencies: ["TrailService"]),
+        .testTarget(
+            name: "TrailHTTPTests",
+            dependencies: ["TrailHTTP", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
+        .testTarget(name: "TrailCLITests", dependencies: ["TrailCLI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,155 @@
+import struct Crypto.SHA256
+import Foundation
+import TrailCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Blobs as files under `root/sha256/<first two hex>/<hex>`, written to `root/tmp` first,
+/// fsynced, then renamed into place (and the directory fsynced), so a crash leaves either the
+/// whole blob or none of it. File names come from digests only, never from client input.
+public struct FileBlobStore: BlobStore {
+    public let root: URL
+
+    public init(root: URL) throws {
+        self.root = root
+        for directory in ["sha256", "tmp"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
+        }
+    }
+
+    func path(of digest: Digest) -> String {
+        root.appendingPathComponent("sha256").appendingPathComponent(String(digest.hex.prefix(2)))
+            .appendingPathComponent(digest.hex).path
+    }
+
+    public func makeWriter() throws -> any BlobWriter {
+        try FileBlobWriter(store: self)
+    }
+
+    public func open(_ digest: Digest) throws -> any BlobReader {
+        try FileBlobReader(path: path(of: digest), digest: digest)
+    }
+
+    public func contains(_ digest: Digest) -> Bool {
+        access(path(of: digest), F_OK) == 0
+    }
+
+    public func allDigests() throws -> [Digest] {
+        let base = root.appendingPathComponent("sha256")
+        var out: [Digest] = []
+        for prefix in try FileManager.default.contentsOfDirectory(atPath: base.path) {
+            for name in try FileManager.default.contentsOfDirectory(atPath: base.appendingPathComponent(prefix).path) {
+                if let digest = try? Digest(hex: name) { out.append(digest) }
+            }
+        }
+        return out.sorted()
+    }
+}
+
+final class FileBlobWriter: BlobWriter {
+    let store: FileBlobStore
+    let temporaryPath: String
+    var descriptor: Int32
+    var hasher = SHA256()
+    var sizeBytes: Int64 = 0
+
+    init(store: FileBlobStore) throws {
+        self.store = store
+        temporaryPath = store.root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString).path
+        descriptor = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw TrailError.internalError("cannot create a temporary blob file (errno \(errno))") }
+    }
+
+    deinit { abort() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard descriptor >= 0 else { throw TrailError.internalError("blob writer is closed") }
+        hasher.update(bufferPointer: bytes)
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw TrailError.internalError("cannot write a blob (errno \(errno))")
+            }
+            offset += written
+        }
+        sizeBytes += Int64(bytes.count)
+    }
+
+    func commit() throws -> (digest: Digest, sizeBytes: Int64) {
+        guard descriptor >= 0 else { throw TrailError.internalError("blob writer is closed") }
+        guard fsync(descriptor) == 0 else { throw TrailError.internalError("cannot fsync a blob (errno \(errno))") }
+        Glibc.close(descriptor)
+        descriptor = -1
+        let digest = Digest(hasher.finalize())
+        let finalPath = store.path(of: digest)
+        if store.contains(digest) {
+            // Same bytes already stored: never overwrite.
+            unlink(temporaryPath)
+            return (digest, sizeBytes)
+        }
+        let directory = (finalPath as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // link(2) fails if the target exists, so a concurrent writer of the same bytes cannot be
+        // overwritten; either way the content under the name is the same.
+        if link(temporaryPath, finalPath) != 0, errno != EEXIST {
+            let code = errno
+            unlink(temporaryPath)
+            throw TrailError.internalError("cannot move a blob into place (errno \(code))")
+        }
+        unlink(temporaryPath)
+        let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            Glibc.close(directoryDescriptor)
+        }
+        return (digest, sizeBytes)
+    }
+
+    func abort() {
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+            descriptor = -1
+            unlink(temporaryPath)
+        }
+    }
+}
+
+/// Used by one task at a time (a download), so its mutable descriptor needs no lock.
+final class FileBlobReader: BlobReader, @unchecked Sendable {
+    var descriptor: Int32
+    let sizeBytes: Int64
+
+    init(path: String, digest: Digest) throws {
+        descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw TrailError.notFound("blob", digest.description) }
+        var info = stat()
+        fstat(descriptor, &info)
+        sizeBytes = Int64(info.st_size)
+    }
+
+    deinit { close() }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Glibc.read(descriptor, buffer.baseAddress!, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw TrailError.internalError("cannot read a blob (errno \(errno))")
+            }
+            return count
+        }
+    }
+
+    func close() {
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+            descriptor = -1
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import TrailCore
+
+/// TrailArtifacts: blobs named by the SHA-256 of their bytes. A blob, once written, is never
+/// overwritten or changed; writing the same bytes again stores nothing new. This module knows
+/// nothing about runs or models: the mapping from a run's logical path to a digest is metadata.
+
+/// A content-addressed blob store.
+public protocol BlobStore: Sendable {
+    /// Starts a streaming write. Feed bytes to the writer, then `commit()` it to learn the digest.
+    func makeWriter() throws -> any BlobWriter
+    /// Opens a blob for streaming reads; throws `RESOURCE_DOES_NOT_EXIST` if absent.
+    func open(_ digest: Digest) throws -> any BlobReader
+    func contains(_ digest: Digest) -> Bool
+    /// Every stored digest, for reconciliation against the metadata.
+    func allDigests() throws -> [Digest]
+}
+
+/// A write in progress. Bytes are hashed as they arrive; nothing is visible under the digest
+/// until `commit()` has made the file durable and renamed it into place.
+public protocol BlobWriter: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Makes the blob durable and returns its digest and size. Idempotent per content.
+    func commit() throws -> (digest: Digest, sizeBytes: Int64)
+    /// Discards the partial write.
+    func abort()
+}
+
+/// A streaming read of one blob. Sendable so a response body can carry it to the task that
+/// writes the bytes out; a reader is still used by one task at a time.
+public protocol BlobReader: AnyObject, Sendable {
+    var sizeBytes: Int64 { get }
+    /// Fills `buffer` from the current position; returns the number of bytes read, 0 at the end.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    func close()
+}
+
+extension BlobStore {
+    /// Stores `bytes` in one call (for small blobs).
+    public func put(_ bytes: [UInt8]) throws -> (digest: Digest, sizeBytes: Int64) {
+        let writer = try makeWriter()
+        do {
+            try bytes.withUnsafeBytes { try writer.write($0) }
+            return try writer.commit()
+        } catch {
+            writer.abort()
+            throw error
+        }
+    }
+
+    /// Reads a whole blob (for small blobs).
+    public func get(_ digest: Digest) throws -> [UInt8] {
+        let reader = try open(digest)
+        defer { reader.close() }
+        var out: [UInt8] = []
+        out.reserveCapacity(Int(reader.sizeBytes))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if count == 0 { break }
+            out.append(contentsOf: chunk[0..<count])
+        }
+        return out
+    }
+}
+

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import TrailCore
+import TrailService
+
+/// `trail`: the ModelTrail command line.
+public struct TrailCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "trail",
+        abstract: "ModelTrail: an audit-grade ML experiment tracker, model registry and model server.",
+        discussion: """
+            Local mode (the default) works on the home folder in $TRAIL_HOME (default ~/.modeltrail): a SQLite \
+            file and a blob folder, nothing else to start. With --server URL (or $TRAIL_SERVER) every command \
+            talks to a running 'trail server' instead.
+            """,
+        version: TrailVersion.current,
+        subcommands: [ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self]
+    )
+
+    public init() {}
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Home folder of the embedded store (default: $TRAIL_HOME or ~/.modeltrail).")
+    var home: String?
+
+    @Option(name: .long, help: "URL of a ModelTrail server (default: $TRAIL_SERVER); local mode when absent.")
+    var server: String?
+
+    @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
+    var json = false
+
+    var homeURL: URL {
+        let environment = ProcessInfo.processInfo.environment
+        if let home { return URL(fileURLWithPath: home) }
+        if let home = environment["TRAIL_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".modeltrail")
+    }
+
+    var serverURL: String? {
+        if let server, !server.isEmpty { return server }
+        if let server = ProcessInfo.processInfo.environment["TRAIL_SERVER"], !server.isEmpty { return server }
+        return nil
+    }
+
+    /// The OS user, who is the actor in local mode.
+    static var osUser: Actor {
+        let environment = ProcessInfo.processInfo.environment
+        return .user(environment["USER"] ?? environment["LOGNAME"] ?? NSUserName())
+    }
+
+    func backend() async throws -> any TrailBackend {
+        if let serverURL { return try RemoteBackend(server: serverURL) }
+        let home = try await TrailHome.open(homeURL)
+        return LocalBackend(tracking: home.tracking, actor: Self.osUser)
+    }
+}
+
+/// Runs a command body, printing a `TrailError` as a one-line message (or JSON) and exiting 1.
+func runReporting(_ options: GlobalOptions, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as TrailError {
+        if options.json {
+            Output.printJSON(NativeAPI.ErrorBody(error))
+        } else {
+            var text = "error: \(error.code.rawValue): \(error.message)"
+            if let field = error.field { text += " [field: \(field)]" }
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
+        throw ExitCode(1)
+    }
+}
+
+enum Output {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func printJSON<T: Encodable>(_ value: T) {
+        if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+    }
+
+    static func date(_ millis: Int64?) -> String {
+        guard let millis else { return "-" }
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }
+        print(line(header))
+        for row in rows { print(line(row)) }
+    }
+
+    static func run(_ run: Run) {
+        let info = run.info
+        print("run \(info.runID)  \(info.name)")
+        print("  experiment  \(info.experimentID)")
+        print("  status      \(info.status.rawValue)  (\(info.lifecycleStage.rawValue))")
+        print("  user        \(info.userID)")
+        print("  started     \(date(info.startTimeMillis))   ended \(date(info.endTimeMillis))")
+        print("  artifacts   \(info.artifactURI)")
+        if !run.params.isEmpty { print("  params      " + run.params.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
+        if !run.metrics.isEmpty {
+            print("  metrics     " + run.metrics.map { "\($0.key)=\(JSONValue.double($0.value).canonicalString)" }.joined(separator: " "))
+        }
+        if !run.tags.isEmpty { print("  tags        " + run.tags.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
+        for input in run.inputs {
+            print("  input       \(input.name) \(input.digest) \(input.context ?? "")")
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+
+/// A JSON value with an RFC 8785 (JCS) canonical serialisation: object members sorted by
+/// their UTF-16 code units, no insignificant whitespace, numbers in ECMAScript's shortest form,
+/// strings with the minimal escapes. The ledger hashes these exact bytes.
+public indirect enum JSONValue: Sendable, Hashable, Codable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(FlexibleDouble(d))
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var intValue: Int64? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d) where d == d.rounded() && abs(d) < 9.007_199_254_740_992e15: return Int64(d)
+        default: return nil
+        }
+    }
+
+    /// The canonical bytes. Non-finite doubles are written as the strings `"NaN"`,
+    /// `"Infinity"`, `"-Infinity"` (JSON has no such numbers; this is MLflow's convention).
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(into: &out)
+        return out
+    }
+
+    public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
+
+    public func write(into out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d):
+            if d.isNaN {
+                JSONValue.string("NaN").write(into: &out)
+            } else if d.isInfinite {
+                JSONValue.string(d > 0 ? "Infinity" : "-Infinity").write(into: &out)
+            } else {
+                out.append(contentsOf: JSONValue.ecmaScriptNumber(d).utf8)
+            }
+        case .string(let s): JSONValue.writeString(s, into: &out)
+        case .array(let a):
+            out.append(UInt8(ascii: "["))
+            for (i, v) in a.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                v.write(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let o):
+            out.append(UInt8(ascii: "{"))
+            let keys = o.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+            for (i, k) in keys.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.writeString(k, into: &out)
+                out.append(UInt8(ascii: ":"))
+                o[k]!.write(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeString(_ s: String, into out: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+            case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
+            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0x0a: out.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0c: out.append(contentsOf: [92, UInt8(ascii: "f")])
+            case 0x0d: out.append(contentsOf: [92, UInt8(ascii: "r")])
+            case 0..<0x20: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// ECMAScript `Number.prototype.toString` for a finite double (RFC 8785 §3.2.2.3).
+    /// Swift's `description` already yields the shortest round-tripping digits; only the layout
+    /// differs, so the digits and exponent are taken from it and laid out as ECMAScript does.
+    public static func ecmaScriptNumber(_ value: Double) -> String {
+        if value == 0 { return "0" }
+        var text = "\(value.magnitude)"
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exponent = Int(text[text.index(after: e)...]) ?? 0
+            text = String(text[..<e])
+        }
+        var digits: [Character]
+        var pointPosition: Int
+        if let dot = text.firstIndex(of: ".") {
+            pointPosition = text.distance(from: text.startIndex, to: dot)
+            digits = Array(text[..<dot]) + Array(text[text.index(after: dot)...])
+        } else {
+            pointPosition = text.count
+            digits = Array(text)
+        }
+        while digits.first == "0" {
+            digits.removeFirst()
+            pointPosition -= 1
+        }
+        while digits.last == "0" { digits.removeLast() }
+        let k = digits.count
+        let n = pointPosition + exponent
+        let s = String(digits)
+        var out = value < 0 ? "-" : ""
+        if k <= n && n <= 21 {
+            out += s + String(repeating: "0", count: n - k)
+        } else if 0 < n && n <= 21 {
+            out += String(digits[0..<n]) + "." + String(digits[n...])
+        } else if -6 < n && n <= 0 {
+            out += "0." + String(repeating: "0", count: -n) + s
+        } else {
+            let e = n - 1
+            let sign = e < 0 ? "-" : "+"
+            out += k == 1 ? s : String(digits[0]) + "." + String(digits[1...])
+            out += "e" + sign + String(abs(e))
+        }
+        return out
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByDictionaryLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+}

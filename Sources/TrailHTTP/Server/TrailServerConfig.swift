@@ -1,0 +1,23 @@
+import TrailCore
+
+/// How the HTTP server runs. Built once by the executable from flags, environment and defaults.
+public struct TrailServerConfig: Sendable {
+    /// 127.0.0.1 by default: the server is reachable from this machine only until an operator
+    /// chooses otherwise.
+    public var host: String
+    public var port: Int
+    /// Largest JSON request body accepted (413 above it).
+    public var maxBodyBytes: Int
+    /// Largest artifact accepted in one upload (413 above it).
+    public var maxArtifactBytes: Int64
+    /// Who the server acts as until authentication exists (the OS user who started it).
+    public var localActor: Actor
+
+    public init(host: String = "127.0.0.1", port: Int = 5050, maxBodyBytes: Int = 4 << 20, maxArtifactBytes: Int64 = 64 << 30, localActor: Actor) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.maxArtifactBytes = maxArtifactBytes
+        self.localActor = localActor
+    }
+}

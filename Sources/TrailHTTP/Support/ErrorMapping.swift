@@ -1,0 +1,124 @@
+import Foundation
+import Hummingbird
+import Logging
+import TrailCore
+
+/// TrailHTTP: the Hummingbird routes. Routes decode and encode; services decide.
+
+/// The one table from error code to HTTP status.
+public enum ErrorStatus {
+    public static func status(for code: ErrorCode) -> HTTPResponse.Status {
+        switch code {
+        case .invalidParameterValue, .malformedRequest: .badRequest
+        case .resourceDoesNotExist, .endpointNotFound: .notFound
+        case .resourceAlreadyExists, .resourceConflict: .conflict
+        case .invalidState: .conflict
+        case .requestTooLarge: .contentTooLarge
+        case .unauthenticated: .unauthorized
+        case .permissionDenied: .forbidden
+        case .notImplemented: .notImplemented
+        case .dataLoss, .internalError: .internalServerError
+        }
+    }
+}
+
+/// Turns every error thrown by a route into the JSON envelope with the status from the table.
+/// Messages of internal errors are replaced by a generic one; the cause is logged, never sent.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let trailError = Self.translate(error)
+            if trailError.code == .internalError || trailError.code == .dataLoss {
+                logger.error("\(request.method) \(request.uri.path) failed: \(trailError) cause: \(String(describing: trailError.cause ?? error))")
+            }
+            return JSONResponse.error(trailError)
+        }
+    }
+
+    static func translate(_ error: any Error) -> TrailError {
+        switch error {
+        case let error as TrailError:
+            return error
+        case let error as HTTPError:
+            switch error.status {
+            case .contentTooLarge: return TrailError(.requestTooLarge, "request body is larger than the configured limit", field: "body")
+            case .notFound: return TrailError(.endpointNotFound, "no such endpoint")
+            case .methodNotAllowed: return TrailError(.endpointNotFound, "method not allowed on this endpoint")
+            case .badRequest: return TrailError(.malformedRequest, error.body ?? "bad request")
+            default: return TrailError(.internalError, "request failed", cause: error)
+            }
+        case let error as DecodingError:
+            return decodingError(error)
+        default:
+            return TrailError(.internalError, "internal error", cause: error)
+        }
+    }
+
+    static func fieldPath(_ path: [any CodingKey]) -> String {
+        path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+    }
+
+    static func decodingError(_ error: DecodingError) -> TrailError {
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return TrailError(.malformedRequest, "request body is not valid JSON", field: "body")
+        case .dataCorrupted(let context):
+            let field = fieldPath(context.codingPath)
+            return TrailError.invalid(field, "field '\(field)' has an invalid value")
+        case .keyNotFound(let key, let context):
+            let field = fieldPath(context.codingPath + [key])
+            return TrailError.invalid(field, "field '\(field)' is required")
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let field = fieldPath(context.codingPath)
+            return TrailError.invalid(field.isEmpty ? "body" : field, "field '\(field.isEmpty ? "body" : field)' must be \(describe(type))")
+        @unknown default:
+            return TrailError(.malformedRequest, "request body could not be decoded", field: "body")
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int64.Type, is Int.Type: "an integer"
+        case is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: "of the documented type"
+        }
+    }
+}
+
+/// JSON responses and request decoding with the API's conventions.
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ error: TrailError) -> Response {
+        var shown = error
+        if error.code == .internalError { shown.message = "internal error; the server log has the details" }
+        let data = (try? encoder.encode(NativeAPI.ErrorBody(shown))) ?? Data("{\"error\":{\"code\":\"INTERNAL_ERROR\"}}".utf8)
+        return Response(
+            status: ErrorStatus.status(for: error.code), headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Reads at most `limit` bytes of body and decodes it; an empty body decodes as `{}`.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        var request = request
+        let buffer = try await request.collectBody(upTo: limit)
+        let bytes = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView)
+        return try JSONDecoder().decode(T.self, from: bytes)
+    }
+}

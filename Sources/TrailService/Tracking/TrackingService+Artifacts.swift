@@ -1,0 +1,91 @@
+import TrailArtifacts
+import TrailCore
+import TrailStore
+
+/// An artifact upload that has passed every check and is receiving bytes.
+///
+/// Made by `TrackingService.beginArtifactUpload`, which validates the path and the run before
+/// any byte touches the disk; feed it with `write`, then `finishArtifactUpload`.
+public final class ArtifactUpload {
+    public let runID: RunID
+    public let path: ArtifactPath
+    let writer: any BlobWriter
+    let maxBytes: Int64
+    var received: Int64 = 0
+
+    init(runID: RunID, path: ArtifactPath, writer: any BlobWriter, maxBytes: Int64) {
+        self.runID = runID
+        self.path = path
+        self.writer = writer
+        self.maxBytes = maxBytes
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        received += Int64(bytes.count)
+        guard received <= maxBytes else {
+            writer.abort()
+            throw TrailError(.requestTooLarge, "artifact is larger than the configured limit of \(maxBytes) bytes", field: "body")
+        }
+        try writer.write(bytes)
+    }
+
+    public func abort() { writer.abort() }
+}
+
+extension TrackingService {
+    /// Checks the run (exists, active) and the logical path, then opens a streaming blob write.
+    public func beginArtifactUpload(_ id: RunID, path: ArtifactPath, maxBytes: Int64 = 64 << 30) async throws -> ArtifactUpload {
+        let current = try await run(id)
+        guard current.info.lifecycleStage == .active else { throw TrailError.invalid("run_id", "run '\(id)' is deleted; restore it first") }
+        return ArtifactUpload(runID: id, path: path, writer: try blobs.makeWriter(), maxBytes: maxBytes)
+    }
+
+    /// Commits the blob and maps the path to it. The same path with the same bytes is a no-op;
+    /// with other bytes it is refused (`RESOURCE_CONFLICT`) and the mapping stays as it was.
+    @discardableResult
+    public func finishArtifactUpload(_ upload: ArtifactUpload, actor: Actor) async throws -> ArtifactEntry {
+        let (digest, size) = try upload.writer.commit()
+        let now = clock.nowMillis()
+        let entry = ArtifactEntry(path: upload.path, digest: digest, sizeBytes: size, createdMillis: now)
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.run(upload.runID, mustBeActive: true)], changes: [.putArtifact(upload.runID, entry)],
+                event: EventDraft(
+                    action: "artifact.put", actor: actor, timeMillis: now, subject: Subject(type: "run", id: upload.runID.value),
+                    facts: ["path": .string(upload.path.value), "digest": .string(digest.description), "size_bytes": .int(size)],
+                    artifactDigests: [digest])))
+        return try await store.artifact(run: upload.runID, path: upload.path) ?? entry
+    }
+
+    /// Stores a small artifact from memory in one call.
+    @discardableResult
+    public func putArtifact(_ id: RunID, path: ArtifactPath, bytes: [UInt8], actor: Actor) async throws -> ArtifactEntry {
+        let upload = try await beginArtifactUpload(id, path: path)
+        do {
+            try bytes.withUnsafeBytes { try upload.write($0) }
+        } catch {
+            upload.abort()
+            throw error
+        }
+        return try await finishArtifactUpload(upload, actor: actor)
+    }
+
+    public func artifacts(_ id: RunID, prefix: String? = nil) async throws -> [ArtifactEntry] {
+        let all = try await store.artifacts(run: id)
+        guard let prefix, !prefix.isEmpty else { return all }
+        let directory = prefix.hasSuffix("/") ? prefix : prefix + "/"
+        return all.filter { $0.path.value == prefix || $0.path.value.hasPrefix(directory) }
+    }
+
+    /// Opens an artifact for streaming download.
+    public func openArtifact(_ id: RunID, path: ArtifactPath) async throws -> (ArtifactEntry, any BlobReader) {
+        guard let entry = try await store.artifact(run: id, path: path) else {
+            throw TrailError.notFound("artifact", path.value, field: "path")
+        }
+        do {
+            return (entry, try blobs.open(entry.digest))
+        } catch {
+            throw TrailError(.dataLoss, "the bytes of artifact '\(path)' (\(entry.digest)) are missing from the blob store; run 'trail ledger verify'")
+        }
+    }
+}

@@ -1,0 +1,372 @@
+import Foundation
+import TrailArtifacts
+import TrailCore
+import TrailStore
+
+/// Experiments, runs, params, metrics, tags, dataset inputs and artifacts.
+///
+/// Every mutating method takes the acting identity and makes exactly one `WriteBatch`: one
+/// transaction with one ledger event, or nothing at all when the input is refused.
+public struct TrackingService: Sendable {
+    public let store: any MetadataStore
+    public let blobs: any BlobStore
+    public let clock: any TrailClock
+
+    /// The tag MLflow keeps in step with a run's name.
+    public static let runNameTag = "mlflow.runName"
+
+    public init(store: any MetadataStore, blobs: any BlobStore, clock: any TrailClock = SystemClock()) {
+        self.store = store
+        self.blobs = blobs
+        self.clock = clock
+    }
+
+    // MARK: - Experiments
+
+    /// Creates experiment `"0"`, "Default", if it does not exist (MLflow clients rely on it).
+    public func ensureDefaultExperiment() async throws {
+        if try await store.experiment(id: .defaultExperiment) != nil { return }
+        do {
+            _ = try await createExperiment(name: "Default", tags: [], actor: .service("modeltrail"))
+        } catch let error as TrailError where error.code == .resourceAlreadyExists {
+            // Another process created it first.
+        }
+    }
+
+    public func createExperiment(name: String, tags: [Tag], actor: Actor) async throws -> Experiment {
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { throw TrailError.invalid("name", "experiment name must not be empty") }
+        try Limits.checkLength(name, max: Limits.maxExperimentNameLength, field: "name")
+        try checkTags(tags, field: "tags")
+        let now = clock.nowMillis()
+        let receipt = try await store.apply(
+            WriteBatch(
+                changes: [.createExperiment(name: name, tags: tags, timeMillis: now)],
+                event: EventDraft(
+                    action: "experiment.create", actor: actor, timeMillis: now, subject: Subject(type: "experiment", id: ""),
+                    facts: ["name": .string(name), "tags": Self.tagsJSON(tags)])))
+        guard let id = receipt.experimentID, let experiment = try await store.experiment(id: id) else {
+            throw TrailError.internalError("created experiment could not be read back")
+        }
+        return experiment
+    }
+
+    public func experiment(id: ExperimentID) async throws -> Experiment {
+        guard let experiment = try await store.experiment(id: id) else { throw TrailError.notFound("experiment", id.description, field: "experiment_id") }
+        return experiment
+    }
+
+    public func experiment(named name: String) async throws -> Experiment {
+        guard let experiment = try await store.experiment(named: name) else { throw TrailError.notFound("experiment", name, field: "experiment_name") }
+        return experiment
+    }
+
+    public func experiments(view: ViewType = .activeOnly, maxResults: Int = 1000, pageToken: String? = nil) async throws -> Page<Experiment> {
+        try checkMaxResults(maxResults)
+        return try await store.experiments(view: view, maxResults: maxResults, offset: try PageToken.decode(pageToken))
+    }
+
+    public func deleteExperiment(_ id: ExperimentID, actor: Actor) async throws {
+        guard id != .defaultExperiment else { throw TrailError.invalid("experiment_id", "the Default experiment cannot be deleted") }
+        try await setLifecycle(id, .deleted, action: "experiment.delete", actor: actor)
+    }
+
+    public func restoreExperiment(_ id: ExperimentID, actor: Actor) async throws {
+        try await setLifecycle(id, .active, action: "experiment.restore", actor: actor)
+    }
+
+    func setLifecycle(_ id: ExperimentID, _ stage: LifecycleStage, action: String, actor: Actor) async throws {
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.experiment(id, mustBeActive: false)],
+                changes: [.setExperimentLifecycle(id, stage, timeMillis: now)],
+                event: EventDraft(
+                    action: action, actor: actor, timeMillis: now, subject: Subject(type: "experiment", id: id.description),
+                    facts: ["lifecycle_stage": .string(stage.rawValue)])))
+    }
+
+    public func renameExperiment(_ id: ExperimentID, to name: String, actor: Actor) async throws {
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { throw TrailError.invalid("new_name", "experiment name must not be empty") }
+        try Limits.checkLength(name, max: Limits.maxExperimentNameLength, field: "new_name")
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.experiment(id, mustBeActive: true)],
+                changes: [.renameExperiment(id, name: name, timeMillis: now)],
+                event: EventDraft(
+                    action: "experiment.rename", actor: actor, timeMillis: now, subject: Subject(type: "experiment", id: id.description),
+                    facts: ["name": .string(name)])))
+    }
+
+    /// Sets (`value` non-nil) or deletes an experiment tag; every change is kept as history.
+    public func setExperimentTag(_ id: ExperimentID, key: String, value: String?, actor: Actor) async throws {
+        try Limits.checkKey(key, field: "key")
+        if let value { try Limits.checkLength(value, max: Limits.maxTagValueLength, field: "value") }
+        let now = clock.nowMillis()
+        if value == nil, !(try await experiment(id: id)).tags.contains(where: { $0.key == key }) {
+            throw TrailError.notFound("tag", key, field: "key")
+        }
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.experiment(id, mustBeActive: true)],
+                changes: [.changeExperimentTags(id, [TagChange(key: key, value: value, timeMillis: now, actor: actor)])],
+                event: EventDraft(
+                    action: value == nil ? "experiment.tag.delete" : "experiment.tag.set", actor: actor, timeMillis: now,
+                    subject: Subject(type: "experiment", id: id.description),
+                    facts: ["key": .string(key), "value": value.map(JSONValue.string) ?? .null])))
+    }
+
+    public func experimentTagHistory(_ id: ExperimentID) async throws -> [TagChange] {
+        _ = try await experiment(id: id)
+        return try await store.experimentTagHistory(id: id)
+    }
+
+    // MARK: - Runs
+
+    /// Creates a run in `experimentID` (the Default experiment when nil), status RUNNING.
+    public func createRun(
+        experimentID: ExperimentID?, name: String? = nil, userID: String? = nil, startTimeMillis: Int64? = nil, tags: [Tag] = [],
+        actor: Actor
+    ) async throws -> Run {
+        let experimentID = experimentID ?? .defaultExperiment
+        try checkTags(tags, field: "tags")
+        let tagName = tags.last(where: { $0.key == Self.runNameTag })?.value
+        if let name, let tagName, !name.isEmpty, name != tagName {
+            throw TrailError.invalid("run_name", "run_name '\(name)' contradicts the \(Self.runNameTag) tag '\(tagName)'")
+        }
+        let runName = (name?.isEmpty == false ? name : nil) ?? tagName ?? RunNames.random()
+        try Limits.checkLength(runName, max: Limits.maxRunNameLength, field: "run_name")
+        if let userID { try Limits.checkLength(userID, max: 256, field: "user_id") }
+        let now = clock.nowMillis()
+        var allTags = tags
+        if tagName == nil { allTags.append(Tag(key: Self.runNameTag, value: runName)) }
+        let info = RunInfo(
+            runID: .random(), experimentID: experimentID, name: runName, userID: userID ?? actor.id, status: .running,
+            startTimeMillis: startTimeMillis ?? now, endTimeMillis: nil, lifecycleStage: .active)
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.experiment(experimentID, mustBeActive: true)],
+                changes: [.createRun(info, tags: allTags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })],
+                event: EventDraft(
+                    action: "run.create", actor: actor, timeMillis: now, subject: Subject(type: "run", id: info.runID.value),
+                    related: ["experiment_id": experimentID.description],
+                    facts: [
+                        "run_name": .string(runName), "user_id": .string(info.userID), "status": .string(info.status.rawValue),
+                        "start_time": .int(info.startTimeMillis), "tags": Self.tagsJSON(allTags),
+                    ])))
+        return try await run(info.runID)
+    }
+
+    public func run(_ id: RunID) async throws -> Run {
+        guard let run = try await store.run(id: id) else { throw TrailError.notFound("run", id.description, field: "run_id") }
+        return run
+    }
+
+    /// Changes a run's status, end time or name (fields left nil stay as they are).
+    public func updateRun(_ id: RunID, status: RunStatus? = nil, endTimeMillis: Int64? = nil, name: String? = nil, actor: Actor) async throws -> RunInfo {
+        if let name { try Limits.checkLength(name, max: Limits.maxRunNameLength, field: "run_name") }
+        let current = try await run(id)
+        guard current.info.lifecycleStage == .active else { throw TrailError.invalid("run_id", "run '\(id)' is deleted; restore it first") }
+        var endTime = endTimeMillis
+        if endTime == nil, let status, status.isTerminal, current.info.endTimeMillis == nil { endTime = clock.nowMillis() }
+        if let endTime, endTime < current.info.startTimeMillis {
+            throw TrailError.invalid("end_time", "end_time \(endTime) is before the run's start_time \(current.info.startTimeMillis)")
+        }
+        let now = clock.nowMillis()
+        var changes: [Change] = [.updateRun(id, status: status, endTimeMillis: endTime, name: name?.isEmpty == false ? name : nil)]
+        if let name, !name.isEmpty, name != current.info.name {
+            changes.append(.changeRunTags(id, [TagChange(key: Self.runNameTag, value: name, timeMillis: now, actor: actor)]))
+        }
+        var facts: [String: JSONValue] = [:]
+        if let status { facts["status"] = .string(status.rawValue) }
+        if let endTime { facts["end_time"] = .int(endTime) }
+        if let name { facts["run_name"] = .string(name) }
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.run(id, mustBeActive: true)], changes: changes,
+                event: EventDraft(
+                    action: "run.update", actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value),
+                    related: ["experiment_id": current.info.experimentID.description], facts: .object(facts))))
+        return try await run(id).info
+    }
+
+    public func deleteRun(_ id: RunID, actor: Actor) async throws {
+        try await setRunLifecycle(id, .deleted, action: "run.delete", actor: actor)
+    }
+
+    public func restoreRun(_ id: RunID, actor: Actor) async throws {
+        try await setRunLifecycle(id, .active, action: "run.restore", actor: actor)
+    }
+
+    func setRunLifecycle(_ id: RunID, _ stage: LifecycleStage, action: String, actor: Actor) async throws {
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.run(id, mustBeActive: false)], changes: [.setRunLifecycle(id, stage)],
+                event: EventDraft(
+                    action: action, actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value),
+                    facts: ["lifecycle_stage": .string(stage.rawValue)])))
+    }
+
+    // MARK: - Params, metrics, tags
+
+    public func logParam(_ id: RunID, key: String, value: String, actor: Actor) async throws {
+        try await logBatch(id, params: [Param(key: key, value: value)], actor: actor)
+    }
+
+    public func logMetric(_ id: RunID, _ metric: Metric, actor: Actor) async throws {
+        try await logBatch(id, metrics: [metric], actor: actor)
+    }
+
+    /// Sets (`value` non-nil) or deletes a run tag; every change is kept as history.
+    public func setTag(_ id: RunID, key: String, value: String?, actor: Actor) async throws {
+        if let value {
+            try await logBatch(id, tags: [Tag(key: key, value: value)], actor: actor)
+            return
+        }
+        try Limits.checkKey(key, field: "key")
+        let current = try await run(id)
+        guard current.tags.contains(where: { $0.key == key }) else { throw TrailError.notFound("tag", key, field: "key") }
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.run(id, mustBeActive: true)],
+                changes: [.changeRunTags(id, [TagChange(key: key, value: nil, timeMillis: now, actor: actor)])],
+                event: EventDraft(
+                    action: "tags.delete", actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value),
+                    facts: ["key": .string(key)])))
+    }
+
+    /// Logs metrics, params and tags in one transaction and one ledger event. Params are
+    /// immutable: a key re-logged with its value is accepted, with another value refused.
+    public func logBatch(_ id: RunID, metrics: [Metric] = [], params: [Param] = [], tags: [Tag] = [], actor: Actor) async throws {
+        guard metrics.count <= Limits.maxBatchMetrics else {
+            throw TrailError.invalid("metrics", "a batch holds at most \(Limits.maxBatchMetrics) metrics, got \(metrics.count)")
+        }
+        guard params.count <= Limits.maxBatchParams else {
+            throw TrailError.invalid("params", "a batch holds at most \(Limits.maxBatchParams) params, got \(params.count)")
+        }
+        guard tags.count <= Limits.maxBatchTags else {
+            throw TrailError.invalid("tags", "a batch holds at most \(Limits.maxBatchTags) tags, got \(tags.count)")
+        }
+        guard metrics.count + params.count + tags.count <= Limits.maxBatchEntities else {
+            throw TrailError.invalid("metrics", "a batch holds at most \(Limits.maxBatchEntities) entities in all")
+        }
+        var seenParams: [String: String] = [:]
+        for (i, param) in params.enumerated() {
+            try Limits.checkKey(param.key, field: "params[\(i)].key")
+            try Limits.checkLength(param.value, max: Limits.maxParamValueLength, field: "params[\(i)].value")
+            if let earlier = seenParams[param.key], earlier != param.value {
+                throw TrailError.invalid("params[\(i)]", "param '\(param.key)' appears twice in the batch with different values")
+            }
+            seenParams[param.key] = param.value
+        }
+        for (i, metric) in metrics.enumerated() {
+            try Limits.checkKey(metric.key, field: "metrics[\(i)].key")
+            guard metric.timestampMillis >= 0 else { throw TrailError.invalid("metrics[\(i)].timestamp", "timestamp must not be negative") }
+        }
+        try checkTags(tags, field: "tags")
+        guard !(metrics.isEmpty && params.isEmpty && tags.isEmpty) else { return }
+        let now = clock.nowMillis()
+        var changes: [Change] = []
+        if !params.isEmpty { changes.append(.insertParams(id, params)) }
+        if !metrics.isEmpty { changes.append(.insertMetrics(id, metrics)) }
+        if !tags.isEmpty { changes.append(.changeRunTags(id, tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })) }
+        if let rename = tags.last(where: { $0.key == Self.runNameTag }) {
+            changes.append(.updateRun(id, status: nil, endTimeMillis: nil, name: rename.value))
+        }
+        let action: String
+        switch (metrics.isEmpty, params.isEmpty, tags.isEmpty) {
+        case (false, true, true): action = "metrics.log"
+        case (true, false, true): action = "params.log"
+        case (true, true, false): action = "tags.set"
+        default: action = "batch.log"
+        }
+        var facts: [String: JSONValue] = [:]
+        if !params.isEmpty { facts["params"] = .array(params.map { ["key": .string($0.key), "value": .string($0.value)] }) }
+        if !metrics.isEmpty {
+            facts["metrics"] = .array(
+                metrics.map { ["key": .string($0.key), "value": .double($0.value), "timestamp": .int($0.timestampMillis), "step": .int($0.step)] })
+        }
+        if !tags.isEmpty { facts["tags"] = Self.tagsJSON(tags) }
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.run(id, mustBeActive: true)], changes: changes,
+                event: EventDraft(action: action, actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value), facts: .object(facts))))
+    }
+
+    public func metricHistory(_ id: RunID, key: String, maxResults: Int = 25000, pageToken: String? = nil) async throws -> Page<Metric> {
+        guard maxResults > 0 else { throw TrailError.invalid("max_results", "max_results must be positive") }
+        return try await store.metricHistory(run: id, key: key, maxResults: min(maxResults, 100_000), offset: try PageToken.decode(pageToken))
+    }
+
+    public func tagHistory(_ id: RunID) async throws -> [TagChange] {
+        try await store.runTagHistory(run: id)
+    }
+
+    // MARK: - Dataset inputs
+
+    public func logInputs(_ id: RunID, _ inputs: [DatasetInput], actor: Actor) async throws {
+        guard !inputs.isEmpty else { return }
+        for (i, input) in inputs.enumerated() {
+            guard !input.name.isEmpty else { throw TrailError.invalid("datasets[\(i)].name", "dataset name must not be empty") }
+            try Limits.checkLength(input.name, max: Limits.maxDatasetNameLength, field: "datasets[\(i)].name")
+            guard !input.digest.isEmpty else { throw TrailError.invalid("datasets[\(i)].digest", "dataset digest must not be empty") }
+            if input.digest.hasPrefix("sha256:") { _ = try Digest(parsing: input.digest, field: "datasets[\(i)].digest") }
+            try Limits.checkLength(input.digest, max: 80, field: "datasets[\(i)].digest")
+            try Limits.checkLength(input.source, max: Limits.maxDatasetSourceLength, field: "datasets[\(i)].source")
+            if let context = input.context { try Limits.checkLength(context, max: 500, field: "datasets[\(i)].context") }
+        }
+        let now = clock.nowMillis()
+        let encoder = JSONEncoder()
+        let facts = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(inputs))
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.run(id, mustBeActive: true)], changes: [.insertDatasetInputs(id, inputs)],
+                event: EventDraft(
+                    action: "inputs.log", actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value),
+                    related: Dictionary(inputs.map { ("dataset:\($0.name)", $0.digest) }, uniquingKeysWith: { a, _ in a }),
+                    facts: ["datasets": facts])))
+    }
+
+    // MARK: - Search
+
+    /// MLflow's run search: filter grammar, `order_by`, `max_results` and page tokens.
+    public func searchRuns(
+        experimentIDs: [ExperimentID], filter: String = "", orderBy: [String] = [], view: ViewType = .activeOnly, maxResults: Int = 1000,
+        pageToken: String? = nil
+    ) async throws -> Page<Run> {
+        try checkMaxResults(maxResults)
+        guard !experimentIDs.isEmpty else { throw TrailError.invalid("experiment_ids", "name at least one experiment") }
+        let orders = try orderBy.map { try RunOrder(parsing: $0) }
+        var seen = Set<String>()
+        for order in orders where !seen.insert("\(order.entity).\(order.key)").inserted {
+            throw TrailError.invalid("order_by", "'\(order.entity.rawValue).\(order.key)' appears twice in order_by")
+        }
+        return try await store.searchRuns(
+            RunQuery(
+                experimentIDs: experimentIDs, filter: try RunFilter(parsing: filter), orderBy: orders, view: view, maxResults: maxResults,
+                offset: try PageToken.decode(pageToken)))
+    }
+
+    // MARK: - Helpers
+
+    func checkTags(_ tags: [Tag], field: String) throws {
+        for (i, tag) in tags.enumerated() {
+            try Limits.checkKey(tag.key, field: "\(field)[\(i)].key")
+            try Limits.checkLength(tag.value, max: Limits.maxTagValueLength, field: "\(field)[\(i)].value")
+        }
+    }
+
+    func checkMaxResults(_ maxResults: Int) throws {
+        guard (1...Limits.maxSearchResults).contains(maxResults) else {
+            throw TrailError.invalid("max_results", "max_results must be between 1 and \(Limits.maxSearchResults), got \(maxResults)")
+        }
+    }
+
+    static func tagsJSON(_ tags: [Tag]) -> JSONValue {
+        .array(tags.map { ["key": .string($0.key), "value": .string($0.value)] })
+    }
+}

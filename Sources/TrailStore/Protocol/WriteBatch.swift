@@ -1,0 +1,110 @@
+import TrailCore
+
+/// TrailStore: where ModelTrail's records are kept. The `MetadataStore` protocol is the only
+/// thing services see; `SQLiteMetadataStore` is the embedded default. Stores hold no business
+/// rules: the service layer decides what a mutation is, the store makes it atomic.
+
+/// A condition the store checks inside the write transaction, before applying any change.
+/// Failing one aborts the whole batch with the corresponding `TrailError`.
+public enum Precondition: Sendable, Hashable {
+    /// The experiment exists (and, if `active`, is not deleted).
+    case experiment(ExperimentID, mustBeActive: Bool)
+    /// The run exists (and, if `active`, is not deleted).
+    case run(RunID, mustBeActive: Bool)
+}
+
+/// One change to the record. Fact rows (params, metric points, tag changes, dataset inputs,
+/// artifact mappings) are only ever inserted; entity rows (experiments, runs) carry state that
+/// changes, and every change is an event.
+public enum Change: Sendable, Hashable {
+    /// Creates an experiment; the store allocates the next decimal id and fills in the event's
+    /// subject id. A taken name fails with `RESOURCE_ALREADY_EXISTS`.
+    case createExperiment(name: String, tags: [Tag], timeMillis: Int64)
+    case setExperimentLifecycle(ExperimentID, LifecycleStage, timeMillis: Int64)
+    case renameExperiment(ExperimentID, name: String, timeMillis: Int64)
+    case changeExperimentTags(ExperimentID, [TagChange])
+    case createRun(RunInfo, tags: [TagChange])
+    /// Sets the fields that are not nil.
+    case updateRun(RunID, status: RunStatus?, endTimeMillis: Int64?, name: String?)
+    case setRunLifecycle(RunID, LifecycleStage)
+    /// Immutable insert: a key already logged with the same value is a no-op; with another
+    /// value the batch fails with `INVALID_PARAMETER_VALUE`.
+    case insertParams(RunID, [Param])
+    case insertMetrics(RunID, [Metric])
+    case changeRunTags(RunID, [TagChange])
+    /// Idempotent per (name, digest, context).
+    case insertDatasetInputs(RunID, [DatasetInput])
+    /// Immutable insert: the same path with the same digest is a no-op; with another digest
+    /// the batch fails with `RESOURCE_CONFLICT`.
+    case putArtifact(RunID, ArtifactEntry)
+}
+
+/// Everything one mutation does: checked, applied and recorded in one transaction.
+public struct WriteBatch: Sendable {
+    public var preconditions: [Precondition]
+    public var changes: [Change]
+    public var event: EventDraft
+
+    public init(preconditions: [Precondition] = [], changes: [Change], event: EventDraft) {
+        self.preconditions = preconditions
+        self.changes = changes
+        self.event = event
+    }
+}
+
+/// What a committed batch produced.
+public struct WriteReceipt: Sendable, Hashable {
+    /// The ledger index of the batch's event; nil when every change was a no-op (nothing was
+    /// written, so nothing was recorded).
+    public var eventIndex: Int64?
+    /// The id allocated by a `createExperiment` change.
+    public var experimentID: ExperimentID?
+
+    public init(eventIndex: Int64?, experimentID: ExperimentID? = nil) {
+        self.eventIndex = eventIndex
+        self.experimentID = experimentID
+    }
+}
+
+/// A run search, compiled by the store to SQL with bound parameters only.
+public struct RunQuery: Sendable, Hashable {
+    public var experimentIDs: [ExperimentID]
+    public var filter: RunFilter
+    public var orderBy: [RunOrder]
+    public var view: ViewType
+    public var maxResults: Int
+    public var offset: Int
+
+    public init(
+        experimentIDs: [ExperimentID], filter: RunFilter = RunFilter(clauses: []), orderBy: [RunOrder] = [],
+        view: ViewType = .activeOnly, maxResults: Int = 1000, offset: Int = 0
+    ) {
+        self.experimentIDs = experimentIDs
+        self.filter = filter
+        self.orderBy = orderBy
+        self.view = view
+        self.maxResults = maxResults
+        self.offset = offset
+    }
+}
+
+/// A ledger event as stored: its index, its canonical bytes and the indexed columns.
+public struct StoredEvent: Sendable, Hashable {
+    public var index: Int64
+    public var eventID: String
+    public var action: String
+    public var actor: Actor
+    public var subject: Subject
+    public var timeMillis: Int64
+    public var body: [UInt8]
+
+    public init(index: Int64, eventID: String, action: String, actor: Actor, subject: Subject, timeMillis: Int64, body: [UInt8]) {
+        self.index = index
+        self.eventID = eventID
+        self.action = action
+        self.actor = actor
+        self.subject = subject
+        self.timeMillis = timeMillis
+        self.body = body
+    }
+}

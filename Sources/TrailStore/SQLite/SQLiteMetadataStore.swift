@@ -1,0 +1,276 @@
+import Foundation
+import GRDB
+import TrailCore
+
+/// The embedded metadata store: one SQLite file in WAL mode through GRDB.
+///
+/// Writes are serialised by SQLite's single writer; each `apply` is one `IMMEDIATE`
+/// transaction. With WAL and `synchronous = NORMAL` a committed transaction survives the
+/// process being killed (`kill -9`); set `durability: .full` to also survive power loss.
+public final class SQLiteMetadataStore: MetadataStore {
+    public enum Durability: Sendable { case normal, full }
+
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    public init(path: String, durability: Durability = .normal) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try SQLiteSchema.migrator.migrate(pool)
+        } catch {
+            throw TrailError(.internalError, "cannot open the metadata database", cause: error)
+        }
+    }
+
+    // MARK: - The one write path
+
+    public func apply(_ batch: WriteBatch) async throws -> WriteReceipt {
+        do {
+            return try await pool.write { db in try Self.apply(batch, in: db) }
+        } catch let error as TrailError {
+            throw error
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw TrailError(.resourceAlreadyExists, "the name is already taken", cause: error)
+        } catch {
+            throw TrailError(.internalError, "the metadata store failed to write", cause: error)
+        }
+    }
+
+    static func apply(_ batch: WriteBatch, in db: Database) throws -> WriteReceipt {
+        for precondition in batch.preconditions { try check(precondition, in: db) }
+        let eventIndex = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx), -1) + 1 FROM ledger_events")!
+        var context = ApplyContext(db: db, eventIndex: eventIndex, actor: batch.event.actor)
+        for change in batch.changes { try context.apply(change) }
+        guard context.changed else {
+            // Nothing was written, so nothing is recorded; the transaction commits empty.
+            return WriteReceipt(eventIndex: nil, experimentID: context.experimentID)
+        }
+        var draft = batch.event
+        if draft.subject.id.isEmpty, let id = context.experimentID { draft.subject.id = id.description }
+        let event = LedgerEvent(index: eventIndex, eventID: UUID().uuidString.lowercased(), draft: draft)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO ledger_events (idx, event_id, action, actor_type, actor_id, subject_type, subject_id, time, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            event.index, event.eventID, draft.action, draft.actor.type.rawValue, draft.actor.id, draft.subject.type,
+            draft.subject.id, draft.timeMillis, Data(event.canonicalBytes),
+        ])
+        return WriteReceipt(eventIndex: eventIndex, experimentID: context.experimentID)
+    }
+
+    static func check(_ precondition: Precondition, in db: Database) throws {
+        switch precondition {
+        case .experiment(let id, let mustBeActive):
+            guard let stage = try String.fetchOne(db, sql: "SELECT lifecycle_stage FROM experiments WHERE id = ?", arguments: [id.value]) else {
+                throw TrailError.notFound("experiment", id.description, field: "experiment_id")
+            }
+            if mustBeActive, stage != LifecycleStage.active.rawValue {
+                throw TrailError.invalid("experiment_id", "experiment '\(id)' is deleted; restore it first")
+            }
+        case .run(let id, let mustBeActive):
+            guard let stage = try String.fetchOne(db, sql: "SELECT lifecycle_stage FROM runs WHERE run_id = ?", arguments: [id.value]) else {
+                throw TrailError.notFound("run", id.description, field: "run_id")
+            }
+            if mustBeActive, stage != LifecycleStage.active.rawValue {
+                throw TrailError.invalid("run_id", "run '\(id)' is deleted; restore it first")
+            }
+        }
+    }
+
+    static func runPK(_ id: RunID, in db: Database) throws -> Int64 {
+        guard let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM runs WHERE run_id = ?"), arguments: [id.value]) else {
+            throw TrailError.notFound("run", id.description, field: "run_id")
+        }
+        return pk
+    }
+}
+
+/// State of one `apply`: the event index every row written gets, and what happened.
+struct ApplyContext {
+    let db: Database
+    let eventIndex: Int64
+    let actor: Actor
+    var changed = false
+    var experimentID: ExperimentID?
+
+    mutating func apply(_ change: Change) throws {
+        switch change {
+        case .createExperiment(let name, let tags, let time):
+            let next = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), -1) + 1 FROM experiments")!
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM experiments WHERE name = ?", arguments: [name]) == true {
+                throw TrailError(.resourceAlreadyExists, "experiment '\(name)' already exists", field: "name")
+            }
+            try db.execute(
+                sql: "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, last_update_time, event_index) VALUES (?, ?, 'active', ?, ?, ?)",
+                arguments: [next, name, time, time, eventIndex])
+            experimentID = ExperimentID(next)
+            try changeExperimentTags(ExperimentID(next), tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: time, actor: actor) })
+            changed = true
+        case .setExperimentLifecycle(let id, let stage, let time):
+            try db.execute(
+                sql: "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ?, event_index = ? WHERE id = ? AND lifecycle_stage != ?",
+                arguments: [stage.rawValue, time, eventIndex, id.value, stage.rawValue])
+            changed = changed || db.changesCount > 0
+        case .renameExperiment(let id, let name, let time):
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM experiments WHERE name = ? AND id != ?", arguments: [name, id.value]) == true {
+                throw TrailError(.resourceAlreadyExists, "experiment '\(name)' already exists", field: "new_name")
+            }
+            try db.execute(
+                sql: "UPDATE experiments SET name = ?, last_update_time = ?, event_index = ? WHERE id = ? AND name != ?",
+                arguments: [name, time, eventIndex, id.value, name])
+            changed = changed || db.changesCount > 0
+        case .changeExperimentTags(let id, let changes):
+            try changeExperimentTags(id, changes)
+        case .createRun(let info, let tags):
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (run_id, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, event_index)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    info.runID.value, info.experimentID.value, info.name, info.userID, info.status.rawValue,
+                    info.startTimeMillis, info.endTimeMillis, info.lifecycleStage.rawValue, eventIndex,
+                ])
+            changed = true
+            try changeRunTags(db.lastInsertedRowID, tags)
+        case .updateRun(let id, let status, let endTime, let name):
+            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = COALESCE(?, status), end_time = COALESCE(?, end_time), name = COALESCE(?, name),
+                        event_index = ? WHERE pk = ?
+                    """,
+                arguments: [status?.rawValue, endTime, name, eventIndex, pk])
+            changed = true
+        case .setRunLifecycle(let id, let stage):
+            try db.execute(
+                sql: "UPDATE runs SET lifecycle_stage = ?, event_index = ? WHERE run_id = ? AND lifecycle_stage != ?",
+                arguments: [stage.rawValue, eventIndex, id.value, stage.rawValue])
+            changed = changed || db.changesCount > 0
+        case .insertParams(let id, let params):
+            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            let select = try db.cachedStatement(sql: "SELECT value FROM params WHERE run_pk = ? AND key = ?")
+            let insert = try db.cachedStatement(sql: "INSERT INTO params (run_pk, key, value, event_index) VALUES (?, ?, ?, ?)")
+            for param in params {
+                if let existing = try String.fetchOne(select, arguments: [pk, param.key]) {
+                    guard existing == param.value else {
+                        throw TrailError.invalid(
+                            "params.\(param.key)",
+                            "param '\(param.key)' was already logged with value '\(existing.prefix(100))'; params are immutable, so '\(param.value.prefix(100))' is refused")
+                    }
+                    continue
+                }
+                try insert.execute(arguments: [pk, param.key, param.value, eventIndex])
+                changed = true
+            }
+        case .insertMetrics(let id, let metrics):
+            guard !metrics.isEmpty else { return }
+            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            var latest: [String: Metric] = [:]
+            for metric in metrics {
+                try insert.execute(arguments: [
+                    pk, metric.key, metric.value.isNaN ? nil : metric.value, metric.value.isNaN, metric.timestampMillis, metric.step,
+                    eventIndex,
+                ])
+                if let current = latest[metric.key], !metric.isLater(than: current) { continue }
+                latest[metric.key] = metric
+            }
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO latest_metrics (run_pk, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (run_pk, key) DO UPDATE SET
+                        value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
+                    WHERE (excluded.step, excluded.timestamp) > (latest_metrics.step, latest_metrics.timestamp)
+                       OR ((excluded.step, excluded.timestamp) = (latest_metrics.step, latest_metrics.timestamp)
+                           AND (excluded.is_nan > latest_metrics.is_nan
+                                OR (excluded.is_nan = 0 AND latest_metrics.is_nan = 0 AND excluded.value > latest_metrics.value)))
+                    """)
+            for metric in latest.values {
+                try upsert.execute(arguments: [
+                    pk, metric.key, metric.value.isNaN ? nil : metric.value, metric.value.isNaN, metric.timestampMillis, metric.step,
+                ])
+            }
+            changed = true
+        case .changeRunTags(let id, let changes):
+            try changeRunTags(try SQLiteMetadataStore.runPK(id, in: db), changes)
+        case .insertDatasetInputs(let id, let inputs):
+            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            for input in inputs {
+                let schema = try input.schema.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                let profile = try input.profile.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                try db.execute(
+                    sql: """
+                        INSERT INTO dataset_inputs (run_pk, name, digest, source_type, source, schema_json, profile_json, context, event_index)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, name, digest, context) DO NOTHING
+                        """,
+                    arguments: [pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? "", eventIndex])
+                changed = changed || db.changesCount > 0
+            }
+        case .putArtifact(let id, let entry):
+            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            if let existing = try String.fetchOne(db, sql: "SELECT digest FROM artifacts WHERE run_pk = ? AND path = ?", arguments: [pk, entry.path.value]) {
+                guard existing == entry.digest.description else {
+                    throw TrailError(
+                        .resourceConflict,
+                        "artifact '\(entry.path)' already exists with other content (\(existing)); artifacts are never overwritten, so log it under a new path",
+                        field: "path")
+                }
+                return
+            }
+            try db.execute(
+                sql: "INSERT INTO artifacts (run_pk, path, digest, size_bytes, created_time, event_index) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis, eventIndex])
+            changed = true
+        }
+    }
+
+    mutating func changeExperimentTags(_ id: ExperimentID, _ changes: [TagChange]) throws {
+        for change in changes {
+            try db.execute(
+                sql: "INSERT INTO experiment_tag_history (experiment_id, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id.value, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
+            if let value = change.value {
+                try db.execute(
+                    sql: "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+                    arguments: [id.value, change.key, value])
+            } else {
+                try db.execute(sql: "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", arguments: [id.value, change.key])
+            }
+            changed = true
+        }
+        if !changes.isEmpty {
+            try db.execute(
+                sql: "UPDATE experiments SET last_update_time = MAX(last_update_time, ?) WHERE id = ?",
+                arguments: [changes.map(\.timeMillis).max()!, id.value])
+        }
+    }
+
+    mutating func changeRunTags(_ pk: Int64, _ changes: [TagChange]) throws {
+        let history = try db.cachedStatement(
+            sql: "INSERT INTO run_tag_history (run_pk, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)")
+        let upsert = try db.cachedStatement(
+            sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value")
+        let remove = try db.cachedStatement(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?")
+        for change in changes {
+            try history.execute(arguments: [pk, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
+            if let value = change.value {
+                try upsert.execute(arguments: [pk, change.key, value])
+            } else {
+                try remove.execute(arguments: [pk, change.key])
+            }
+            changed = true
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import GRDB
+
+/// The SQLite schema, as numbered migrations. A migration is never edited once it has shipped:
+/// change the schema by adding the next one. Migrations use SQL only, never app types.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("001_tracking_and_ledger") { db in
+            try db.execute(sql: v001)
+        }
+        return migrator
+    }
+
+    /// Tables whose rows are facts: inserted once, never updated or deleted.
+    static let appendOnlyTables = [
+        "ledger_events", "params", "metrics", "run_tag_history", "experiment_tag_history", "dataset_inputs", "artifacts",
+    ]
+
+    static let v001 = """
+        CREATE TABLE ledger_events (
+            idx INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            action TEXT NOT NULL,
+            actor_type TEXT NOT NULL,
+            actor_id TEXT NOT NULL,
+            subject_type TEXT NOT NULL,
+            subject_id TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            body BLOB NOT NULL
+        );
+        CREATE INDEX ledger_events_subject ON ledger_events(subject_type, subject_id, idx);
+        CREATE INDEX ledger_events_actor ON ledger_events(actor_id, idx);
+        CREATE INDEX ledger_events_action ON ledger_events(action, idx);
+        CREATE INDEX ledger_events_time ON ledger_events(time);
+
+        CREATE TABLE experiments (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            lifecycle_stage TEXT NOT NULL,
+            creation_time INTEGER NOT NULL,
+            last_update_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX experiments_created ON experiments(creation_time DESC, id);
+        CREATE TABLE experiment_tag_history (
+            seq INTEGER PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+            key TEXT NOT NULL,
+            value TEXT,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX experiment_tag_history_key ON experiment_tag_history(experiment_id, key, seq);
+        -- Projection of experiment_tag_history: the last value per key.
+        CREATE TABLE experiment_tags (
+            experiment_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (experiment_id, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE runs (
+            pk INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL UNIQUE,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+            name TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            start_time INTEGER NOT NULL,
+            end_time INTEGER,
+            lifecycle_stage TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX runs_experiment_start ON runs(experiment_id, start_time DESC, run_id);
+
+        CREATE TABLE params (
+            run_pk INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            event_index INTEGER NOT NULL,
+            PRIMARY KEY (run_pk, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX params_key_value ON params(key, value);
+
+        CREATE TABLE metrics (
+            run_pk INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value REAL,
+            is_nan INTEGER NOT NULL,
+            timestamp INTEGER NOT NULL,
+            step INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX metrics_history ON metrics(run_pk, key, timestamp, step);
+        -- Projection of metrics: the latest point per key by (step, timestamp, value).
+        CREATE TABLE latest_metrics (
+            run_pk INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value REAL,
+            is_nan INTEGER NOT NULL,
+            timestamp INTEGER NOT NULL,
+            step INTEGER NOT NULL,
+            PRIMARY KEY (run_pk, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX latest_metrics_key_value ON latest_metrics(key, value);
+
+        CREATE TABLE run_tag_history (
+            seq INTEGER PRIMARY KEY,
+            run_pk INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX run_tag_history_key ON run_tag_history(run_pk, key, seq);
+        -- Projection of run_tag_history: the last value per key.
+        CREATE TABLE run_tags (
+            run_pk INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (run_pk, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX run_tags_key_value ON run_tags(key, value);
+
+        CREATE TABLE dataset_inputs (
+            seq INTEGER PRIMARY KEY,
+            run_pk INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            source_type TEXT NOT NULL,
+            source TEXT NOT NULL,
+            schema_json TEXT,
+            profile_json TEXT,
+            context TEXT NOT NULL DEFAULT '',
+            event_index INTEGER NOT NULL,
+            UNIQUE (run_pk, name, digest, context)
+        );
+        CREATE INDEX dataset_inputs_digest ON dataset_inputs(digest);
+
+        CREATE TABLE artifacts (
+            run_pk INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            created_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL,
+            PRIMARY KEY (run_pk, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX artifacts_digest ON artifacts(digest);
+        """
+        + appendOnlyTables.map { table in
+            """
+            CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+            CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+            """
+        }.joined(separator: "\n")
+}

@@ -1,0 +1,8 @@
+import TrailCLI
+
+@main
+struct Entry {
+    static func main() async {
+        await TrailCommand.main()
+    }
+}
