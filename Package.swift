@@ -41,6 +41,7 @@ let package = Package(
                 "TrailCore", "TrailService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -63,7 +64,7 @@ let package = Package(
             path: "bench/Sources/TrailBench"
         ),
         .testTarget(name: "TrailCoreTests", dependencies: ["TrailCore"]),
-        .testTarget(name: "TrailStoreTests", dependencies: ["TrailStore"]),
+        .testTarget(name: "TrailStoreTests", dependencies: ["TrailStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrailArtifactsTests", dependencies: ["TrailArtifacts"]),
         .testTarget(name: "TrailServiceTests", dependencies: ["TrailService"]),
         .testTarget(

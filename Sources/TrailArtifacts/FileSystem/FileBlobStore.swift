@@ -81,40 +81,45 @@ final class FileBlobWriter: BlobWriter {
         sizeBytes += Int64(bytes.count)
     }
 
-    func commit() throws -> (digest: Digest, sizeBytes: Int64) {
+    var sealed: Digest?
+
+    func seal() throws -> (digest: Digest, sizeBytes: Int64) {
         guard descriptor >= 0 else { throw TrailError.internalError("blob writer is closed") }
         guard fsync(descriptor) == 0 else { throw TrailError.internalError("cannot fsync a blob (errno \(errno))") }
         Glibc.close(descriptor)
         descriptor = -1
         let digest = Digest(hasher.finalize())
+        sealed = digest
+        return (digest, sizeBytes)
+    }
+
+    func publish() throws {
+        guard let digest = sealed else { throw TrailError.internalError("blob writer was not sealed") }
+        sealed = nil
+        defer { unlink(temporaryPath) }
+        if store.contains(digest) { return }  // same bytes already stored: never overwrite
         let finalPath = store.path(of: digest)
-        if store.contains(digest) {
-            // Same bytes already stored: never overwrite.
-            unlink(temporaryPath)
-            return (digest, sizeBytes)
-        }
         let directory = (finalPath as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        // link(2) fails if the target exists, so a concurrent writer of the same bytes cannot be
+        // link(2) fails if the target exists, so a concurrent writer of the same bytes is never
         // overwritten; either way the content under the name is the same.
         if link(temporaryPath, finalPath) != 0, errno != EEXIST {
-            let code = errno
-            unlink(temporaryPath)
-            throw TrailError.internalError("cannot move a blob into place (errno \(code))")
+            throw TrailError.internalError("cannot move a blob into place (errno \(errno))")
         }
-        unlink(temporaryPath)
         let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryDescriptor >= 0 {
             fsync(directoryDescriptor)
             Glibc.close(directoryDescriptor)
         }
-        return (digest, sizeBytes)
     }
 
     func abort() {
         if descriptor >= 0 {
             Glibc.close(descriptor)
             descriptor = -1
+            unlink(temporaryPath)
+        } else if sealed != nil {
+            sealed = nil
             unlink(temporaryPath)
         }
     }

@@ -16,13 +16,25 @@ public protocol BlobStore: Sendable {
 }
 
 /// A write in progress. Bytes are hashed as they arrive; nothing is visible under the digest
-/// until `commit()` has made the file durable and renamed it into place.
+/// until `publish()` has moved the durable file into place. The two steps let a caller refuse
+/// the content (after learning its digest from `seal()`) without ever storing it.
 public protocol BlobWriter: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
-    /// Makes the blob durable and returns its digest and size. Idempotent per content.
-    func commit() throws -> (digest: Digest, sizeBytes: Int64)
-    /// Discards the partial write.
+    /// Makes the bytes durable in a temporary file and returns their digest and size.
+    func seal() throws -> (digest: Digest, sizeBytes: Int64)
+    /// Moves the sealed blob into place under its digest. Idempotent per content.
+    func publish() throws
+    /// Discards the write, sealed or not, unless it was published.
     func abort()
+}
+
+extension BlobWriter {
+    /// `seal()` then `publish()`.
+    public func commit() throws -> (digest: Digest, sizeBytes: Int64) {
+        let sealed = try seal()
+        try publish()
+        return sealed
+    }
 }
 
 /// A streaming read of one blob. Sendable so a response body can carry it to the task that

@@ -71,7 +71,7 @@ struct RunsCommand: AsyncParsableCommand {
                     page.items.map { run in
                         [
                             run.info.runID.value, run.info.name, run.info.status.rawValue, Output.date(run.info.startTimeMillis),
-                            run.metrics.prefix(4).map { "\($0.key)=\(JSONValue.double($0.value).canonicalString)" }.joined(separator: " "),
+                            run.metrics.prefix(4).map { "\($0.key)=\(Output.number($0.value))" }.joined(separator: " "),
                         ]
                     })
                 if let next = page.nextPageToken { print("more: --page-token \(next)") }
@@ -154,9 +154,11 @@ struct RunsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let number = try JSONDecoder().decode(FlexibleDouble.self, from: Data(Double(value) != nil ? value.utf8 : "\"\(value)\"".utf8))
+                guard let number = FlexibleDouble.parse(value) else {
+                    throw TrailError.invalid("value", "metric value must be a number or one of NaN, Infinity, -Infinity, got '\(value)'")
+                }
                 let metric = Metric(
-                    key: key, value: number.value, timestampMillis: timestamp ?? SystemClock().nowMillis(), step: step)
+                    key: key, value: number, timestampMillis: timestamp ?? SystemClock().nowMillis(), step: step)
                 try await options.backend().logBatch(try RunID(parsing: runID), NativeAPI.LogBatch(metrics: [metric]))
                 options.json ? Output.printJSON(metric) : print("logged metric \(key)=\(value) step \(step)")
             }
@@ -244,7 +246,7 @@ struct RunsCommand: AsyncParsableCommand {
                 let points = try await options.backend().metricHistory(try RunID(parsing: runID), key: key)
                 if options.json { return Output.printJSON(NativeAPI.MetricHistory(metrics: points, nextPageToken: nil)) }
                 Output.table(
-                    ["STEP", "TIMESTAMP", "VALUE"], points.map { [String($0.step), String($0.timestampMillis), JSONValue.double($0.value).canonicalString] })
+                    ["STEP", "TIMESTAMP", "VALUE"], points.map { [String($0.step), String($0.timestampMillis), Output.number($0.value)] })
             }
         }
     }

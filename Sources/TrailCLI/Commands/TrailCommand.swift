@@ -61,7 +61,10 @@ struct GlobalOptions: ParsableArguments {
 func runReporting(_ options: GlobalOptions, _ body: () async throws -> Void) async throws {
     do {
         try await body()
-    } catch let error as TrailError {
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let error = (error as? TrailError) ?? TrailError(.internalError, "\(error)")
         if options.json {
             Output.printJSON(NativeAPI.ErrorBody(error))
         } else {
@@ -82,6 +85,11 @@ enum Output {
 
     static func printJSON<T: Encodable>(_ value: T) {
         if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+    }
+
+    /// A metric value as people read it: `0.95`, `NaN`, `Infinity`.
+    static func number(_ value: Double) -> String {
+        value.isNaN ? "NaN" : value.isInfinite ? (value > 0 ? "Infinity" : "-Infinity") : JSONValue.ecmaScriptNumber(value)
     }
 
     static func date(_ millis: Int64?) -> String {
@@ -111,7 +119,7 @@ enum Output {
         print("  artifacts   \(info.artifactURI)")
         if !run.params.isEmpty { print("  params      " + run.params.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
         if !run.metrics.isEmpty {
-            print("  metrics     " + run.metrics.map { "\($0.key)=\(JSONValue.double($0.value).canonicalString)" }.joined(separator: " "))
+            print("  metrics     " + run.metrics.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "))
         }
         if !run.tags.isEmpty { print("  tags        " + run.tags.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
         for input in run.inputs {

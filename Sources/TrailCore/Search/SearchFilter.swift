@@ -24,6 +24,13 @@ public struct RunFilter: Sendable, Hashable {
         public var key: String
         public var comparator: Comparator
         public var value: Value
+
+        public init(entity: Entity, key: String, comparator: Comparator, value: Value) {
+            self.entity = entity
+            self.key = key
+            self.comparator = comparator
+            self.value = value
+        }
     }
 
     /// The string attributes of a run that a filter may name, after alias resolution.

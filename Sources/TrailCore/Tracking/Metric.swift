@@ -52,16 +52,19 @@ public struct FlexibleDouble: Sendable, Hashable, Codable {
             value = number
             return
         }
-        let text = try c.decode(String.self)
+        guard let number = Self.parse(try c.decode(String.self)) else {
+            throw TrailError.invalid("value", "metric value must be a number or one of NaN, Infinity, -Infinity")
+        }
+        value = number
+    }
+
+    /// Parses a decimal number or MLflow's `NaN`, `Infinity`, `-Infinity`.
+    public static func parse(_ text: String) -> Double? {
         switch text {
-        case "NaN", "nan": value = .nan
-        case "Infinity", "inf", "+Infinity": value = .infinity
-        case "-Infinity", "-inf": value = -.infinity
-        default:
-            guard let number = Double(text) else {
-                throw TrailError.invalid("value", "metric value must be a number or one of NaN, Infinity, -Infinity")
-            }
-            value = number
+        case "NaN", "nan": return .nan
+        case "Infinity", "inf", "+Infinity": return .infinity
+        case "-Infinity", "-inf": return -.infinity
+        default: return Double(text)
         }
     }
 

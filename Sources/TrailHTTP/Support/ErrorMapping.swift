@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import TrailCore
 
 /// TrailHTTP: the Hummingbird routes. Routes decode and encode; services decide.
@@ -53,6 +54,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         case let error as DecodingError:
             return decodingError(error)
+        case is NIOTooManyBytesError:
+            return TrailError(.requestTooLarge, "request body is larger than the configured limit", field: "body")
         default:
             return TrailError(.internalError, "internal error", cause: error)
         }

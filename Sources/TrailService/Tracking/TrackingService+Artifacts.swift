@@ -44,7 +44,18 @@ extension TrackingService {
     /// with other bytes it is refused (`RESOURCE_CONFLICT`) and the mapping stays as it was.
     @discardableResult
     public func finishArtifactUpload(_ upload: ArtifactUpload, actor: Actor) async throws -> ArtifactEntry {
-        let (digest, size) = try upload.writer.commit()
+        let (digest, size) = try upload.writer.seal()
+        if let existing = try await store.artifact(run: upload.runID, path: upload.path) {
+            upload.writer.abort()
+            guard existing.digest == digest else {
+                throw TrailError(
+                    .resourceConflict,
+                    "artifact '\(upload.path)' already exists with other content (\(existing.digest)); artifacts are never overwritten, so log it under a new path",
+                    field: "path")
+            }
+            return existing
+        }
+        try upload.writer.publish()
         let now = clock.nowMillis()
         let entry = ArtifactEntry(path: upload.path, digest: digest, sizeBytes: size, createdMillis: now)
         _ = try await store.apply(

@@ -1,0 +1,56 @@
+import Foundation
+import TrailCore
+import TrailStore
+
+/// Every metadata-store backend the conformance suite runs against. Add a case for each new
+/// backend; the suite itself is written once, against the protocol.
+enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite
+
+    var testDescription: String { rawValue }
+
+    func make() throws -> any MetadataStore {
+        switch self {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-store-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return try SQLiteMetadataStore(path: directory.appendingPathComponent("trail.sqlite").path)
+        }
+    }
+}
+
+import Testing
+
+/// Small builders so each test reads as the mutation it makes.
+enum Fixtures {
+    static let actor = Actor.user("tester")
+
+    static func event(_ action: String, _ subject: Subject = Subject(type: "test", id: "")) -> EventDraft {
+        EventDraft(action: action, actor: actor, timeMillis: 1000, subject: subject)
+    }
+
+    static func createExperiment(_ store: any MetadataStore, _ name: String) async throws -> ExperimentID {
+        let receipt = try await store.apply(
+            WriteBatch(changes: [.createExperiment(name: name, tags: [], timeMillis: 1000)], event: event("experiment.create")))
+        return receipt.experimentID!
+    }
+
+    static func createRun(_ store: any MetadataStore, _ experiment: ExperimentID, name: String = "r", start: Int64 = 1000) async throws -> RunID {
+        let info = RunInfo(
+            runID: .random(), experimentID: experiment, name: name, userID: "tester", status: .running, startTimeMillis: start,
+            endTimeMillis: nil, lifecycleStage: .active)
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.experiment(experiment, mustBeActive: true)], changes: [.createRun(info, tags: [])],
+                event: event("run.create", Subject(type: "run", id: info.runID.value))))
+        return info.runID
+    }
+
+    static func log(_ store: any MetadataStore, _ run: RunID, metrics: [Metric] = [], params: [Param] = [], tags: [TrailCore.Tag] = []) async throws {
+        var changes: [Change] = []
+        if !params.isEmpty { changes.append(.insertParams(run, params)) }
+        if !metrics.isEmpty { changes.append(.insertMetrics(run, metrics)) }
+        if !tags.isEmpty { changes.append(.changeRunTags(run, tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: 1000, actor: actor) })) }
+        _ = try await store.apply(WriteBatch(preconditions: [.run(run, mustBeActive: true)], changes: changes, event: event("batch.log")))
+    }
+}
