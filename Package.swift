@@ -60,6 +60,8 @@ let package = Package(
             dependencies: [
                 "TrailCore", "TrailService", "TrailHTTP", "TrailStore", "TrailArtifacts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/TrailBench"
         ),

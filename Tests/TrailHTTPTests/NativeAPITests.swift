@@ -47,7 +47,9 @@ struct NativeAPITests {
             let id = run.info.runID
             try await client.execute(
                 uri: "/api/v1/runs/\(id)/batch", method: .post,
-                body: json(#"{"metrics": [{"key": "acc", "value": 0.9, "timestamp": 5, "step": 1}, {"key": "acc", "value": "NaN", "timestamp": 6, "step": 0}], "params": [{"key": "C", "value": "1.0"}]}"#)
+                body: json(
+                    #"{"metrics": [{"key": "acc", "value": 0.9, "timestamp": 5, "step": 1}, {"key": "acc", "value": "NaN", "timestamp": 6, "step": 0}], "params": [{"key": "C", "value": "1.0"}]}"#
+                )
             ) { #expect($0.status == .ok) }
             try await client.execute(uri: "/api/v1/runs/\(id)/params", method: .post, body: json(#"{"key": "C", "value": "2.0"}"#)) { response in
                 #expect(response.status == .badRequest)

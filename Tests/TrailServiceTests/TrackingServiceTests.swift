@@ -78,15 +78,42 @@ struct TrackingServiceTests {
     @Test(
         "refuses bad input naming the field, and records nothing",
         arguments: [
-            ("params[0].key", { @Sendable (t: TrackingService, r: RunID) in try await t.logBatch(r, params: [Param(key: "", value: "x")], actor: alice) }),
-            ("params[0].key", { @Sendable t, r in try await t.logBatch(r, params: [Param(key: String(repeating: "k", count: 251), value: "x")], actor: alice) }),
-            ("params[0].value", { @Sendable t, r in try await t.logBatch(r, params: [Param(key: "k", value: String(repeating: "v", count: 6001))], actor: alice) }),
-            ("tags[0].value", { @Sendable t, r in try await t.logBatch(r, tags: [TrailCore.Tag(key: "k", value: String(repeating: "v", count: 8001))], actor: alice) }),
-            ("metrics", { @Sendable t, r in try await t.logBatch(r, metrics: Array(repeating: Metric(key: "m", value: 1, timestampMillis: 1), count: 1001), actor: alice) }),
-            ("metrics[0].key", { @Sendable t, r in try await t.logBatch(r, metrics: [Metric(key: "../etc", value: 1, timestampMillis: 1)], actor: alice) }),
-            ("params[1]", { @Sendable t, r in try await t.logBatch(r, params: [Param(key: "a", value: "1"), Param(key: "a", value: "2")], actor: alice) }),
+            (
+                "params[0].key",
+                { @Sendable (t: TrackingService, r: RunID) in try await t.logBatch(r, params: [Param(key: "", value: "x")], actor: alice) }
+            ),
+            (
+                "params[0].key",
+                { @Sendable t, r in try await t.logBatch(r, params: [Param(key: String(repeating: "k", count: 251), value: "x")], actor: alice) }
+            ),
+            (
+                "params[0].value",
+                { @Sendable t, r in try await t.logBatch(r, params: [Param(key: "k", value: String(repeating: "v", count: 6001))], actor: alice) }
+            ),
+            (
+                "tags[0].value",
+                { @Sendable t, r in try await t.logBatch(r, tags: [TrailCore.Tag(key: "k", value: String(repeating: "v", count: 8001))], actor: alice)
+                }
+            ),
+            (
+                "metrics",
+                { @Sendable t, r in
+                    try await t.logBatch(r, metrics: Array(repeating: Metric(key: "m", value: 1, timestampMillis: 1), count: 1001), actor: alice)
+                }
+            ),
+            (
+                "metrics[0].key",
+                { @Sendable t, r in try await t.logBatch(r, metrics: [Metric(key: "../etc", value: 1, timestampMillis: 1)], actor: alice) }
+            ),
+            (
+                "params[1]",
+                { @Sendable t, r in try await t.logBatch(r, params: [Param(key: "a", value: "1"), Param(key: "a", value: "2")], actor: alice) }
+            ),
             ("max_results", { @Sendable t, _ in _ = try await t.searchRuns(experimentIDs: [.defaultExperiment], maxResults: 50001) }),
-            ("order_by", { @Sendable t, _ in _ = try await t.searchRuns(experimentIDs: [.defaultExperiment], orderBy: ["metrics.a", "metrics.a DESC"]) }),
+            (
+                "order_by",
+                { @Sendable t, _ in _ = try await t.searchRuns(experimentIDs: [.defaultExperiment], orderBy: ["metrics.a", "metrics.a DESC"]) }
+            ),
             ("end_time", { @Sendable t, r in _ = try await t.updateRun(r, status: .finished, endTimeMillis: 1, actor: alice) }),
         ] as [(String, @Sendable (TrackingService, RunID) async throws -> Void)])
     func refusesBadInput(_ field: String, _ body: @Sendable (TrackingService, RunID) async throws -> Void) async throws {

@@ -59,7 +59,9 @@ struct RunSearchConformanceTests {
     @Test(arguments: StoreBackend.allCases)
     func ordering(_ backend: StoreBackend) async throws {
         let world = try await Self.world(backend)
-        #expect(try await names(world, filter: "", orderBy: ["metrics.acc DESC"]) == ["run-a", "run-b", "run-c", "run-d"], "NaN after numbers, missing last")
+        #expect(
+            try await names(world, filter: "", orderBy: ["metrics.acc DESC"]) == ["run-a", "run-b", "run-c", "run-d"],
+            "NaN after numbers, missing last")
         #expect(try await names(world, filter: "", orderBy: ["metrics.acc ASC"]) == ["run-b", "run-a", "run-c", "run-d"])
         #expect(try await names(world, filter: "", orderBy: ["params.C"]) == ["run-b", "run-a", "run-d", "run-c"])
         #expect(try await names(world, filter: "", orderBy: ["start_time ASC"]) == ["run-a", "run-b", "run-c", "run-d"])

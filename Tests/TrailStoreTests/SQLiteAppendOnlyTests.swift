@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import TrailCore
+
 @testable import TrailStore
 
 /// SQLite specifics: the database itself refuses edits to the record.
@@ -20,7 +21,9 @@ struct SQLiteAppendOnlyTests {
         let path = directory.appendingPathComponent("trail.sqlite").path
         let store = try SQLiteMetadataStore(path: path)
         let run = try await Fixtures.createRun(store, try await Fixtures.createExperiment(store, "e"))
-        try await Fixtures.log(store, run, metrics: [Metric(key: "m", value: 1, timestampMillis: 1)], params: [Param(key: "p", value: "v")], tags: [TrailCore.Tag(key: "t", value: "v")])
+        try await Fixtures.log(
+            store, run, metrics: [Metric(key: "m", value: 1, timestampMillis: 1)], params: [Param(key: "p", value: "v")],
+            tags: [TrailCore.Tag(key: "t", value: "v")])
         _ = try await store.apply(
             WriteBatch(
                 changes: [

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import TrailCore
 import TrailStore
 
@@ -18,8 +19,6 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
     }
 }
-
-import Testing
 
 /// Small builders so each test reads as the mutation it makes.
 enum Fixtures {

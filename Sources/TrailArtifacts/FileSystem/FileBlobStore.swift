@@ -1,6 +1,7 @@
-import struct Crypto.SHA256
 import Foundation
 import TrailCore
+
+import struct Crypto.SHA256
 
 #if canImport(Glibc)
     import Glibc

@@ -74,4 +74,3 @@ extension BlobStore {
         return out
     }
 }
-

@@ -185,7 +185,8 @@ struct RunsCommand: AsyncParsableCommand {
                 }
                 try await options.backend().logBatch(try RunID(parsing: runID), batch)
                 let counts = ["metrics": batch.metrics?.count ?? 0, "params": batch.params?.count ?? 0, "tags": batch.tags?.count ?? 0]
-                options.json ? Output.printJSON(counts) : print("logged \(counts["metrics"]!) metrics, \(counts["params"]!) params, \(counts["tags"]!) tags")
+                options.json
+                    ? Output.printJSON(counts) : print("logged \(counts["metrics"]!) metrics, \(counts["params"]!) params, \(counts["tags"]!) tags")
             }
         }
     }

@@ -1,7 +1,8 @@
-import struct Crypto.SHA256
 import Foundation
 import NIOCore
 import TrailCore
+
+import struct Crypto.SHA256
 
 #if canImport(Glibc)
     import Glibc
@@ -129,4 +130,3 @@ final class Progress: @unchecked Sendable {
         if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
-

@@ -47,9 +47,11 @@ public struct RunID: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// A fresh random run id.
     public static func random() -> RunID {
-        let hex = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        return try! RunID(parsing: hex)  // a UUID always has 32 hex digits
+        RunID(unchecked: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
     }
+
+    /// For text already known to be 32 lowercase hex digits (a UUID without dashes).
+    private init(unchecked value: String) { self.value = value }
 
     public var description: String { value }
 

@@ -95,7 +95,9 @@ public struct RunFilter: Sendable, Hashable {
             let aliases = ["created": "start_time", "Created": "start_time", "run name": "run_name", "Run name": "run_name", "Run Name": "run_name"]
             key = aliases[key] ?? key
             guard stringAttributes.contains(key) || numericAttributes.contains(key) else {
-                throw error("unknown attribute '\(key)'; use one of \((stringAttributes.union(numericAttributes)).sorted().joined(separator: ", ")) or an entity prefix such as metrics., params., tags.")
+                throw error(
+                    "unknown attribute '\(key)'; use one of \((stringAttributes.union(numericAttributes)).sorted().joined(separator: ", ")) or an entity prefix such as metrics., params., tags."
+                )
             }
         }
         if entity == .dataset {
@@ -226,7 +228,9 @@ public struct RunFilter: Sendable, Hashable {
                 guard case .list = clause.value else { throw error("IN needs a list like ('a', 'b')") }
                 return
             }
-            guard stringOps.contains(clause.comparator) else { throw error("\(name) supports = != LIKE ILIKE\(clause.key == "run_id" ? " IN NOT IN" : "")") }
+            guard stringOps.contains(clause.comparator) else {
+                throw error("\(name) supports = != LIKE ILIKE\(clause.key == "run_id" ? " IN NOT IN" : "")")
+            }
             try requireString()
         case .dataset:
             if clause.comparator == .isIn || clause.comparator == .notIn {
@@ -329,7 +333,8 @@ enum FilterLexer {
                 index = end + 1
                 continue
             }
-            let startsNumber = ("0"..."9").contains(c)
+            let startsNumber =
+                ("0"..."9").contains(c)
                 || ((c == "-" || c == "+" || c == ".") && index + 1 < chars.count && ("0"..."9").contains(chars[index + 1]))
             if startsNumber {
                 var end = index + 1

@@ -22,9 +22,12 @@ public enum Limits {
             throw TrailError.invalid(field, "key '\(key.prefix(40))…' is longer than \(maxKeyLength) characters")
         }
         for scalar in key.unicodeScalars {
-            let ok = scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+            let ok =
+                scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
                 || "_-./: ".unicodeScalars.contains(scalar)
-            guard ok else { throw TrailError.invalid(field, "key '\(key.prefix(80))' contains '\(scalar)'; use letters, digits and _ - . / : or space") }
+            guard ok else {
+                throw TrailError.invalid(field, "key '\(key.prefix(80))' contains '\(scalar)'; use letters, digits and _ - . / : or space")
+            }
         }
         guard key != "." && key != ".." && !key.hasPrefix("/") && !key.contains("..") else {
             throw TrailError.invalid(field, "key '\(key.prefix(80))' must not be a relative or absolute path")

@@ -96,7 +96,8 @@ extension TrackingService {
         do {
             return (entry, try blobs.open(entry.digest))
         } catch {
-            throw TrailError(.dataLoss, "the bytes of artifact '\(path)' (\(entry.digest)) are missing from the blob store; run 'trail ledger verify'")
+            throw TrailError(
+                .dataLoss, "the bytes of artifact '\(path)' (\(entry.digest)) are missing from the blob store; run 'trail ledger verify'")
         }
     }
 }

@@ -52,12 +52,16 @@ public struct TrackingService: Sendable {
     }
 
     public func experiment(id: ExperimentID) async throws -> Experiment {
-        guard let experiment = try await store.experiment(id: id) else { throw TrailError.notFound("experiment", id.description, field: "experiment_id") }
+        guard let experiment = try await store.experiment(id: id) else {
+            throw TrailError.notFound("experiment", id.description, field: "experiment_id")
+        }
         return experiment
     }
 
     public func experiment(named name: String) async throws -> Experiment {
-        guard let experiment = try await store.experiment(named: name) else { throw TrailError.notFound("experiment", name, field: "experiment_name") }
+        guard let experiment = try await store.experiment(named: name) else {
+            throw TrailError.notFound("experiment", name, field: "experiment_name")
+        }
         return experiment
     }
 
@@ -165,7 +169,9 @@ public struct TrackingService: Sendable {
     }
 
     /// Changes a run's status, end time or name (fields left nil stay as they are).
-    public func updateRun(_ id: RunID, status: RunStatus? = nil, endTimeMillis: Int64? = nil, name: String? = nil, actor: Actor) async throws -> RunInfo {
+    public func updateRun(_ id: RunID, status: RunStatus? = nil, endTimeMillis: Int64? = nil, name: String? = nil, actor: Actor) async throws
+        -> RunInfo
+    {
         if let name { try Limits.checkLength(name, max: Limits.maxRunNameLength, field: "run_name") }
         let current = try await run(id)
         guard current.info.lifecycleStage == .active else { throw TrailError.invalid("run_id", "run '\(id)' is deleted; restore it first") }

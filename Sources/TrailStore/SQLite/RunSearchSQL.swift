@@ -89,7 +89,9 @@ struct RunSearchSQL {
         return out
     }
 
-    static func stringTest(_ column: String, _ comparator: RunFilter.Comparator, _ value: RunFilter.Value) throws -> (String, [(any DatabaseValueConvertible)?]) {
+    static func stringTest(_ column: String, _ comparator: RunFilter.Comparator, _ value: RunFilter.Value) throws -> (
+        String, [(any DatabaseValueConvertible)?]
+    ) {
         switch (comparator, value) {
         case (.equal, .string(let s)): return ("\(column) = ?", [s])
         case (.notEqual, .string(let s)): return ("\(column) != ?", [s])
@@ -101,7 +103,9 @@ struct RunSearchSQL {
         }
     }
 
-    static func numericTest(_ column: String, _ comparator: RunFilter.Comparator, _ value: RunFilter.Value) throws -> (String, [(any DatabaseValueConvertible)?]) {
+    static func numericTest(_ column: String, _ comparator: RunFilter.Comparator, _ value: RunFilter.Value) throws -> (
+        String, [(any DatabaseValueConvertible)?]
+    ) {
         guard case .number(let number) = value else { throw TrailError.invalid("filter", "invalid filter: expected a number") }
         switch comparator {
         case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual:

@@ -91,7 +91,9 @@ extension SQLiteMetadataStore {
         for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, value FROM params WHERE run_pk IN (\(list)) ORDER BY key") {
             runs[row[0]]?.params.append(Param(key: row[1], value: row[2]))
         }
-        for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk IN (\(list)) ORDER BY key") {
+        for row in try Row.fetchAll(
+            db, sql: "SELECT run_pk, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk IN (\(list)) ORDER BY key")
+        {
             let isNaN: Bool = row[3]
             runs[row[0]]?.metrics.append(Metric(key: row[1], value: isNaN ? .nan : row[2], timestampMillis: row[4], step: row[5]))
         }
@@ -101,7 +103,8 @@ extension SQLiteMetadataStore {
         let decoder = JSONDecoder()
         for row in try Row.fetchAll(
             db,
-            sql: "SELECT run_pk, name, digest, source_type, source, schema_json, profile_json, context FROM dataset_inputs WHERE run_pk IN (\(list)) ORDER BY seq"
+            sql:
+                "SELECT run_pk, name, digest, source_type, source, schema_json, profile_json, context FROM dataset_inputs WHERE run_pk IN (\(list)) ORDER BY seq"
         ) {
             let schemaText: String? = row[5]
             let profileText: String? = row[6]
@@ -191,7 +194,8 @@ extension SQLiteMetadataStore {
         try await read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT idx, event_id, action, actor_type, actor_id, subject_type, subject_id, time, body FROM ledger_events WHERE idx >= ? AND idx < ? ORDER BY idx",
+                sql:
+                    "SELECT idx, event_id, action, actor_type, actor_id, subject_type, subject_id, time, body FROM ledger_events WHERE idx >= ? AND idx < ? ORDER BY idx",
                 arguments: [from, to]
             ).map { row in
                 let body: Data = row[8]

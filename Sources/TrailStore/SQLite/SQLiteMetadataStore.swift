@@ -109,7 +109,8 @@ struct ApplyContext {
                 throw TrailError(.resourceAlreadyExists, "experiment '\(name)' already exists", field: "name")
             }
             try db.execute(
-                sql: "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, last_update_time, event_index) VALUES (?, ?, 'active', ?, ?, ?)",
+                sql:
+                    "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, last_update_time, event_index) VALUES (?, ?, 'active', ?, ?, ?)",
                 arguments: [next, name, time, time, eventIndex])
             experimentID = ExperimentID(next)
             try changeExperimentTags(ExperimentID(next), tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: time, actor: actor) })
@@ -164,7 +165,8 @@ struct ApplyContext {
                     guard existing == param.value else {
                         throw TrailError.invalid(
                             "params.\(param.key)",
-                            "param '\(param.key)' was already logged with value '\(existing.prefix(100))'; params are immutable, so '\(param.value.prefix(100))' is refused")
+                            "param '\(param.key)' was already logged with value '\(existing.prefix(100))'; params are immutable, so '\(param.value.prefix(100))' is refused"
+                        )
                     }
                     continue
                 }
@@ -220,7 +222,9 @@ struct ApplyContext {
             }
         case .putArtifact(let id, let entry):
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
-            if let existing = try String.fetchOne(db, sql: "SELECT digest FROM artifacts WHERE run_pk = ? AND path = ?", arguments: [pk, entry.path.value]) {
+            if let existing = try String.fetchOne(
+                db, sql: "SELECT digest FROM artifacts WHERE run_pk = ? AND path = ?", arguments: [pk, entry.path.value])
+            {
                 guard existing == entry.digest.description else {
                     throw TrailError(
                         .resourceConflict,
@@ -243,7 +247,8 @@ struct ApplyContext {
                 arguments: [id.value, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
             if let value = change.value {
                 try db.execute(
-                    sql: "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+                    sql:
+                        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
                     arguments: [id.value, change.key, value])
             } else {
                 try db.execute(sql: "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", arguments: [id.value, change.key])

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// Drives the built `trail` executable the way a user does: local mode on a fresh home, then the
+/// same flow against a `trail server` with `--server`.
+@Suite("trail CLI end to end", .serialized)
+struct CLIEndToEndTests {
+    static var binary: URL {
+        // The test bundle sits in the same build folder as the executable.
+        var url = Bundle.main.bundleURL
+        while url.path != "/" {
+            let candidate = url.appendingPathComponent("trail")
+            if FileManager.default.isExecutableFile(atPath: candidate.path), !candidate.hasDirectoryPath { return candidate }
+            url = url.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/trail")
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        func json() throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] ?? [:]
+        }
+    }
+
+    @discardableResult
+    static func trail(_ arguments: [String], home: URL, server: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRAIL_HOME"] = home.path
+        environment["TRAIL_SERVER"] = server ?? ""
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporaryHome() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("trail-cli-\(UUID().uuidString)")
+    }
+
+    /// The README's flow: experiment, run, params, metrics, artifact, search, download, same sha256.
+    static func flow(home: URL, server: String?) throws {
+        func run(_ arguments: [String]) throws -> Result {
+            let result = try trail(arguments + ["--json"], home: home, server: server)
+            #expect(result.status == 0, "trail \(arguments.joined(separator: " ")) failed: \(result.stderr)\(result.stdout)")
+            return result
+        }
+        _ = try run(["experiments", "create", "cli-demo", "--tag", "team=risk"])
+        let created = try run(["runs", "create", "-e", "cli-demo", "--name", "first"]).json()
+        let runID = try #require(((created["run"] as? [String: Any])?["info"] as? [String: Any])?["run_id"] as? String)
+        _ = try run(["runs", "log-param", runID, "C", "1.0"])
+        _ = try run(["runs", "log-metric", runID, "acc", "0.93", "--step", "1"])
+        let artifact = home.deletingLastPathComponent().appendingPathComponent("artifact-\(UUID().uuidString).json")
+        let content = Data(#"{"weights": [1, 2, 3]}"#.utf8)
+        try content.write(to: artifact)
+        _ = try run(["runs", "log-artifact", runID, artifact.path, "--path", "model/weights.json"])
+        let search = try run(["runs", "search", "-e", "cli-demo", "--filter", "params.C = '1.0' and metrics.acc > 0.9"]).json()
+        #expect((search["runs"] as? [Any])?.count == 1)
+        let output = home.deletingLastPathComponent().appendingPathComponent("download-\(UUID().uuidString).json")
+        let downloaded = try run(["artifacts", "download", runID, "model/weights.json", "-o", output.path]).json()
+        #expect(try Data(contentsOf: output) == content)
+        #expect((downloaded["digest"] as? String)?.hasPrefix("sha256:") == true)
+        // A refused change: clear message, non-zero exit, machine-readable with --json.
+        let refused = try trail(["runs", "log-param", runID, "C", "2.0", "--json"], home: home, server: server)
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("INVALID_PARAMETER_VALUE"))
+        let traversal = try trail(["runs", "log-artifact", runID, artifact.path, "--path", "../escape"], home: home, server: server)
+        #expect(traversal.status == 1)
+        #expect(traversal.stderr.contains("'..' segment"))
+    }
+
+    @Test func localMode() throws {
+        try Self.flow(home: Self.temporaryHome(), server: nil)
+    }
+
+    @Test func remoteModeAgainstARealServer() throws {
+        let home = Self.temporaryHome()
+        let port = Int.random(in: 20000...40000)
+        let server = Process()
+        server.executableURL = Self.binary
+        server.arguments = ["server", "--port", String(port)]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRAIL_HOME"] = home.path
+        server.environment = environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        let url = "http://127.0.0.1:\(port)"
+        var ready = false
+        for _ in 0..<100 where !ready {
+            Thread.sleep(forTimeInterval: 0.1)
+            ready = (try? Self.trail(["experiments", "list"], home: Self.temporaryHome(), server: url))?.status == 0
+        }
+        #expect(ready, "server did not start")
+        try Self.flow(home: Self.temporaryHome(), server: url)
+    }
+}
