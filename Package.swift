@@ -24,8 +24,12 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
+            name: "TrailLedger",
+            dependencies: ["TrailCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "TrailStore",
-            dependencies: ["TrailCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TrailCore", "TrailLedger", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "TrailArtifacts",
@@ -33,7 +37,9 @@ let package = Package(
         ),
         .target(
             name: "TrailService",
-            dependencies: ["TrailCore", "TrailStore", "TrailArtifacts", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "TrailCore", "TrailStore", "TrailArtifacts", "TrailLedger", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "TrailHTTP",
@@ -66,6 +72,7 @@ let package = Package(
             path: "bench/Sources/TrailBench"
         ),
         .testTarget(name: "TrailCoreTests", dependencies: ["TrailCore"]),
+        .testTarget(name: "TrailLedgerTests", dependencies: ["TrailLedger"], resources: [.copy("Vectors")]),
         .testTarget(name: "TrailStoreTests", dependencies: ["TrailStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrailArtifactsTests", dependencies: ["TrailArtifacts"]),
         .testTarget(name: "TrailServiceTests", dependencies: ["TrailService"]),
