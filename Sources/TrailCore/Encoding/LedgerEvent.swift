@@ -37,24 +37,54 @@ public struct EventDraft: Sendable, Hashable {
     }
 }
 
-/// An event in the ledger, with its position. `body` is the canonical JSON that is the leaf.
+/// The digest of the rows one event wrote to one table.
+public struct WriteDigest: Sendable, Hashable {
+    public var digest: Digest
+    public var rows: Int
+    public init(digest: Digest, rows: Int) {
+        self.digest = digest
+        self.rows = rows
+    }
+
+    /// The digest of `rows`: each row a canonical JSON array of its recorded columns, the rows
+    /// sorted by their canonical bytes, hashed as one canonical JSON array.
+    public static func of(rows: [[JSONValue]]) -> WriteDigest {
+        let encoded = rows.map { JSONValue.array($0).canonicalBytes }.sorted { $0.lexicographicallyPrecedes($1) }
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        for (i, row) in encoded.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: row)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return WriteDigest(digest: Digest.of(bytes), rows: rows.count)
+    }
+}
+
+/// An event in the ledger, with its position. Its canonical JSON is the Merkle leaf.
+///
+/// `writes` holds, per table, the digest and count of the rows this event wrote; verification
+/// recomputes them from the rows that carry this event's index.
 public struct LedgerEvent: Sendable, Hashable {
     public static let schemaVersion: Int64 = 1
 
     public var index: Int64
     public var eventID: String
     public var draft: EventDraft
+    public var writes: [String: WriteDigest]
 
-    public init(index: Int64, eventID: String, draft: EventDraft) {
+    public init(index: Int64, eventID: String, draft: EventDraft, writes: [String: WriteDigest] = [:]) {
         self.index = index
         self.eventID = eventID
         self.draft = draft
+        self.writes = writes
     }
 
     /// The event as a JSON value; its canonical bytes are the Merkle leaf.
     public var json: JSONValue {
         var related: [String: JSONValue] = [:]
         for (k, v) in draft.related { related[k] = .string(v) }
+        var writeDigests: [String: JSONValue] = [:]
+        for (table, write) in writes { writeDigests[table] = ["digest": .string(write.digest.description), "rows": .int(Int64(write.rows))] }
         return .object([
             "schema": .int(Self.schemaVersion),
             "index": .int(index),
@@ -68,6 +98,7 @@ public struct LedgerEvent: Sendable, Hashable {
             "digests": [
                 "facts": .string(Digest.of(draft.facts.canonicalBytes).description),
                 "artifacts": .array(draft.artifactDigests.map { .string($0.description) }),
+                "writes": .object(writeDigests),
             ],
         ])
     }

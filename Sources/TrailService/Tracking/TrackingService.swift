@@ -290,11 +290,12 @@ public struct TrackingService: Sendable {
         case (true, true, false): action = "tags.set"
         default: action = "batch.log"
         }
+        // The rows themselves are covered by the event's write digests; the facts summarise.
         var facts: [String: JSONValue] = [:]
         if !params.isEmpty { facts["params"] = .array(params.map { ["key": .string($0.key), "value": .string($0.value)] }) }
         if !metrics.isEmpty {
-            facts["metrics"] = .array(
-                metrics.map { ["key": .string($0.key), "value": .double($0.value), "timestamp": .int($0.timestampMillis), "step": .int($0.step)] })
+            facts["metrics"] = .int(Int64(metrics.count))
+            facts["metric_keys"] = .array(Set(metrics.map(\.key)).sorted().map(JSONValue.string))
         }
         if !tags.isEmpty { facts["tags"] = Self.tagsJSON(tags) }
         _ = try await store.apply(

@@ -44,11 +44,15 @@ public struct WriteBatch: Sendable {
     public var preconditions: [Precondition]
     public var changes: [Change]
     public var event: EventDraft
+    /// Record the event even when no change wrote a row: access events (a download, an
+    /// export, a verification result) are records of their own.
+    public var recordWhenUnchanged: Bool
 
-    public init(preconditions: [Precondition] = [], changes: [Change], event: EventDraft) {
+    public init(preconditions: [Precondition] = [], changes: [Change], event: EventDraft, recordWhenUnchanged: Bool = false) {
         self.preconditions = preconditions
         self.changes = changes
         self.event = event
+        self.recordWhenUnchanged = recordWhenUnchanged
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TrailCore
+import TrailLedger
 
 /// The embedded metadata store: one SQLite file in WAL mode through GRDB.
 ///
@@ -47,13 +48,16 @@ public final class SQLiteMetadataStore: MetadataStore {
         let eventIndex = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx), -1) + 1 FROM ledger_events")!
         var context = ApplyContext(db: db, eventIndex: eventIndex, actor: batch.event.actor)
         for change in batch.changes { try context.apply(change) }
-        guard context.changed else {
+        guard context.changed || batch.recordWhenUnchanged else {
             // Nothing was written, so nothing is recorded; the transaction commits empty.
             return WriteReceipt(eventIndex: nil, experimentID: context.experimentID)
         }
         var draft = batch.event
         if draft.subject.id.isEmpty, let id = context.experimentID { draft.subject.id = id.description }
-        let event = LedgerEvent(index: eventIndex, eventID: UUID().uuidString.lowercased(), draft: draft)
+        let event = LedgerEvent(
+            index: eventIndex, eventID: UUID().uuidString.lowercased(), draft: draft,
+            writes: context.writes.mapValues { WriteDigest.of(rows: $0) })
+        let body = event.canonicalBytes
         try db.cachedStatement(
             sql: """
                 INSERT INTO ledger_events (idx, event_id, action, actor_type, actor_id, subject_type, subject_id, time, body)
@@ -61,9 +65,23 @@ public final class SQLiteMetadataStore: MetadataStore {
                 """
         ).execute(arguments: [
             event.index, event.eventID, draft.action, draft.actor.type.rawValue, draft.actor.id, draft.subject.type,
-            draft.subject.id, draft.timeMillis, Data(event.canonicalBytes),
+            draft.subject.id, draft.timeMillis, Data(body),
         ])
+        try appendToTree(leaf: Merkle.leafHash(body), index: UInt64(eventIndex), in: db)
         return WriteReceipt(eventIndex: eventIndex, experimentID: context.experimentID)
+    }
+
+    /// Stores the leaf and every perfect subtree it completes, in the event's transaction.
+    static func appendToTree(leaf: TreeHash, index: UInt64, in db: Database) throws {
+        let select = try db.cachedStatement(sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?")
+        let nodes = try Merkle.nodesCompleted(byAppending: leaf, at: index) { address in
+            guard let hash = try Data.fetchOne(select, arguments: [address.level, Int64(address.index)]) else {
+                throw TrailError(.dataLoss, "the ledger's Merkle tree is missing node \(address.level)/\(address.index); run 'trail ledger verify'")
+            }
+            return Array(hash)
+        }
+        let insert = try db.cachedStatement(sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)")
+        for (address, hash) in nodes { try insert.execute(arguments: [address.level, Int64(address.index), Data(hash)]) }
     }
 
     static func check(_ precondition: Precondition, in db: Database) throws {
@@ -100,6 +118,35 @@ struct ApplyContext {
     let actor: Actor
     var changed = false
     var experimentID: ExperimentID?
+    /// The rows written, per recorded table, as the event's write digests will cover them.
+    var writes: [String: [[JSONValue]]] = [:]
+
+    mutating func record(_ table: String, _ values: [(any DatabaseValueConvertible)?]) {
+        writes[table, default: []].append(values.map { ApplyContext.json(($0?.databaseValue) ?? .null) })
+    }
+
+    /// The JSON form of a stored value; verification maps values read back the same way.
+    static func json(_ value: DatabaseValue) -> JSONValue {
+        switch value.storage {
+        case .null: .null
+        case .int64(let i): .int(i)
+        case .double(let d): .double(d)
+        case .string(let s): .string(s)
+        case .blob(let b): .string(b.base64EncodedString())
+        }
+    }
+
+    /// Appends the entity's state after this change to `state_history`.
+    mutating func recordState(_ entity: String, key: Int64) throws {
+        let (keyColumn, columns) = SQLiteSchema.stateColumns[entity]!
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(entity) WHERE \(keyColumn) = ?", arguments: [key]) else {
+            return
+        }
+        let state = JSONValue.array(row.databaseValues.map(ApplyContext.json)).canonicalString
+        try db.execute(
+            sql: "INSERT INTO state_history (entity, entity_key, row, event_index) VALUES (?, ?, ?, ?)", arguments: [entity, key, state, eventIndex])
+        record("state_history", [db.lastInsertedRowID, entity, key, state])
+    }
 
     mutating func apply(_ change: Change) throws {
         switch change {
@@ -113,13 +160,17 @@ struct ApplyContext {
                     "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, last_update_time, event_index) VALUES (?, ?, 'active', ?, ?, ?)",
                 arguments: [next, name, time, time, eventIndex])
             experimentID = ExperimentID(next)
+            try recordState("experiments", key: next)
             try changeExperimentTags(ExperimentID(next), tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: time, actor: actor) })
             changed = true
         case .setExperimentLifecycle(let id, let stage, let time):
             try db.execute(
                 sql: "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ?, event_index = ? WHERE id = ? AND lifecycle_stage != ?",
                 arguments: [stage.rawValue, time, eventIndex, id.value, stage.rawValue])
-            changed = changed || db.changesCount > 0
+            if db.changesCount > 0 {
+                changed = true
+                try recordState("experiments", key: id.value)
+            }
         case .renameExperiment(let id, let name, let time):
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM experiments WHERE name = ? AND id != ?", arguments: [name, id.value]) == true {
                 throw TrailError(.resourceAlreadyExists, "experiment '\(name)' already exists", field: "new_name")
@@ -127,7 +178,10 @@ struct ApplyContext {
             try db.execute(
                 sql: "UPDATE experiments SET name = ?, last_update_time = ?, event_index = ? WHERE id = ? AND name != ?",
                 arguments: [name, time, eventIndex, id.value, name])
-            changed = changed || db.changesCount > 0
+            if db.changesCount > 0 {
+                changed = true
+                try recordState("experiments", key: id.value)
+            }
         case .changeExperimentTags(let id, let changes):
             try changeExperimentTags(id, changes)
         case .createRun(let info, let tags):
@@ -141,7 +195,9 @@ struct ApplyContext {
                     info.startTimeMillis, info.endTimeMillis, info.lifecycleStage.rawValue, eventIndex,
                 ])
             changed = true
-            try changeRunTags(db.lastInsertedRowID, tags)
+            let pk = db.lastInsertedRowID
+            try recordState("runs", key: pk)
+            try changeRunTags(pk, tags)
         case .updateRun(let id, let status, let endTime, let name):
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
             try db.execute(
@@ -151,11 +207,15 @@ struct ApplyContext {
                     """,
                 arguments: [status?.rawValue, endTime, name, eventIndex, pk])
             changed = true
+            try recordState("runs", key: pk)
         case .setRunLifecycle(let id, let stage):
             try db.execute(
                 sql: "UPDATE runs SET lifecycle_stage = ?, event_index = ? WHERE run_id = ? AND lifecycle_stage != ?",
                 arguments: [stage.rawValue, eventIndex, id.value, stage.rawValue])
-            changed = changed || db.changesCount > 0
+            if db.changesCount > 0 {
+                changed = true
+                try recordState("runs", key: try SQLiteMetadataStore.runPK(id, in: db))
+            }
         case .insertParams(let id, let params):
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
             let select = try db.cachedStatement(sql: "SELECT value FROM params WHERE run_pk = ? AND key = ?")
@@ -171,6 +231,7 @@ struct ApplyContext {
                     continue
                 }
                 try insert.execute(arguments: [pk, param.key, param.value, eventIndex])
+                record("params", [pk, param.key, param.value])
                 changed = true
             }
         case .insertMetrics(let id, let metrics):
@@ -180,10 +241,9 @@ struct ApplyContext {
                 sql: "INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index) VALUES (?, ?, ?, ?, ?, ?, ?)")
             var latest: [String: Metric] = [:]
             for metric in metrics {
-                try insert.execute(arguments: [
-                    pk, metric.key, metric.value.isNaN ? nil : metric.value, metric.value.isNaN, metric.timestampMillis, metric.step,
-                    eventIndex,
-                ])
+                let value: Double? = metric.value.isNaN ? nil : metric.value
+                try insert.execute(arguments: [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step, eventIndex])
+                record("metrics", [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step])
                 if let current = latest[metric.key], !metric.isLater(than: current) { continue }
                 latest[metric.key] = metric
             }
@@ -218,7 +278,12 @@ struct ApplyContext {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, name, digest, context) DO NOTHING
                         """,
                     arguments: [pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? "", eventIndex])
-                changed = changed || db.changesCount > 0
+                if db.changesCount > 0 {
+                    changed = true
+                    record(
+                        "dataset_inputs",
+                        [db.lastInsertedRowID, pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? ""])
+                }
             }
         case .putArtifact(let id, let entry):
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
@@ -236,6 +301,7 @@ struct ApplyContext {
             try db.execute(
                 sql: "INSERT INTO artifacts (run_pk, path, digest, size_bytes, created_time, event_index) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis, eventIndex])
+            record("artifacts", [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis])
             changed = true
         }
     }
@@ -245,6 +311,7 @@ struct ApplyContext {
             try db.execute(
                 sql: "INSERT INTO experiment_tag_history (experiment_id, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [id.value, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
+            record("experiment_tag_history", [db.lastInsertedRowID, id.value, change.key, change.value, change.timeMillis, change.actor.description])
             if let value = change.value {
                 try db.execute(
                     sql:
@@ -270,6 +337,7 @@ struct ApplyContext {
         let remove = try db.cachedStatement(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?")
         for change in changes {
             try history.execute(arguments: [pk, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
+            record("run_tag_history", [db.lastInsertedRowID, pk, change.key, change.value, change.timeMillis, change.actor.description])
             if let value = change.value {
                 try upsert.execute(arguments: [pk, change.key, value])
             } else {

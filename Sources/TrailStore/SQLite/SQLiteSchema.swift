@@ -8,6 +8,9 @@ enum SQLiteSchema {
         migrator.registerMigration("001_tracking_and_ledger") { db in
             try db.execute(sql: v001)
         }
+        migrator.registerMigration("002_merkle_checkpoints_state_history") { db in
+            try db.execute(sql: v002)
+        }
         return migrator
     }
 
@@ -15,6 +18,69 @@ enum SQLiteSchema {
     static let appendOnlyTables = [
         "ledger_events", "params", "metrics", "run_tag_history", "experiment_tag_history", "dataset_inputs", "artifacts",
     ]
+    // v002 adds merkle_nodes, checkpoints and state_history to the append-only tables.
+
+    /// The columns each recorded table contributes to its event's write digest, in order.
+    /// `event_index` is not among them: it is the grouping key.
+    static let recordedColumns: [(table: String, columns: [String])] = [
+        ("params", ["run_pk", "key", "value"]),
+        ("metrics", ["run_pk", "key", "value", "is_nan", "timestamp", "step"]),
+        ("run_tag_history", ["seq", "run_pk", "key", "value", "time", "actor"]),
+        ("experiment_tag_history", ["seq", "experiment_id", "key", "value", "time", "actor"]),
+        ("dataset_inputs", ["seq", "run_pk", "name", "digest", "source_type", "source", "schema_json", "profile_json", "context"]),
+        ("artifacts", ["run_pk", "path", "digest", "size_bytes", "created_time"]),
+        ("state_history", ["seq", "entity", "entity_key", "row"]),
+    ]
+
+    /// The state columns of entity tables, recorded (as canonical JSON arrays) in
+    /// `state_history` after every change.
+    static let stateColumns: [String: (key: String, columns: [String])] = [
+        "experiments": ("id", ["id", "name", "lifecycle_stage", "creation_time", "last_update_time"]),
+        "runs": ("pk", ["pk", "run_id", "experiment_id", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage"]),
+    ]
+
+    static let v002 = """
+        CREATE TABLE merkle_nodes (
+            level INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (level, idx)
+        ) WITHOUT ROWID;
+        CREATE TABLE checkpoints (
+            size INTEGER PRIMARY KEY,
+            root BLOB NOT NULL,
+            time INTEGER NOT NULL,
+            note TEXT NOT NULL
+        );
+        -- Every state an experiment or run has had, as the canonical JSON array of its state columns.
+        CREATE TABLE state_history (
+            seq INTEGER PRIMARY KEY,
+            entity TEXT NOT NULL,
+            entity_key INTEGER NOT NULL,
+            row TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX state_history_entity ON state_history(entity, entity_key, seq);
+        CREATE INDEX state_history_event ON state_history(event_index);
+        CREATE INDEX params_event ON params(event_index);
+        CREATE INDEX metrics_event ON metrics(event_index);
+        CREATE INDEX run_tag_history_event ON run_tag_history(event_index);
+        CREATE INDEX experiment_tag_history_event ON experiment_tag_history(event_index);
+        CREATE INDEX dataset_inputs_event ON dataset_inputs(event_index);
+        CREATE INDEX artifacts_event ON artifacts(event_index);
+        """ + appendOnlyTriggers(["merkle_nodes", "checkpoints", "state_history"])
+
+    static func appendOnlyTriggers(_ tables: [String]) -> String {
+        tables.map { table in
+            """
+
+            CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+            CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+            """
+        }.joined()
+    }
 
     static let v001 = """
         CREATE TABLE ledger_events (
@@ -149,13 +215,5 @@ enum SQLiteSchema {
             PRIMARY KEY (run_pk, path)
         ) WITHOUT ROWID;
         CREATE INDEX artifacts_digest ON artifacts(digest);
-        """
-        + appendOnlyTables.map { table in
-            """
-            CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
-                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
-            CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
-                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
-            """
-        }.joined(separator: "\n")
+        """ + appendOnlyTriggers(appendOnlyTables)
 }
