@@ -138,7 +138,7 @@ struct TrackingServiceTests {
         }
         #expect(error?.code == .resourceConflict)
         #expect(try home.tracking.blobs.allDigests() == [first.digest])
-        let (entry, reader) = try await home.tracking.openArtifact(run.info.runID, path: path)
+        let (entry, reader) = try await home.tracking.openArtifact(run.info.runID, path: path, actor: alice)
         reader.close()
         #expect(entry.digest == Digest.of([1, 2, 3]))
         let events = try await home.tracking.store.events(from: 0, to: 100).filter { $0.action == "artifact.put" }

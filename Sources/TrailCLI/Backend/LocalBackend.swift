@@ -92,7 +92,7 @@ struct LocalBackend: TrailBackend {
     func artifacts(_ id: RunID, prefix: String?) async throws -> [ArtifactEntry] { try await tracking.artifacts(id, prefix: prefix) }
 
     func downloadArtifact(_ id: RunID, path: ArtifactPath, to destination: URL, progress: Progress?) async throws -> ArtifactEntry {
-        let (entry, reader) = try await tracking.openArtifact(id, path: path)
+        let (entry, reader) = try await tracking.openArtifact(id, path: path, actor: actor)
         defer { reader.close() }
         let sink = try VerifyingFileSink(destination: destination, expected: entry.digest)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

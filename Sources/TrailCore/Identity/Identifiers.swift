@@ -123,3 +123,11 @@ extension Sequence where Element == UInt8 {
 extension Character {
     var isASCIIDigit: Bool { self >= "0" && self <= "9" }
 }
+
+/// SHA-256 over bytes fed in pieces, for streams too large to hold.
+public struct StreamingSHA256 {
+    var hasher = SHA256()
+    public init() {}
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+    public mutating func finalize() -> Digest { Digest(hasher.finalize()) }
+}

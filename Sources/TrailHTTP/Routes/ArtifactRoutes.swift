@@ -40,7 +40,7 @@ struct ArtifactRoutes {
         api.get("runs/:run_id/artifacts/**") { request, context in
             let runID = try NativeRoutes.runID(context)
             let path = try Self.artifactPath(request, runID: runID)
-            let (entry, reader) = try await tracking.openArtifact(runID, path: path)
+            let (entry, reader) = try await tracking.openArtifact(runID, path: path, actor: actor(request))
             let body = ResponseBody(contentLength: Int(entry.sizeBytes)) { writer in
                 defer { reader.close() }
                 while true {

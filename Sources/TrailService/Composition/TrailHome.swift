@@ -1,6 +1,7 @@
 import Foundation
 import TrailArtifacts
 import TrailCore
+import TrailLedger
 import TrailStore
 
 /// The embedded default: one home folder holding the SQLite file (`trail.sqlite`) and the
@@ -8,10 +9,18 @@ import TrailStore
 public struct TrailHome: Sendable {
     public let url: URL
     public let tracking: TrackingService
+    public let ledger: LedgerService
+    public let keyPath: URL
 
-    /// Opens (creating if needed) the home at `url`, migrates the database and makes sure the
-    /// Default experiment exists.
-    public static func open(_ url: URL, clock: any TrailClock = SystemClock()) async throws -> TrailHome {
+    /// The verifier over this home's store, blobs and log key.
+    public var verifier: LedgerVerifier {
+        LedgerVerifier(store: tracking.store, blobs: tracking.blobs, verifier: ledger.signer.verifier)
+    }
+
+    /// Opens (creating if needed) the home at `url`, migrates the database, loads or creates the
+    /// ledger key (`keys/ledger.key` unless `keyPath` says otherwise) and makes sure the Default
+    /// experiment exists.
+    public static func open(_ url: URL, keyPath: URL? = nil, clock: any TrailClock = SystemClock()) async throws -> TrailHome {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
@@ -20,7 +29,10 @@ public struct TrailHome: Sendable {
         let store = try SQLiteMetadataStore(path: url.appendingPathComponent("trail.sqlite").path)
         let blobs = try FileBlobStore(root: url.appendingPathComponent("blobs"))
         let tracking = TrackingService(store: store, blobs: blobs, clock: clock)
+        let keyPath = keyPath ?? url.appendingPathComponent("keys/ledger.key")
+        let seed = try LedgerKey.loadOrCreate(at: keyPath)
+        let ledger = LedgerService(store: store, signer: try NoteSigner(name: try LedgerKey.origin(for: seed), seed: seed), clock: clock)
         try await tracking.ensureDefaultExperiment()
-        return TrailHome(url: url, tracking: tracking)
+        return TrailHome(url: url, tracking: tracking, ledger: ledger, keyPath: keyPath)
     }
 }

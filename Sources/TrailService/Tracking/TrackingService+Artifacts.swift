@@ -88,13 +88,23 @@ extension TrackingService {
         return all.filter { $0.path.value == prefix || $0.path.value.hasPrefix(directory) }
     }
 
-    /// Opens an artifact for streaming download.
-    public func openArtifact(_ id: RunID, path: ArtifactPath) async throws -> (ArtifactEntry, any BlobReader) {
+    /// Opens an artifact for streaming download; the access is recorded as `artifact.get`.
+    public func openArtifact(_ id: RunID, path: ArtifactPath, actor: Actor) async throws -> (ArtifactEntry, any BlobReader) {
         guard let entry = try await store.artifact(run: id, path: path) else {
             throw TrailError.notFound("artifact", path.value, field: "path")
         }
         do {
-            return (entry, try blobs.open(entry.digest))
+            let reader = try blobs.open(entry.digest)
+            _ = try await store.apply(
+                WriteBatch(
+                    changes: [],
+                    event: EventDraft(
+                        action: "artifact.get", actor: actor, timeMillis: clock.nowMillis(), subject: Subject(type: "run", id: id.value),
+                        facts: ["path": .string(path.value), "digest": .string(entry.digest.description)]),
+                    recordWhenUnchanged: true))
+            return (entry, reader)
+        } catch let error as TrailError where error.code != .resourceDoesNotExist {
+            throw error
         } catch {
             throw TrailError(
                 .dataLoss, "the bytes of artifact '\(path)' (\(entry.digest)) are missing from the blob store; run 'trail ledger verify'")

@@ -1,4 +1,5 @@
 import TrailCore
+import TrailLedger
 
 /// The metadata store every backend implements. Services talk only to this protocol.
 ///
@@ -33,4 +34,67 @@ public protocol MetadataStore: Sendable {
     func eventCount() async throws -> Int64
     /// Events `[from, to)` in index order.
     func events(from: Int64, to: Int64) async throws -> [StoredEvent]
+    func event(id: String) async throws -> StoredEvent?
+    /// Events matching `query`, in index order, one page.
+    func events(matching query: EventQuery) async throws -> [StoredEvent]
+
+    /// Stored Merkle nodes; addresses that are absent are missing from the result.
+    func merkleNodes(_ addresses: [NodeAddress]) async throws -> [NodeAddress: TreeHash]
+    /// Checkpoints are signatures over the ledger, not events in it; they are append-only too.
+    func insertCheckpoint(_ checkpoint: StoredCheckpoint) async throws
+    func latestCheckpoint() async throws -> StoredCheckpoint?
+    func checkpoint(size: UInt64) async throws -> StoredCheckpoint?
+    /// Every checkpoint, smallest first.
+    func checkpoints() async throws -> [StoredCheckpoint]
+
+    /// For verification: the recorded rows of `table` written by events in `range`, grouped by
+    /// event index, each row as the JSON array its event's write digest covers.
+    func recordedRows(table: String, events range: Range<Int64>) async throws -> [Int64: [[JSONValue]]]
+    /// The tables whose rows events record digests of.
+    var recordedTables: [String] { get }
+    /// For verification: entity rows that differ from their latest recorded state, and derived
+    /// projections that differ from the facts they are derived from, one message each.
+    func derivedStateMismatches() async throws -> [String]
+}
+
+/// A signed checkpoint as stored.
+public struct StoredCheckpoint: Sendable, Hashable {
+    public var size: UInt64
+    public var root: TreeHash
+    public var timeMillis: Int64
+    public var note: String
+
+    public init(size: UInt64, root: TreeHash, timeMillis: Int64, note: String) {
+        self.size = size
+        self.root = root
+        self.timeMillis = timeMillis
+        self.note = note
+    }
+}
+
+/// A filter over ledger events; nil fields match everything.
+public struct EventQuery: Sendable, Hashable {
+    public var subjectType: String?
+    public var subjectID: String?
+    public var actorID: String?
+    public var action: String?
+    public var fromTimeMillis: Int64?
+    public var toTimeMillis: Int64?
+    /// Return events with index ≥ this (for paging).
+    public var fromIndex: Int64
+    public var limit: Int
+
+    public init(
+        subjectType: String? = nil, subjectID: String? = nil, actorID: String? = nil, action: String? = nil, fromTimeMillis: Int64? = nil,
+        toTimeMillis: Int64? = nil, fromIndex: Int64 = 0, limit: Int = 100
+    ) {
+        self.subjectType = subjectType
+        self.subjectID = subjectID
+        self.actorID = actorID
+        self.action = action
+        self.fromTimeMillis = fromTimeMillis
+        self.toTimeMillis = toTimeMillis
+        self.fromIndex = fromIndex
+        self.limit = limit
+    }
 }

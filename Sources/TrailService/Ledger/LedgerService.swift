@@ -1,0 +1,222 @@
+import Foundation
+import TrailCore
+import TrailLedger
+import TrailStore
+
+/// Reading and proving the ledger: checkpoints, events, inclusion and consistency proofs,
+/// export. Appending happens only in the store's write path.
+public struct LedgerService: Sendable {
+    public let store: any MetadataStore
+    public let signer: NoteSigner
+    public let clock: any TrailClock
+
+    public init(store: any MetadataStore, signer: NoteSigner, clock: any TrailClock = SystemClock()) {
+        self.store = store
+        self.signer = signer
+        self.clock = clock
+    }
+
+    public var origin: String { signer.name }
+    /// The log's public key as a C2SP verifier key.
+    public var verifierKey: String { signer.verifier.vkey }
+
+    /// Signs and stores a checkpoint of the current tree if the latest one is older. Called
+    /// after commits: by the server at most once a second, by the CLI after each command.
+    @discardableResult
+    public func checkpointIfBehind() async throws -> StoredCheckpoint? {
+        let size = UInt64(try await store.eventCount())
+        if let latest = try await store.latestCheckpoint(), latest.size >= size { return latest }
+        let root = try await self.root(size: size)
+        let note = try signer.sign(Checkpoint(origin: origin, size: size, root: root).text)
+        let checkpoint = StoredCheckpoint(size: size, root: root, timeMillis: clock.nowMillis(), note: note)
+        try await store.insertCheckpoint(checkpoint)
+        return checkpoint
+    }
+
+    public func latestCheckpoint() async throws -> StoredCheckpoint {
+        if let latest = try await store.latestCheckpoint() { return latest }
+        return try await checkpointIfBehind()!
+    }
+
+    /// Runs a pure Merkle computation over stored nodes with one batched read: a first pass
+    /// learns which nodes it needs (the addresses do not depend on the hashes), a second
+    /// computes with them. O(log n) nodes either way.
+    func withNodes<T>(_ body: ((NodeAddress) throws -> TreeHash) throws -> T) async throws -> T {
+        var needed: [NodeAddress] = []
+        _ = try? body { address in
+            needed.append(address)
+            return Merkle.emptyRoot
+        }
+        let nodes = try await store.merkleNodes(needed)
+        do {
+            return try body { address in
+                guard let hash = nodes[address] else { throw MerkleError.missingNode(address) }
+                return hash
+            }
+        } catch MerkleError.missingNode(let address) {
+            throw TrailError(.dataLoss, "the ledger's Merkle tree is missing node \(address.level)/\(address.index); run 'trail ledger verify'")
+        }
+    }
+
+    public func root(size: UInt64) async throws -> TreeHash {
+        try await withNodes { try Merkle.root(size: size, stored: $0) }
+    }
+
+    public func event(index: Int64) async throws -> StoredEvent {
+        guard let event = try await store.events(from: index, to: index + 1).first else {
+            throw TrailError.notFound("ledger event", String(index), field: "index")
+        }
+        return event
+    }
+
+    public func event(id: String) async throws -> StoredEvent {
+        guard let event = try await store.event(id: id) else { throw TrailError.notFound("ledger event", id, field: "event_id") }
+        return event
+    }
+
+    public func events(_ query: EventQuery) async throws -> [StoredEvent] {
+        guard (1...10_000).contains(query.limit) else { throw TrailError.invalid("limit", "limit must be between 1 and 10000") }
+        return try await store.events(matching: query)
+    }
+
+    /// A checkpoint to prove against: the one of `size`, or the latest.
+    public func checkpoint(size: UInt64?) async throws -> StoredCheckpoint {
+        guard let size else { return try await latestCheckpoint() }
+        guard let checkpoint = try await store.checkpoint(size: size) else {
+            throw TrailError.notFound("checkpoint of size", String(size), field: "size")
+        }
+        return checkpoint
+    }
+
+    /// Proves that event `index` is in the tree of the checkpoint (the latest by default).
+    public func inclusionProof(index: Int64, checkpointSize: UInt64? = nil) async throws -> InclusionProof {
+        var checkpoint = try await checkpoint(size: checkpointSize)
+        if checkpointSize == nil, UInt64(index) >= checkpoint.size, let fresh = try await checkpointIfBehind() { checkpoint = fresh }
+        guard index >= 0, UInt64(index) < checkpoint.size else {
+            throw TrailError.invalid("index", "event \(index) is not in the checkpoint of size \(checkpoint.size)")
+        }
+        let event = try await event(index: index)
+        let path = try await withNodes { try Merkle.inclusionProof(index: UInt64(index), size: checkpoint.size, stored: $0) }
+        return InclusionProof(index: UInt64(index), treeSize: checkpoint.size, leafHash: Merkle.leafHash(event.body), path: path, checkpoint: checkpoint.note)
+    }
+
+    /// Proves that the checkpoint of size `first` is a prefix of the one of size `second`.
+    public func consistencyProof(first: UInt64, second: UInt64) async throws -> ConsistencyProof {
+        let older = try await checkpoint(size: first)
+        let newer = try await checkpoint(size: second)
+        guard first > 0, first <= second else { throw TrailError.invalid("first", "need 0 < first ≤ second") }
+        let path = try await withNodes { try Merkle.consistencyProof(first: first, second: second, stored: $0) }
+        return ConsistencyProof(first: first, second: second, path: path, firstCheckpoint: older.note, secondCheckpoint: newer.note)
+    }
+
+    /// Records an access to the record (a download, an export) as an event of its own.
+    public func recordAccess(action: String, subject: Subject, facts: JSONValue, actor: Actor) async throws {
+        _ = try await store.apply(
+            WriteBatch(
+                changes: [], event: EventDraft(action: action, actor: actor, timeMillis: clock.nowMillis(), subject: subject, facts: facts),
+                recordWhenUnchanged: true))
+    }
+
+    /// Writes the ledger as JSON lines for an auditor who verifies offline: a header with the
+    /// public key and the checkpoint, then every event with its canonical body and inclusion
+    /// proof against that checkpoint. The export itself is recorded as `ledger.export`.
+    public func export(actor: Actor, write: (String) throws -> Void, progress: ((Int64, Int64) -> Void)? = nil) async throws -> StoredCheckpoint {
+        var checkpoint = try await checkpointIfBehind()
+        if checkpoint == nil { checkpoint = try await latestCheckpoint() }
+        guard let checkpoint else { throw TrailError.internalError("no checkpoint to export against") }
+        let header: JSONValue = [
+            "type": "header", "format": "modeltrail-ledger-export/v1", "origin": .string(origin), "verifier_key": .string(verifierKey),
+            "checkpoint": .string(checkpoint.note),
+        ]
+        try write(header.canonicalString)
+        let size = Int64(checkpoint.size)
+        var start: Int64 = 0
+        while start < size {
+            let end = min(start + 1000, size)
+            for event in try await store.events(from: start, to: end) {
+                let path = try await withNodes { try Merkle.inclusionProof(index: UInt64(event.index), size: checkpoint.size, stored: $0) }
+                let line: JSONValue = [
+                    "type": "event", "index": .int(event.index), "body": .string(String(decoding: event.body, as: UTF8.self)),
+                    "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()),
+                    "inclusion_proof": .array(path.map { .string(Data($0).base64EncodedString()) }),
+                ]
+                try write(line.canonicalString)
+            }
+            progress?(end, size)
+            start = end
+        }
+        try await recordAccess(
+            action: "ledger.export", subject: Subject(type: "ledger", id: origin), facts: ["checkpoint_size": .int(size)], actor: actor)
+        return checkpoint
+    }
+}
+
+/// An inclusion proof with the signed checkpoint it is against.
+public struct InclusionProof: Sendable, Codable {
+    public var index: UInt64
+    public var treeSize: UInt64
+    public var leafHash: TreeHash
+    public var path: [TreeHash]
+    public var checkpoint: String
+
+    enum CodingKeys: String, CodingKey { case index, treeSize = "tree_size", leafHash = "leaf_hash", path, checkpoint }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(index, forKey: .index)
+        try c.encode(treeSize, forKey: .treeSize)
+        try c.encode(Data(leafHash).base64EncodedString(), forKey: .leafHash)
+        try c.encode(path.map { Data($0).base64EncodedString() }, forKey: .path)
+        try c.encode(checkpoint, forKey: .checkpoint)
+    }
+
+    public init(index: UInt64, treeSize: UInt64, leafHash: TreeHash, path: [TreeHash], checkpoint: String) {
+        self.index = index
+        self.treeSize = treeSize
+        self.leafHash = leafHash
+        self.path = path
+        self.checkpoint = checkpoint
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        index = try c.decode(UInt64.self, forKey: .index)
+        treeSize = try c.decode(UInt64.self, forKey: .treeSize)
+        leafHash = Array(Data(base64Encoded: try c.decode(String.self, forKey: .leafHash)) ?? Data())
+        path = try c.decode([String].self, forKey: .path).map { Array(Data(base64Encoded: $0) ?? Data()) }
+        checkpoint = try c.decode(String.self, forKey: .checkpoint)
+    }
+
+    /// Checks the proof against its checkpoint, whose signature `verifier` must confirm.
+    public func verify(with verifier: NoteVerifier) -> Bool {
+        guard let parsed = try? Checkpoint.open(checkpoint, verifier: verifier), parsed.size == treeSize else { return false }
+        return Merkle.verifyInclusion(index: index, size: treeSize, leaf: leafHash, path: path, root: parsed.root)
+    }
+}
+
+/// A consistency proof between two signed checkpoints.
+public struct ConsistencyProof: Sendable, Encodable {
+    public var first: UInt64
+    public var second: UInt64
+    public var path: [TreeHash]
+    public var firstCheckpoint: String
+    public var secondCheckpoint: String
+
+    enum CodingKeys: String, CodingKey { case first, second, path, firstCheckpoint = "first_checkpoint", secondCheckpoint = "second_checkpoint" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(first, forKey: .first)
+        try c.encode(second, forKey: .second)
+        try c.encode(path.map { Data($0).base64EncodedString() }, forKey: .path)
+        try c.encode(firstCheckpoint, forKey: .firstCheckpoint)
+        try c.encode(secondCheckpoint, forKey: .secondCheckpoint)
+    }
+
+    public func verify(with verifier: NoteVerifier) -> Bool {
+        guard let a = try? Checkpoint.open(firstCheckpoint, verifier: verifier), let b = try? Checkpoint.open(secondCheckpoint, verifier: verifier),
+            a.size == first, b.size == second
+        else { return false }
+        return Merkle.verifyConsistency(first: first, second: second, firstRoot: a.root, secondRoot: b.root, path: path)
+    }
+}

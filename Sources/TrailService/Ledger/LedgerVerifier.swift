@@ -1,0 +1,193 @@
+import Foundation
+import TrailArtifacts
+import TrailCore
+import TrailLedger
+import TrailStore
+
+/// One thing verification found wrong, with where it is.
+public struct VerificationFinding: Sendable, Codable, Hashable {
+    /// `event`, `merkle-node`, `checkpoint`, `row`, `state`, `blob-missing`, `blob-corrupted`, `blob-orphaned`.
+    public var kind: String
+    /// Where: e.g. `ledger_events idx 12`, `metrics rows of event 40`, `blob sha256:…`.
+    public var location: String
+    public var message: String
+}
+
+/// The outcome of `trail ledger verify`.
+public struct VerificationReport: Sendable, Codable {
+    public var ok: Bool
+    public var events: Int64
+    public var checkpoints: Int
+    public var rowsChecked: Int64
+    public var blobs: Int
+    public var findings: [VerificationFinding]
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case ok, events, checkpoints, rowsChecked = "rows_checked", blobs, findings, seconds
+    }
+
+    /// The one-line verdict.
+    public var verdict: String {
+        ok
+            ? "VERIFIED: \(events) events, \(checkpoints) signed checkpoints, \(rowsChecked) rows and \(blobs) blobs match the ledger"
+            : "FAILED: \(findings.count) finding\(findings.count == 1 ? "" : "s") in \(events) events, \(checkpoints) checkpoints, \(rowsChecked) rows, \(blobs) blobs"
+    }
+}
+
+/// Checks the whole record against the ledger; see `docs/ledger.md` for what each step proves.
+public struct LedgerVerifier: Sendable {
+    public let store: any MetadataStore
+    public let blobs: any BlobStore
+    public let verifier: NoteVerifier
+
+    public init(store: any MetadataStore, blobs: any BlobStore, verifier: NoteVerifier) {
+        self.store = store
+        self.blobs = blobs
+        self.verifier = verifier
+    }
+
+    public typealias Progress = @Sendable (_ phase: String, _ done: Int64, _ total: Int64) -> Void
+
+    public func verify(batchSize: Int64 = 2000, progress: Progress? = nil) async throws -> VerificationReport {
+        let started = Date()
+        var findings: [VerificationFinding] = []
+        func find(_ kind: String, _ location: String, _ message: String) {
+            findings.append(VerificationFinding(kind: kind, location: location, message: message))
+        }
+        let size = try await store.eventCount()
+        let decoder = JSONDecoder()
+
+        // Checkpoints: every signature, and each must be within the log.
+        var checkpointRoots: [UInt64: TreeHash] = [:]
+        let checkpoints = try await store.checkpoints()
+        for stored in checkpoints {
+            let location = "checkpoint of size \(stored.size)"
+            guard let parsed = try? Checkpoint.open(stored.note, verifier: verifier) else {
+                find("checkpoint", location, "signature or format does not verify with the log's public key")
+                continue
+            }
+            if parsed.size != stored.size || parsed.root != stored.root {
+                find("checkpoint", location, "stored size or root differs from the signed note")
+            }
+            if parsed.size > UInt64(size) { find("checkpoint", location, "signs \(parsed.size) events but the log holds \(size)") }
+            checkpointRoots[parsed.size] = parsed.root
+        }
+
+        // Events: leaves, the tree, checkpoint roots, indexed columns, and the rows each wrote.
+        var range = CompactRange()
+        var lastAtLevel: [Int: TreeHash] = [:]
+        var rowsChecked: Int64 = 0
+        let tables = store.recordedTables
+        var start: Int64 = 0
+        if let root = checkpointRoots[0], root != Merkle.emptyRoot { find("checkpoint", "checkpoint of size 0", "root is not the empty tree's") }
+        while start < size {
+            let end = min(start + batchSize, size)
+            let events = try await store.events(from: start, to: end)
+            var computed: [(NodeAddress, TreeHash)] = []
+            var recorded: [Int64: [String: (digest: String, rows: Int)]] = [:]
+            var expectedIndex = start
+            for event in events {
+                if event.index != expectedIndex { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
+                expectedIndex = event.index + 1
+                let leaf = Merkle.leafHash(event.body)
+                let nodes = Merkle.nodesCompleted(byAppending: leaf, at: range.size) { lastAtLevel[$0.level]! }
+                for (address, hash) in nodes { lastAtLevel[address.level] = hash }
+                computed += nodes
+                range.append(leaf)
+                if let root = checkpointRoots[range.size], root != range.root {
+                    find("checkpoint", "checkpoint of size \(range.size)", "signed root differs from the root recomputed from the events")
+                }
+                let location = "ledger_events idx \(event.index)"
+                guard let body = try? decoder.decode(JSONValue.self, from: Data(event.body)), case .object = body else {
+                    find("event", location, "body is not a JSON object")
+                    continue
+                }
+                if body["index"]?.intValue != event.index || body["event_id"]?.stringValue != event.eventID
+                    || body["action"]?.stringValue != event.action || body["actor"]?["id"]?.stringValue != event.actor.id
+                    || body["actor"]?["type"]?.stringValue != event.actor.type.rawValue
+                    || body["subject"]?["type"]?.stringValue != event.subject.type || body["subject"]?["id"]?.stringValue != event.subject.id
+                    || body["time"]?.intValue != event.timeMillis
+                {
+                    find("event", location, "indexed columns differ from the event body")
+                }
+                if body.canonicalBytes != event.body { find("event", location, "body is not canonical JSON") }
+                var writes: [String: (String, Int)] = [:]
+                if case .object(let tables)? = body["digests"]?["writes"] {
+                    for (table, entry) in tables {
+                        writes[table] = (entry["digest"]?.stringValue ?? "", Int(entry["rows"]?.intValue ?? -1))
+                    }
+                }
+                recorded[event.index] = writes.mapValues { (digest: $0.0, rows: $0.1) }
+            }
+            if expectedIndex != end { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
+
+            let stored = try await store.merkleNodes(computed.map(\.0))
+            for (address, hash) in computed where stored[address] != hash {
+                find(
+                    "merkle-node", "merkle_nodes level \(address.level) index \(address.index)",
+                    stored[address] == nil ? "missing" : "differs from the hash recomputed from the events")
+            }
+
+            for table in tables {
+                let rows = try await store.recordedRows(table: table, events: start..<end)
+                for index in Set(rows.keys).union(recorded.compactMap { $0.value[table] == nil ? nil : $0.key }).sorted() {
+                    let actual = rows[index] ?? []
+                    rowsChecked += Int64(actual.count)
+                    let location = "\(table) rows written by event \(index)"
+                    guard let expected = recorded[index]?[table] else {
+                        find("row", location, "\(actual.count) row(s) carry this event index but the event recorded no \(table) rows")
+                        continue
+                    }
+                    let digest = WriteDigest.of(rows: actual)
+                    if actual.count != expected.rows {
+                        find("row", location, "the event recorded \(expected.rows) row(s); the table holds \(actual.count)")
+                    } else if digest.digest.description != expected.digest {
+                        find("row", location, "row contents differ from what the event recorded")
+                    }
+                }
+            }
+            progress?("events", end, size)
+            start = end
+        }
+        if range.size > 0, checkpoints.isEmpty { find("checkpoint", "checkpoints", "the log has events but no signed checkpoint") }
+        for table in tables {
+            let beyond = try await store.recordedRows(table: table, events: size..<Int64.max)
+            for (index, rows) in beyond { find("row", "\(table) rows with event_index \(index)", "\(rows.count) row(s) name an event the log does not hold") }
+        }
+
+        // Entity state and projections against the facts.
+        progress?("state", 0, 1)
+        for message in try await store.derivedStateMismatches() { find("state", message.components(separatedBy: ":").first ?? "state", message) }
+
+        // Blobs: every referenced blob present and intact; unreferenced blobs listed.
+        let referenced = try await store.referencedDigests()
+        let present = Set(try blobs.allDigests())
+        var checked: Int64 = 0
+        for digest in present.sorted() {
+            if try rehash(digest) != digest { find("blob-corrupted", "blob \(digest)", "bytes no longer hash to their name") }
+            if !referenced.contains(digest) { find("blob-orphaned", "blob \(digest)", "no artifact refers to it") }
+            checked += 1
+            progress?("blobs", checked, Int64(present.count))
+        }
+        for digest in referenced.subtracting(present).sorted() { find("blob-missing", "blob \(digest)", "an artifact refers to it but it is not stored") }
+
+        return VerificationReport(
+            ok: findings.isEmpty, events: size, checkpoints: checkpoints.count, rowsChecked: rowsChecked, blobs: present.count, findings: findings,
+            seconds: Date().timeIntervalSince(started))
+    }
+
+    func rehash(_ digest: Digest) throws -> Digest {
+        let reader = try blobs.open(digest)
+        defer { reader.close() }
+        var hasher = StreamingSHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+        return hasher.finalize()
+    }
+}
+

@@ -1,0 +1,194 @@
+import Foundation
+import GRDB
+import TrailCore
+import TrailLedger
+
+extension SQLiteMetadataStore {
+    static func storedEvent(_ row: Row) -> StoredEvent {
+        let body: Data = row[8]
+        return StoredEvent(
+            index: row[0], eventID: row[1], action: row[2], actor: Actor(type: Actor.Kind(rawValue: row[3]) ?? .user, id: row[4]),
+            subject: Subject(type: row[5], id: row[6]), timeMillis: row[7], body: Array(body))
+    }
+
+    static let eventColumns = "idx, event_id, action, actor_type, actor_id, subject_type, subject_id, time, body"
+
+    public func event(id: String) async throws -> StoredEvent? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.eventColumns) FROM ledger_events WHERE event_id = ?", arguments: [id]).map(Self.storedEvent)
+        }
+    }
+
+    public func events(matching query: EventQuery) async throws -> [StoredEvent] {
+        var conditions = ["idx >= ?"]
+        var arguments: [(any DatabaseValueConvertible)?] = [query.fromIndex]
+        if let value = query.subjectType {
+            conditions.append("subject_type = ?")
+            arguments.append(value)
+        }
+        if let value = query.subjectID {
+            conditions.append("subject_id = ?")
+            arguments.append(value)
+        }
+        if let value = query.actorID {
+            conditions.append("actor_id = ?")
+            arguments.append(value)
+        }
+        if let value = query.action {
+            conditions.append("action = ?")
+            arguments.append(value)
+        }
+        if let value = query.fromTimeMillis {
+            conditions.append("time >= ?")
+            arguments.append(value)
+        }
+        if let value = query.toTimeMillis {
+            conditions.append("time < ?")
+            arguments.append(value)
+        }
+        arguments.append(query.limit)
+        let sql = "SELECT \(Self.eventColumns) FROM ledger_events WHERE \(conditions.joined(separator: " AND ")) ORDER BY idx LIMIT ?"
+        let bound = StatementArguments(arguments)
+        return try await read { db in try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.storedEvent) }
+    }
+
+    public func merkleNodes(_ addresses: [NodeAddress]) async throws -> [NodeAddress: TreeHash] {
+        try await read { db in
+            let select = try db.cachedStatement(sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?")
+            var out: [NodeAddress: TreeHash] = [:]
+            for address in Set(addresses) {
+                if let hash = try Data.fetchOne(select, arguments: [address.level, Int64(address.index)]) { out[address] = Array(hash) }
+            }
+            return out
+        }
+    }
+
+    public func insertCheckpoint(_ checkpoint: StoredCheckpoint) async throws {
+        do {
+            try await pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO checkpoints (size, root, time, note) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
+                    arguments: [Int64(checkpoint.size), Data(checkpoint.root), checkpoint.timeMillis, checkpoint.note])
+            }
+        } catch {
+            throw TrailError(.internalError, "cannot store a checkpoint", cause: error)
+        }
+    }
+
+    static func storedCheckpoint(_ row: Row) -> StoredCheckpoint {
+        let root: Data = row[1]
+        let size: Int64 = row[0]
+        return StoredCheckpoint(size: UInt64(size), root: Array(root), timeMillis: row[2], note: row[3])
+    }
+
+    public func latestCheckpoint() async throws -> StoredCheckpoint? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT size, root, time, note FROM checkpoints ORDER BY size DESC LIMIT 1").map(Self.storedCheckpoint)
+        }
+    }
+
+    public func checkpoint(size: UInt64) async throws -> StoredCheckpoint? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT size, root, time, note FROM checkpoints WHERE size = ?", arguments: [Int64(size)])
+                .map(Self.storedCheckpoint)
+        }
+    }
+
+    public func checkpoints() async throws -> [StoredCheckpoint] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT size, root, time, note FROM checkpoints ORDER BY size").map(Self.storedCheckpoint) }
+    }
+
+    public var recordedTables: [String] { SQLiteSchema.recordedColumns.map(\.table) }
+
+    public func recordedRows(table: String, events range: Range<Int64>) async throws -> [Int64: [[JSONValue]]] {
+        guard let columns = SQLiteSchema.recordedColumns.first(where: { $0.table == table })?.columns else {
+            throw TrailError.invalid("table", "'\(table)' is not a recorded table")
+        }
+        let sql = "SELECT event_index, \(columns.joined(separator: ", ")) FROM \(table) WHERE event_index >= ? AND event_index < ?"
+        return try await read { db in
+            var out: [Int64: [[JSONValue]]] = [:]
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [range.lowerBound, range.upperBound])
+            while let row = try cursor.next() {
+                let values = Array(row.databaseValues)
+                let index = Int64.fromDatabaseValue(values[0]) ?? -1
+                out[index, default: []].append(values.dropFirst().map(ApplyContext.json))
+            }
+            return out
+        }
+    }
+
+    public func derivedStateMismatches() async throws -> [String] {
+        try await read { db in
+            var findings: [String] = []
+            for (entity, (key, columns)) in SQLiteSchema.stateColumns.sorted(by: { $0.key < $1.key }) {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT e.\(key), e.event_index, \(columns.map { "e.\($0)" }.joined(separator: ", ")),
+                            (SELECT h.row FROM state_history h WHERE h.entity = ? AND h.entity_key = e.\(key) ORDER BY h.seq DESC LIMIT 1),
+                            (SELECT h.event_index FROM state_history h WHERE h.entity = ? AND h.entity_key = e.\(key) ORDER BY h.seq DESC LIMIT 1)
+                        FROM \(entity) e
+                        """, arguments: [entity, entity])
+                for row in rows {
+                    let values = Array(row.databaseValues)
+                    let id = values[0]
+                    let current = JSONValue.array(values[2..<(2 + columns.count)].map(ApplyContext.json)).canonicalString
+                    let recorded = String.fromDatabaseValue(values[2 + columns.count])
+                    let recordedIndex = Int64.fromDatabaseValue(values[3 + columns.count])
+                    if recorded != current {
+                        findings.append("\(entity) row \(id): its columns differ from the last recorded state")
+                    } else if recordedIndex != Int64.fromDatabaseValue(values[1]) {
+                        findings.append("\(entity) row \(id): event_index differs from the event that recorded its state")
+                    }
+                }
+                let orphans = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(DISTINCT entity_key) FROM state_history WHERE entity = ? AND entity_key NOT IN (SELECT \(key) FROM \(entity))",
+                    arguments: [entity]) ?? 0
+                if orphans > 0 { findings.append("\(entity): \(orphans) recorded entities have no row (deleted behind ModelTrail's back)") }
+            }
+            let projections: [(String, String)] = [
+                (
+                    "run_tags",
+                    """
+                    SELECT run_pk, key FROM (
+                        SELECT run_pk, key, value FROM run_tag_history h WHERE seq = (SELECT MAX(seq) FROM run_tag_history x WHERE x.run_pk = h.run_pk AND x.key = h.key)
+                    ) last WHERE value IS NOT (SELECT value FROM run_tags t WHERE t.run_pk = last.run_pk AND t.key = last.key)
+                    UNION ALL
+                    SELECT run_pk, key FROM run_tags t WHERE NOT EXISTS (SELECT 1 FROM run_tag_history h WHERE h.run_pk = t.run_pk AND h.key = t.key)
+                    """
+                ),
+                (
+                    "experiment_tags",
+                    """
+                    SELECT experiment_id, key FROM (
+                        SELECT experiment_id, key, value FROM experiment_tag_history h
+                        WHERE seq = (SELECT MAX(seq) FROM experiment_tag_history x WHERE x.experiment_id = h.experiment_id AND x.key = h.key)
+                    ) last WHERE value IS NOT (SELECT value FROM experiment_tags t WHERE t.experiment_id = last.experiment_id AND t.key = last.key)
+                    UNION ALL
+                    SELECT experiment_id, key FROM experiment_tags t
+                    WHERE NOT EXISTS (SELECT 1 FROM experiment_tag_history h WHERE h.experiment_id = t.experiment_id AND h.key = t.key)
+                    """
+                ),
+                (
+                    "latest_metrics",
+                    """
+                    SELECT l.run_pk, l.key FROM latest_metrics l WHERE NOT EXISTS (
+                        SELECT 1 FROM metrics m WHERE m.run_pk = l.run_pk AND m.key = l.key AND m.step = l.step AND m.timestamp = l.timestamp
+                            AND m.is_nan = l.is_nan AND m.value IS l.value
+                            AND NOT EXISTS (SELECT 1 FROM metrics b WHERE b.run_pk = l.run_pk AND b.key = l.key
+                                AND (b.step > m.step OR (b.step = m.step AND b.timestamp > m.timestamp)
+                                     OR (b.step = m.step AND b.timestamp = m.timestamp AND (b.is_nan > m.is_nan OR (b.is_nan = 0 AND m.is_nan = 0 AND b.value > m.value))))))
+                    UNION ALL
+                    SELECT DISTINCT m.run_pk, m.key FROM metrics m WHERE NOT EXISTS (SELECT 1 FROM latest_metrics l WHERE l.run_pk = m.run_pk AND l.key = m.key)
+                    """
+                ),
+            ]
+            for (table, sql) in projections {
+                for row in try Row.fetchAll(db, sql: sql) {
+                    findings.append("\(table) (\(row[0] as DatabaseValue), \(row[1] as DatabaseValue)): differs from the facts it is derived from")
+                }
+            }
+            return findings
+        }
+    }
+}
