@@ -11,7 +11,7 @@ import TrailService
 func makeApp(maxBodyBytes: Int = 64 << 10) async throws -> (some ApplicationProtocol, TrailHome) {
     let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-http-\(UUID().uuidString)"))
     let config = TrailServerConfig(port: 0, maxBodyBytes: maxBodyBytes, maxArtifactBytes: 8 << 20, localActor: .user("server-user"))
-    let router = TrailApplication.router(tracking: home.tracking, config: config, logger: Logger(label: "test"))
+    let router = TrailApplication.router(home: home, config: config, logger: Logger(label: "test"))
     return (Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))), home)
 }
 

@@ -5,8 +5,11 @@ import TrailService
 
 /// The embedded default: calls the services on the home folder directly, acting as the OS user.
 struct LocalBackend: TrailBackend {
-    let tracking: TrackingService
+    let home: TrailHome
     let actor: Actor
+    var tracking: TrackingService { home.tracking }
+
+    func finish() async throws { try await home.ledger.checkpointIfBehind() }
 
     func createExperiment(name: String, tags: [Tag]) async throws -> Experiment {
         try await tracking.createExperiment(name: name, tags: tags, actor: actor)

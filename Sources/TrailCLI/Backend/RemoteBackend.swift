@@ -22,6 +22,9 @@ struct RemoteBackend: TrailBackend {
 
     static let encoder = JSONEncoder()
 
+    /// The server checkpoints on its own schedule.
+    func finish() async throws {}
+
     /// Encodes one path segment (so `/` inside a key stays inside it).
     static func segment(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text

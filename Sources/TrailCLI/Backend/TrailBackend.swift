@@ -4,6 +4,9 @@ import TrailCore
 /// TrailCLI: the `trail` commands. Each command talks to a `TrailBackend`: the local home
 /// (service calls, no server needed) or a remote server (`--server URL`) over the native API.
 protocol TrailBackend: Sendable {
+    /// Called after a command's work: local mode signs a checkpoint over what it appended.
+    func finish() async throws
+
     func createExperiment(name: String, tags: [Tag]) async throws -> Experiment
     func experiments(view: ViewType) async throws -> [Experiment]
     /// By decimal id or, failing that, by name.

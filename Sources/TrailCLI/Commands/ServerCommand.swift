@@ -20,6 +20,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Largest JSON request body in bytes (default 4 MiB).")
     var maxBodyBytes: Int = 4 << 20
 
+    @Option(help: "Run 'ledger verify' every this many seconds and record each result (default: $TRAIL_VERIFY_EVERY or 0 = never).")
+    var verifyEvery: Int?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let config = TrailServerConfig(
@@ -31,11 +34,38 @@ struct ServerCommand: AsyncParsableCommand {
         logger.logLevel = environment["TRAIL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         try await runReporting(options) {
             let home = try await TrailHome.open(options.homeURL)
-            let app = TrailApplication.make(tracking: home.tracking, config: config, logger: logger)
+            let app = TrailApplication.make(home: home, config: config, logger: logger)
+            let log = logger
+            let verifyInterval = verifyEvery ?? environment["TRAIL_VERIFY_EVERY"].flatMap(Int.init) ?? 0
+            // Checkpoints follow commits, batched: at most one a second under load.
+            let checkpointer = Task.detached {
+                while !Task.isCancelled {
+                    do { try await home.ledger.checkpointIfBehind() } catch { log.error("checkpoint failed: \(error)") }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            let scheduledVerify = Task.detached {
+                guard verifyInterval > 0 else { return }
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(verifyInterval))
+                    do {
+                        let report = try await home.verifier.verify()
+                        try await LedgerCommand.record(report, home: home, actor: .service("scheduled-verify"))
+                        if report.ok { log.info("\(report.verdict)") } else { log.error("\(report.verdict)") }
+                    } catch {
+                        log.error("scheduled verification failed: \(error)")
+                    }
+                }
+            }
+            defer {
+                checkpointer.cancel()
+                scheduledVerify.cancel()
+            }
             if options.json {
                 Output.printJSON(["listening": "http://\(config.host):\(config.port)", "home": home.url.path])
             } else {
                 print("ModelTrail \(TrailVersion.current) serving http://\(config.host):\(config.port)  (home: \(home.url.path))")
+                print("ledger public key: \(home.ledger.verifierKey)")
             }
             try await app.runService()
         }

@@ -14,7 +14,7 @@ public struct TrailCommand: AsyncParsableCommand {
             talks to a running 'trail server' instead.
             """,
         version: TrailVersion.current,
-        subcommands: [ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self]
+        subcommands: [ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, LedgerCommand.self]
     )
 
     public init() {}
@@ -53,7 +53,31 @@ struct GlobalOptions: ParsableArguments {
     func backend() async throws -> any TrailBackend {
         if let serverURL { return try RemoteBackend(server: serverURL) }
         let home = try await TrailHome.open(homeURL)
-        return LocalBackend(tracking: home.tracking, actor: Self.osUser)
+        let backend = LocalBackend(home: home, actor: Self.osUser)
+        OpenedBackends.shared.add(backend)
+        return backend
+    }
+}
+
+/// Backends a command opened, finished (checkpointed) when the command ends.
+final class OpenedBackends: @unchecked Sendable {
+    static let shared = OpenedBackends()
+    private let lock = NSLock()
+    private var backends: [any TrailBackend] = []
+
+    func add(_ backend: any TrailBackend) {
+        lock.lock()
+        backends.append(backend)
+        lock.unlock()
+    }
+
+    func drain() -> [any TrailBackend] {
+        lock.lock()
+        defer {
+            backends = []
+            lock.unlock()
+        }
+        return backends
     }
 }
 
@@ -61,6 +85,7 @@ struct GlobalOptions: ParsableArguments {
 func runReporting(_ options: GlobalOptions, _ body: () async throws -> Void) async throws {
     do {
         try await body()
+        for backend in OpenedBackends.shared.drain() { try await backend.finish() }
     } catch let error as ExitCode {
         throw error
     } catch {

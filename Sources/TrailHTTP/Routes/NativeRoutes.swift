@@ -10,7 +10,10 @@ struct NativeRoutes {
 
     /// The acting identity of a request. Until authentication lands every request acts as the
     /// server's configured local identity; a name in a request body is never used.
-    func actor(_ request: Request) -> Actor { config.localActor }
+    var actor: @Sendable (Request) -> Actor {
+        let identity = config.localActor
+        return { _ in identity }
+    }
 
     func body<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
         try await JSONResponse.decode(type, from: request, limit: config.maxBodyBytes)

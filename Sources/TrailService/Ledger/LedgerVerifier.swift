@@ -124,9 +124,13 @@ public struct LedgerVerifier: Sendable {
 
             let stored = try await store.merkleNodes(computed.map(\.0))
             for (address, hash) in computed where stored[address] != hash {
-                find(
-                    "merkle-node", "merkle_nodes level \(address.level) index \(address.index)",
-                    stored[address] == nil ? "missing" : "differs from the hash recomputed from the events")
+                if address.level == 0, stored[address] != nil {
+                    find("event", "ledger_events idx \(address.index)", "body does not hash to the leaf stored in the tree: the event was altered")
+                } else {
+                    find(
+                        "merkle-node", "merkle_nodes level \(address.level) index \(address.index)",
+                        stored[address] == nil ? "missing" : "differs from the hash recomputed from the events")
+                }
             }
 
             for table in tables {
@@ -158,7 +162,10 @@ public struct LedgerVerifier: Sendable {
 
         // Entity state and projections against the facts.
         progress?("state", 0, 1)
-        for message in try await store.derivedStateMismatches() { find("state", message.components(separatedBy: ":").first ?? "state", message) }
+        for message in try await store.derivedStateMismatches() {
+            let parts = message.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            find("state", parts[0], parts.count > 1 ? parts[1] : message)
+        }
 
         // Blobs: every referenced blob present and intact; unreferenced blobs listed.
         let referenced = try await store.referencedDigests()

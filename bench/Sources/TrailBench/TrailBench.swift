@@ -45,7 +45,7 @@ struct TrailBench {
         let config = TrailServerConfig(port: port, maxBodyBytes: 8 << 20, localActor: actor)
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let app = TrailApplication.make(tracking: tracking, config: config, logger: logger)
+        let app = TrailApplication.make(home: home, config: config, logger: logger)
         let server = Task { try await app.runService() }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let base = "http://127.0.0.1:\(port)/api/v1"

@@ -1,0 +1,241 @@
+import ArgumentParser
+import Foundation
+import TrailCore
+import TrailLedger
+import TrailService
+import TrailStore
+
+struct LedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger", abstract: "Read, prove, export and verify the append-only signed ledger (on the home this machine holds).",
+        subcommands: [Checkpoint.self, PublicKey.self, Event.self, Events.self, Prove.self, Consistency.self, Export.self, Verify.self])
+
+    /// The ledger commands work where the data is: on the home folder (the server's own host).
+    static func home(_ options: GlobalOptions) async throws -> TrailHome {
+        if options.serverURL != nil {
+            throw TrailError.invalid(
+                "server", "ledger commands run on the machine that holds the home folder; remotely, use GET /api/v1/ledger/... on the server")
+        }
+        return try await TrailHome.open(options.homeURL)
+    }
+
+    static func eventJSON(_ event: StoredEvent) -> JSONValue {
+        let body = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.body))) ?? .null
+        return ["index": .int(event.index), "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()), "event": body]
+    }
+
+    static func printEvent(_ event: StoredEvent) {
+        print("#\(event.index)  \(Output.date(event.timeMillis))  \(event.action)  \(event.actor)  \(event.subject.type):\(event.subject.id)")
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the latest signed checkpoint (signing a new one if the log grew).")
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await LedgerCommand.home(options)
+                try await home.ledger.checkpointIfBehind()
+                let checkpoint = try await home.ledger.latestCheckpoint()
+                if options.json {
+                    return Output.printJSON(["size": String(checkpoint.size), "note": checkpoint.note, "verifier_key": home.ledger.verifierKey])
+                }
+                print(checkpoint.note, terminator: "")
+            }
+        }
+    }
+
+    struct PublicKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "public-key", abstract: "Print the log's public key as a C2SP verifier key.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await LedgerCommand.home(options)
+                if options.json { return Output.printJSON(["origin": home.ledger.origin, "verifier_key": home.ledger.verifierKey]) }
+                print(home.ledger.verifierKey)
+            }
+        }
+    }
+
+    struct Event: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one event by index or by event id.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Ledger index or event id.") var reference: String
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await LedgerCommand.home(options)
+                let event: StoredEvent
+                if let index = Int64(reference) {
+                    event = try await home.ledger.event(index: index)
+                } else {
+                    event = try await home.ledger.event(id: reference)
+                }
+                if options.json { return Output.printJSON(LedgerCommand.eventJSON(event)) }
+                LedgerCommand.printEvent(event)
+                print(String(decoding: event.body, as: UTF8.self))
+            }
+        }
+    }
+
+    struct Events: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List events by subject, actor, action and time range, paged.")
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Subject as TYPE or TYPE:ID, e.g. run:0123….") var subject: String?
+        @Option(help: "Actor id.") var actor: String?
+        @Option(help: "Action, e.g. metrics.log.") var action: String?
+        @Option(help: "From this time (ms since the epoch, inclusive).") var since: Int64?
+        @Option(help: "Before this time (ms since the epoch).") var until: Int64?
+        @Option(help: "Start at this ledger index (paging).") var from: Int64 = 0
+        @Option(help: "Page size.") var limit: Int = 100
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await LedgerCommand.home(options)
+                let parts = subject?.split(separator: ":", maxSplits: 1).map(String.init)
+                let events = try await home.ledger.events(
+                    EventQuery(
+                        subjectType: parts?.first, subjectID: parts.flatMap { $0.count > 1 ? $0[1] : nil }, actorID: actor, action: action,
+                        fromTimeMillis: since, toTimeMillis: until, fromIndex: from, limit: limit))
+                let next = events.count == limit ? events.last.map { $0.index + 1 } : nil
+                if options.json {
+                    return Output.printJSON(JSONValue.object(["events": .array(events.map(LedgerCommand.eventJSON)), "next_from": next.map(JSONValue.int) ?? .null]))
+                }
+                for event in events { LedgerCommand.printEvent(event) }
+                if let next { print("more: --from \(next)") }
+            }
+        }
+    }
+
+    struct Prove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Inclusion proof of an event against a signed checkpoint.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Ledger index of the event.") var index: Int64
+        @Option(help: "Size of the checkpoint to prove against (default: the latest).") var size: UInt64?
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await LedgerCommand.home(options)
+                let proof = try await home.ledger.inclusionProof(index: index, checkpointSize: size)
+                let valid = proof.verify(with: home.ledger.signer.verifier)
+                if options.json { return Output.printJSON(proof) }
+                print("event \(proof.index) in the tree of \(proof.treeSize): \(valid ? "PROVEN" : "NOT PROVEN")")
+                print("leaf hash  \(Data(proof.leafHash).base64EncodedString())")
+                for (i, hash) in proof.path.enumerated() { print("path[\(i)]    \(Data(hash).base64EncodedString())") }
+                print(proof.checkpoint, terminator: "")
+                if !valid { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Consistency: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Consistency proof between two stored checkpoints.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var first: UInt64
+        @Argument var second: UInt64
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await LedgerCommand.home(options)
+                let proof = try await home.ledger.consistencyProof(first: first, second: second)
+                let valid = proof.verify(with: home.ledger.signer.verifier)
+                if options.json { return Output.printJSON(proof) }
+                print("checkpoint \(first) is a prefix of checkpoint \(second): \(valid ? "PROVEN" : "NOT PROVEN")")
+                for (i, hash) in proof.path.enumerated() { print("path[\(i)]  \(Data(hash).base64EncodedString())") }
+                if !valid { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the ledger as JSON lines (header with key and checkpoint, then every event with its inclusion proof).")
+        @OptionGroup var options: GlobalOptions
+        @Option(name: [.short, .long], help: "Output file (default: standard output).") var output: String?
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await LedgerCommand.home(options)
+                let handle: FileHandle
+                if let output {
+                    FileManager.default.createFile(atPath: output, contents: nil)
+                    handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+                } else {
+                    handle = FileHandle.standardOutput
+                }
+                let bar = output == nil ? nil : TerminalProgress(label: "export", enabled: !options.json)
+                let checkpoint = try await home.ledger.export(
+                    actor: GlobalOptions.osUser, write: { handle.write(Data(($0 + "\n").utf8)) }, progress: { bar?.update($0, $1) })
+                try handle.synchronize()
+                if let output {
+                    if options.json { return Output.printJSON(["file": output, "events": String(checkpoint.size)]) }
+                    print("exported \(checkpoint.size) events to \(output)")
+                }
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the whole record: leaves, tree, signed checkpoints, every stored row against its event, every blob.",
+            discussion: "Exits 1 on any finding. The result is recorded in the ledger as a ledger.verify event.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await LedgerCommand.home(options)
+                let bar = TerminalProgress(label: "verify", enabled: !options.json)
+                let report = try await home.verifier.verify(progress: { phase, done, total in bar.update(done, total, phase: phase) })
+                try await LedgerCommand.record(report, home: home, actor: GlobalOptions.osUser)
+                if options.json {
+                    Output.printJSON(report)
+                } else {
+                    for finding in report.findings { print("  \(finding.kind)  \(finding.location): \(finding.message)") }
+                    print(report.verdict)
+                }
+                if !report.ok { throw ExitCode(1) }
+            }
+        }
+    }
+
+    /// Records a verification result as a `ledger.verify` event, then checkpoints.
+    static func record(_ report: VerificationReport, home: TrailHome, actor: Actor) async throws {
+        let kinds = Dictionary(grouping: report.findings, by: \.kind).mapValues { JSONValue.int(Int64($0.count)) }
+        try await home.ledger.recordAccess(
+            action: "ledger.verify", subject: Subject(type: "ledger", id: home.ledger.origin),
+            facts: [
+                "ok": .bool(report.ok), "events": .int(report.events), "findings": .int(Int64(report.findings.count)),
+                "finding_kinds": .object(kinds),
+            ], actor: actor)
+        try await home.ledger.checkpointIfBehind()
+    }
+}
+
+/// A progress bar on standard error for operations counted in items, shown only on a terminal.
+final class TerminalProgress: @unchecked Sendable {
+    let label: String
+    let enabled: Bool
+    let lock = NSLock()
+    var last = Date.distantPast
+
+    init(label: String, enabled: Bool) {
+        self.label = label
+        self.enabled = enabled && isatty(STDERR_FILENO) == 1
+    }
+
+    func update(_ done: Int64, _ total: Int64, phase: String? = nil) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date()
+        guard now.timeIntervalSince(last) > 0.1 || done >= total else { return }
+        last = now
+        let fraction = total == 0 ? 1 : Double(done) / Double(total)
+        let filled = Int(fraction * 30)
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 30 - filled)
+        FileHandle.standardError.write(Data("\r\(label) \(phase ?? "") [\(bar)] \(done)/\(total)   ".utf8))
+        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

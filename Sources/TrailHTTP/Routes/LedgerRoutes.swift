@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import TrailCore
+import TrailLedger
+import TrailService
+import TrailStore
+
+/// `/api/v1/ledger`: checkpoint, public key, events, proofs and export, for auditors and
+/// monitors that check the log from outside.
+struct LedgerRoutes {
+    let ledger: LedgerService
+    let actor: @Sendable (Request) -> Actor
+
+    static func eventJSON(_ event: StoredEvent) -> JSONValue {
+        let body = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.body))) ?? .null
+        return ["index": .int(event.index), "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()), "event": body]
+    }
+
+    static func raw(_ value: JSONValue) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
+    }
+
+    func add(to api: RouterGroup<BasicRequestContext>) {
+        api.get("ledger/checkpoint") { _, _ in
+            let checkpoint = try await ledger.latestCheckpoint()
+            return Self.raw(["size": .int(Int64(checkpoint.size)), "note": .string(checkpoint.note), "verifier_key": .string(ledger.verifierKey)])
+        }
+        api.get("ledger/public-key") { _, _ in
+            Self.raw(["origin": .string(ledger.origin), "verifier_key": .string(ledger.verifierKey)])
+        }
+        api.get("ledger/events") { request, _ in
+            let query = request.uri.queryParameters
+            let events = try await ledger.events(
+                EventQuery(
+                    subjectType: query.get("subject_type"), subjectID: query.get("subject_id"), actorID: query.get("actor"),
+                    action: query.get("action"), fromTimeMillis: try NativeRoutes.int(query.get("since"), field: "since").map(Int64.init),
+                    toTimeMillis: try NativeRoutes.int(query.get("until"), field: "until").map(Int64.init),
+                    fromIndex: Int64(try NativeRoutes.int(query.get("from"), field: "from") ?? 0),
+                    limit: try NativeRoutes.int(query.get("limit"), field: "limit") ?? 100))
+            return Self.raw(["events": .array(events.map(Self.eventJSON))])
+        }
+        api.get("ledger/events/:reference") { _, context in
+            let reference = try context.parameters.require("reference")
+            let event: StoredEvent
+            if let index = Int64(reference) {
+                event = try await ledger.event(index: index)
+            } else {
+                event = try await ledger.event(id: reference)
+            }
+            return Self.raw(Self.eventJSON(event))
+        }
+        api.get("ledger/proofs/inclusion") { request, _ in
+            let query = request.uri.queryParameters
+            guard let index = try NativeRoutes.int(query.get("index"), field: "index") else { throw TrailError.invalid("index", "index is required") }
+            let size = try NativeRoutes.int(query.get("size"), field: "size").map(UInt64.init)
+            return try JSONResponse.make(try await ledger.inclusionProof(index: Int64(index), checkpointSize: size))
+        }
+        api.get("ledger/proofs/consistency") { request, _ in
+            let query = request.uri.queryParameters
+            guard let first = try NativeRoutes.int(query.get("first"), field: "first"), let second = try NativeRoutes.int(query.get("second"), field: "second")
+            else { throw TrailError.invalid("first", "first and second are required") }
+            guard first > 0, second >= first else { throw TrailError.invalid("first", "need 0 < first ≤ second") }
+            return try JSONResponse.make(try await ledger.consistencyProof(first: UInt64(first), second: UInt64(second)))
+        }
+        api.get("ledger/export") { request, _ in
+            var lines: [UInt8] = []
+            _ = try await ledger.export(actor: actor(request), write: { lines += Array(($0 + "\n").utf8) })
+            return Response(
+                status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: lines)))
+        }
+    }
+}
