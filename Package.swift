@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "TrailLedgerTests", dependencies: ["TrailLedger"], resources: [.copy("Vectors")]),
         .testTarget(name: "TrailStoreTests", dependencies: ["TrailStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrailArtifactsTests", dependencies: ["TrailArtifacts"]),
-        .testTarget(name: "TrailServiceTests", dependencies: ["TrailService"]),
+        .testTarget(name: "TrailServiceTests", dependencies: ["TrailService", "TrailLedger", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TrailHTTPTests",
             dependencies: ["TrailHTTP", .product(name: "HummingbirdTesting", package: "hummingbird")]

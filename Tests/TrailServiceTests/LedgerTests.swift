@@ -1,0 +1,207 @@
+import Foundation
+import GRDB
+import Testing
+import TrailCore
+import TrailLedger
+import TrailService
+import TrailStore
+
+/// Fills a home with a seeded, random but realistic log: experiments, runs, params, metric
+/// batches, tags set and deleted, dataset inputs, artifacts, a deletion, downloads.
+func populate(_ home: TrailHome, seed: UInt64, runs: Int = 4) async throws {
+    var random = SeededRandom(seed: seed)
+    let tracking = home.tracking
+    let experiment = try await tracking.createExperiment(name: "exp-\(seed)", tags: [TrailCore.Tag(key: "team", value: "risk")], actor: alice)
+    for r in 0..<runs {
+        let run = try await tracking.createRun(experimentID: experiment.id, name: "run-\(r)", actor: alice).info.runID
+        try await tracking.logBatch(
+            run,
+            metrics: (0..<Int(random.next() % 50 + 1)).map { Metric(key: "m\($0 % 3)", value: Double(random.next() % 1000) / 7, timestampMillis: Int64($0), step: Int64($0)) },
+            params: [Param(key: "C", value: String(random.next() % 10)), Param(key: "seed", value: String(seed))], actor: alice)
+        try await tracking.setTag(run, key: "stage", value: "dev", actor: alice)
+        if random.next() % 2 == 0 { try await tracking.setTag(run, key: "stage", value: nil, actor: alice) }
+        let bytes = (0..<Int(random.next() % 4000 + 10)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        try await tracking.putArtifact(run, path: try ArtifactPath(validating: "model/m\(r).bin"), bytes: bytes, actor: alice)
+        try await tracking.logInputs(run, [DatasetInput(name: "d", digest: Digest.of(bytes).description, source: "mem", context: "training")], actor: alice)
+        _ = try await tracking.updateRun(run, status: .finished, actor: alice)
+        try await home.ledger.checkpointIfBehind()
+    }
+    let victim = try await tracking.createRun(experimentID: experiment.id, actor: alice).info.runID
+    try await tracking.deleteRun(victim, actor: alice)
+    try await home.ledger.checkpointIfBehind()
+}
+
+struct SeededRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &* 6364136223846793005 &+ 1442695040888963407 }
+    mutating func next() -> UInt64 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return state >> 17
+    }
+}
+
+/// Raw access to the home's database, as an attacker with the `sqlite3` shell has it.
+func tamper(_ home: TrailHome, _ body: (Database) throws -> Void) throws {
+    let queue = try DatabaseQueue(path: home.url.appendingPathComponent("trail.sqlite").path)
+    try queue.writeWithoutTransaction { db in
+        for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") {
+            try db.execute(sql: "DROP TRIGGER \(table)")
+        }
+        try body(db)
+    }
+}
+
+@Suite("Ledger: verification, proofs, tamper evidence")
+struct LedgerTests {
+    @Test func aFreshLogVerifiesAndEveryEventIsProvable() async throws {
+        let home = try await makeHome()
+        try await populate(home, seed: 1)
+        let report = try await home.verifier.verify()
+        #expect(report.ok, "\(report.findings)")
+        #expect(report.rowsChecked > 0)
+        let size = try await home.tracking.store.eventCount()
+        let checkpoint = try await home.ledger.latestCheckpoint()
+        #expect(checkpoint.size == UInt64(size))
+        for index in 0..<size {
+            let proof = try await home.ledger.inclusionProof(index: index)
+            #expect(proof.verify(with: home.ledger.signer.verifier), "event \(index)")
+        }
+        let checkpoints = try await home.tracking.store.checkpoints()
+        for (older, newer) in zip(checkpoints, checkpoints.dropFirst()) where older.size > 0 {
+            let proof = try await home.ledger.consistencyProof(first: older.size, second: newer.size)
+            #expect(proof.verify(with: home.ledger.signer.verifier), "\(older.size) → \(newer.size)")
+        }
+    }
+
+    @Test func theExportIsCheckableOfflineWithOnlyThePublicKey() async throws {
+        let home = try await makeHome()
+        try await populate(home, seed: 2)
+        var lines: [String] = []
+        _ = try await home.ledger.export(actor: alice, write: { lines.append($0) })
+        // The auditor's side: only the lines and the verifier key printed by `trail ledger public-key`.
+        let vkey = home.ledger.verifierKey
+        let header = try JSONDecoder().decode(JSONValue.self, from: Data(lines[0].utf8))
+        let checkpoint = try Checkpoint.open(header["checkpoint"]!.stringValue!, verifier: try NoteVerifier(vkey: vkey))
+        #expect(lines.count == Int(checkpoint.size) + 1)
+        for line in lines.dropFirst() {
+            let entry = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
+            let body = Array(entry["body"]!.stringValue!.utf8)
+            let path = entry["inclusion_proof"]!.arrayItems.map { Array(Data(base64Encoded: $0.stringValue!)!) }
+            let index = UInt64(entry["index"]!.intValue!)
+            #expect(Merkle.verifyInclusion(index: index, size: checkpoint.size, leaf: Merkle.leafHash(body), path: path, root: checkpoint.root))
+        }
+        let exports = try await home.ledger.events(EventQuery(action: "ledger.export"))
+        #expect(exports.count == 1, "the export is recorded")
+    }
+
+    /// Flip one byte anywhere — an event, a stored fact, a blob, a checkpoint — and
+    /// verification fails and names where.
+    @Test("any single changed byte is detected and located", arguments: 0..<12)
+    func singleByteChangesAreDetected(_ trial: Int) async throws {
+        let home = try await makeHome()
+        try await populate(home, seed: UInt64(100 + trial), runs: 2)
+        var random = SeededRandom(seed: UInt64(trial))
+        let expectedLocation: String
+        switch trial % 6 {
+        case 0:
+            let count = try await home.tracking.store.eventCount()
+            let index = Int64(random.next() % UInt64(count))
+            try tamper(home) { db in
+                var body = Array(try Data.fetchOne(db, sql: "SELECT body FROM ledger_events WHERE idx = ?", arguments: [index])!)
+                body[Int(random.next() % UInt64(body.count))] ^= 0x20
+                try db.execute(sql: "UPDATE ledger_events SET body = ? WHERE idx = ?", arguments: [Data(body), index])
+            }
+            expectedLocation = "ledger_events idx \(index)"
+        case 1:
+            try tamper(home) { db in
+                let row = try Row.fetchOne(db, sql: "SELECT rowid, value, event_index FROM metrics ORDER BY random() LIMIT 1")!
+                let value: Double = row[1]
+                try db.execute(sql: "UPDATE metrics SET value = ? WHERE rowid = ?", arguments: [value.nextUp, row[0] as Int64])
+            }
+            expectedLocation = "metrics rows written by event"
+        case 2:
+            try tamper(home) { db in try db.execute(sql: "UPDATE params SET value = value || 'x' WHERE key = 'C'") }
+            expectedLocation = "params rows written by event"
+        case 3:
+            let digest = try #require(try home.tracking.blobs.allDigests().first)
+            let file = home.url.appendingPathComponent("blobs/sha256/\(digest.hex.prefix(2))/\(digest.hex)")
+            var bytes = Array(try Data(contentsOf: file))
+            bytes[Int(random.next() % UInt64(bytes.count))] ^= 0x01
+            try Data(bytes).write(to: file)
+            expectedLocation = "blob \(digest)"
+        case 4:
+            try tamper(home) { db in
+                let row = try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints WHERE size > 0 ORDER BY random() LIMIT 1")!
+                var note = Array((row[1] as String).utf8)
+                let position = Int(random.next() % UInt64(note.count - 1))
+                note[position] = note[position] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+                try db.execute(sql: "UPDATE checkpoints SET note = ? WHERE size = ?", arguments: [String(decoding: note, as: UTF8.self), row[0] as Int64])
+            }
+            expectedLocation = "checkpoint of size"
+        default:
+            try tamper(home) { db in try db.execute(sql: "UPDATE runs SET status = 'KILLED' WHERE rowid = (SELECT MIN(rowid) FROM runs)") }
+            expectedLocation = "runs row"
+        }
+        let report = try await home.verifier.verify()
+        #expect(!report.ok)
+        #expect(report.findings.contains { $0.location.hasPrefix(expectedLocation) }, "expected \(expectedLocation) in \(report.findings)")
+    }
+
+    @Test func insertedAndDeletedRowsAreDetected() async throws {
+        let home = try await makeHome()
+        try await populate(home, seed: 7, runs: 1)
+        try tamper(home) { db in
+            try db.execute(sql: "INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index) VALUES (1, 'forged', 1.0, 0, 1, 1, 3)")
+            try db.execute(sql: "DELETE FROM artifacts")
+        }
+        let report = try await home.verifier.verify()
+        #expect(report.findings.contains { $0.location == "metrics rows written by event 3" })
+        #expect(report.findings.contains { $0.location.hasPrefix("artifacts rows written by event") })
+        #expect(report.findings.contains { $0.kind == "blob-orphaned" })
+    }
+
+    @Test func thirtyTwoConcurrentWritersMakeAGaplessTotallyOrderedLog() async throws {
+        let home = try await makeHome()
+        let run = try await home.tracking.createRun(experimentID: nil, actor: alice).info.runID
+        let before = try await home.tracking.store.eventCount()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<32 {
+                group.addTask {
+                    for batch in 0..<10 {
+                        try await home.tracking.logBatch(
+                            run, metrics: [Metric(key: "w\(writer)", value: Double(batch), timestampMillis: Int64(batch), step: Int64(batch))],
+                            actor: .service("writer-\(writer)"))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let events = try await home.tracking.store.events(from: 0, to: 10_000)
+        #expect(events.map(\.index) == Array(0..<Int64(events.count)))
+        #expect(events.count == Int(before) + 320)
+        try await home.ledger.checkpointIfBehind()
+        #expect(try await home.verifier.verify().ok)
+    }
+
+    @Test func accessesAreRecordedAndKeysAreProtected() async throws {
+        let home = try await makeHome()
+        let run = try await home.tracking.createRun(experimentID: nil, actor: alice).info.runID
+        let path = try ArtifactPath(validating: "a.txt")
+        try await home.tracking.putArtifact(run, path: path, bytes: [1], actor: alice)
+        let (_, reader) = try await home.tracking.openArtifact(run, path: path, actor: .user("auditor"))
+        reader.close()
+        let gets = try await home.ledger.events(EventQuery(action: "artifact.get"))
+        #expect(gets.map(\.actor) == [.user("auditor")])
+        let mode = try FileManager.default.attributesOfItem(atPath: home.keyPath.path)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        let reopened = try await TrailHome.open(home.url)
+        #expect(reopened.ledger.verifierKey == home.ledger.verifierKey, "the key is created once and kept")
+    }
+}
+
+extension JSONValue {
+    var arrayItems: [JSONValue] {
+        if case .array(let items) = self { return items }
+        return []
+    }
+}
