@@ -66,8 +66,10 @@ let package = Package(
             dependencies: [
                 "TrailCore", "TrailService", "TrailHTTP", "TrailStore", "TrailArtifacts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "TrailLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "bench/Sources/TrailBench"
         ),

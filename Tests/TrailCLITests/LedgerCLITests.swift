@@ -48,7 +48,7 @@ struct LedgerCLITests {
 
     /// A server killed with SIGKILL in the middle of a stream of batches: the log verifies and
     /// holds every write that was acknowledged.
-    @Test func killMinus9LosesNothingAcknowledged() async throws {
+    @Test func killMinus9LosesNothingAcknowledged() throws {
         let home = CLI.temporaryHome()
         let port = Int.random(in: 40000...50000)
         let server = try Self.startServer(home: home, port: port)
@@ -57,7 +57,10 @@ struct LedgerCLITests {
         let runID = try #require(((try created.json()["run"] as? [String: Any])?["info"] as? [String: Any])?["run_id"] as? String)
         let directory = home.deletingLastPathComponent()
         let acknowledged = AcknowledgedKeys()
-        let writer = Task.detached {
+        // A real thread: blocking process calls must not starve Swift's cooperative pool.
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            defer { finished.signal() }
             for batch in 0..<400 {
                 let file = directory.appendingPathComponent("batch-\(UUID().uuidString).json")
                 let metrics = (0..<200).map { #"{"key": "b\#(batch)", "value": \#($0), "timestamp": \#($0), "step": \#($0)}"# }
@@ -66,10 +69,10 @@ struct LedgerCLITests {
                 if result.status == 0 { acknowledged.add("b\(batch)") } else { break }
             }
         }
-        try await Task.sleep(for: .milliseconds(1500))
+        Thread.sleep(forTimeInterval: 1.5)
         kill(server.processIdentifier, SIGKILL)
         server.waitUntilExit()
-        _ = await writer.value
+        finished.wait()
         let keys = acknowledged.keys
         #expect(keys.count > 0, "some batches were acknowledged before the kill")
         let verified = try CLI.trail(["ledger", "verify"], home: home)

@@ -33,3 +33,20 @@ struct CanonicalJSONTests {
         #expect(decoded.canonicalString == value.canonicalString)
     }
 }
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test func parsesWhatTheCanonicalWriterWrites() throws {
+        let value: JSONValue = [
+            "a": [1, -2, .double(0.5), .double(1e-7), .double(-1.5e300), .null, true, false],
+            "s": "quote \" backslash \\ newline \n tab \t control \u{1} é € 😀", "e": [:], "l": [],
+        ]
+        #expect(try JSONValue.parse(value.canonicalBytes) == value)
+        #expect(try JSONValue.parse(Array(#" { "x" : [ 1 , 2 ] , "u": "\u00e9\ud83d\ude00" } "#.utf8)) == ["x": [1, 2], "u": "é😀"])
+    }
+
+    @Test("refuses malformed JSON", arguments: ["", "{", "[1,]", "{\"a\" 1}", "\"unterminated", "01x", "[1] 2", "{\"a\":\"\\q\"}", "nul"])
+    func refuses(_ text: String) {
+        #expect(throws: TrailError.self) { try JSONValue.parse(Array(text.utf8)) }
+    }
+}

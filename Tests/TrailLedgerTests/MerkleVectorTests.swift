@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import TrailLedger
@@ -65,7 +66,8 @@ struct MerkleVectorTests {
         }
         let tree = MemoryTree(leaves: leaves)
         #expect(try Merkle.inclusionProof(index: 0, size: 8, stored: tree.stored) == (reference["inclusion_0_in_8"] as! [String]).map(Vectors.hex))
-        #expect(try Merkle.consistencyProof(first: 1, second: 8, stored: tree.stored) == (reference["consistency_1_to_8"] as! [String]).map(Vectors.hex))
+        #expect(
+            try Merkle.consistencyProof(first: 1, second: 8, stored: tree.stored) == (reference["consistency_1_to_8"] as! [String]).map(Vectors.hex))
     }
 
     @Test func asciiLeavesRootsAndProofs() throws {
@@ -151,8 +153,6 @@ struct MerkleVectorTests {
         }
     }
 }
-
-import Crypto
 
 enum SHA256Helper {
     static func hash(_ text: String) -> [UInt8] { Array(SHA256.hash(data: Array(text.utf8))) }

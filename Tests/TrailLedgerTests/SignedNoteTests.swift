@@ -58,7 +58,9 @@ struct SignedNoteTests {
     }
 
     @Test func malformedCheckpointsAreRejected() {
-        for text in ["o\n007\nCwB/uRXrmyoUb1SxyG7FO2ZPjkVbdmCwtu4T7cDZIcA=\n", "o\n7\nAAAA\n", "\n7\nCwB/uRXrmyoUb1SxyG7FO2ZPjkVbdmCwtu4T7cDZIcA=\n", "o\n7\n"] {
+        for text in [
+            "o\n007\nCwB/uRXrmyoUb1SxyG7FO2ZPjkVbdmCwtu4T7cDZIcA=\n", "o\n7\nAAAA\n", "\n7\nCwB/uRXrmyoUb1SxyG7FO2ZPjkVbdmCwtu4T7cDZIcA=\n", "o\n7\n",
+        ] {
             #expect(throws: NoteError.self) { try Checkpoint(text: text) }
         }
     }

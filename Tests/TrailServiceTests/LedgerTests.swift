@@ -16,13 +16,16 @@ func populate(_ home: TrailHome, seed: UInt64, runs: Int = 4) async throws {
         let run = try await tracking.createRun(experimentID: experiment.id, name: "run-\(r)", actor: alice).info.runID
         try await tracking.logBatch(
             run,
-            metrics: (0..<Int(random.next() % 50 + 1)).map { Metric(key: "m\($0 % 3)", value: Double(random.next() % 1000) / 7, timestampMillis: Int64($0), step: Int64($0)) },
+            metrics: (0..<Int(random.next() % 50 + 1)).map {
+                Metric(key: "m\($0 % 3)", value: Double(random.next() % 1000) / 7, timestampMillis: Int64($0), step: Int64($0))
+            },
             params: [Param(key: "C", value: String(random.next() % 10)), Param(key: "seed", value: String(seed))], actor: alice)
         try await tracking.setTag(run, key: "stage", value: "dev", actor: alice)
         if random.next() % 2 == 0 { try await tracking.setTag(run, key: "stage", value: nil, actor: alice) }
         let bytes = (0..<Int(random.next() % 4000 + 10)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         try await tracking.putArtifact(run, path: try ArtifactPath(validating: "model/m\(r).bin"), bytes: bytes, actor: alice)
-        try await tracking.logInputs(run, [DatasetInput(name: "d", digest: Digest.of(bytes).description, source: "mem", context: "training")], actor: alice)
+        try await tracking.logInputs(
+            run, [DatasetInput(name: "d", digest: Digest.of(bytes).description, source: "mem", context: "training")], actor: alice)
         _ = try await tracking.updateRun(run, status: .finished, actor: alice)
         try await home.ledger.checkpointIfBehind()
     }
@@ -135,7 +138,8 @@ struct LedgerTests {
                 var note = Array((row[1] as String).utf8)
                 let position = Int(random.next() % UInt64(note.count - 1))
                 note[position] = note[position] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-                try db.execute(sql: "UPDATE checkpoints SET note = ? WHERE size = ?", arguments: [String(decoding: note, as: UTF8.self), row[0] as Int64])
+                try db.execute(
+                    sql: "UPDATE checkpoints SET note = ? WHERE size = ?", arguments: [String(decoding: note, as: UTF8.self), row[0] as Int64])
             }
             expectedLocation = "checkpoint of size"
         default:
@@ -151,7 +155,8 @@ struct LedgerTests {
         let home = try await makeHome()
         try await populate(home, seed: 7, runs: 1)
         try tamper(home) { db in
-            try db.execute(sql: "INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index) VALUES (1, 'forged', 1.0, 0, 1, 1, 3)")
+            try db.execute(
+                sql: "INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index) VALUES (1, 'forged', 1.0, 0, 1, 1, 3)")
             try db.execute(sql: "DELETE FROM artifacts")
         }
         let report = try await home.verifier.verify()

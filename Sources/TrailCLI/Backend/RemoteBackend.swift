@@ -17,10 +17,18 @@ struct RemoteBackend: TrailBackend {
             throw TrailError.invalid("server", "--server must be an http:// or https:// URL, got '\(server)'")
         }
         baseURL = base + "/api/v1"
-        client = HTTPClient.shared
+        client = Self.sharedClient
     }
 
     static let encoder = JSONEncoder()
+
+    /// One client for the process. A server that is down fails within the connect timeout
+    /// instead of being retried for minutes.
+    static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5), read: .seconds(600))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// The server checkpoints on its own schedule.
     func finish() async throws {}

@@ -20,7 +20,7 @@ struct LedgerCommand: AsyncParsableCommand {
     }
 
     static func eventJSON(_ event: StoredEvent) -> JSONValue {
-        let body = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.body))) ?? .null
+        let body = (try? JSONValue.parse(event.body)) ?? .null
         return ["index": .int(event.index), "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()), "event": body]
     }
 
@@ -101,7 +101,8 @@ struct LedgerCommand: AsyncParsableCommand {
                         fromTimeMillis: since, toTimeMillis: until, fromIndex: from, limit: limit))
                 let next = events.count == limit ? events.last.map { $0.index + 1 } : nil
                 if options.json {
-                    return Output.printJSON(JSONValue.object(["events": .array(events.map(LedgerCommand.eventJSON)), "next_from": next.map(JSONValue.int) ?? .null]))
+                    return Output.printJSON(
+                        JSONValue.object(["events": .array(events.map(LedgerCommand.eventJSON)), "next_from": next.map(JSONValue.int) ?? .null]))
                 }
                 for event in events { LedgerCommand.printEvent(event) }
                 if let next { print("more: --from \(next)") }

@@ -12,7 +12,7 @@ struct LedgerRoutes {
     let actor: @Sendable (Request) -> Actor
 
     static func eventJSON(_ event: StoredEvent) -> JSONValue {
-        let body = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.body))) ?? .null
+        let body = (try? JSONValue.parse(event.body)) ?? .null
         return ["index": .int(event.index), "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()), "event": body]
     }
 
@@ -57,7 +57,8 @@ struct LedgerRoutes {
         }
         api.get("ledger/proofs/consistency") { request, _ in
             let query = request.uri.queryParameters
-            guard let first = try NativeRoutes.int(query.get("first"), field: "first"), let second = try NativeRoutes.int(query.get("second"), field: "second")
+            guard let first = try NativeRoutes.int(query.get("first"), field: "first"),
+                let second = try NativeRoutes.int(query.get("second"), field: "second")
             else { throw TrailError.invalid("first", "first and second are required") }
             guard first > 0, second >= first else { throw TrailError.invalid("first", "need 0 < first ≤ second") }
             return try JSONResponse.make(try await ledger.consistencyProof(first: UInt64(first), second: UInt64(second)))

@@ -58,6 +58,16 @@ public struct LedgerService: Sendable {
         }
     }
 
+    /// The inclusion path of leaf `index` in the tree of `size` leaves (no checkpoint needed).
+    public func inclusionPath(index: UInt64, size: UInt64) async throws -> [TreeHash] {
+        try await withNodes { try Merkle.inclusionProof(index: index, size: size, stored: $0) }
+    }
+
+    /// The consistency path from `first` to `second` leaves (no checkpoints needed).
+    public func consistencyPath(first: UInt64, second: UInt64) async throws -> [TreeHash] {
+        try await withNodes { try Merkle.consistencyProof(first: first, second: second, stored: $0) }
+    }
+
     public func root(size: UInt64) async throws -> TreeHash {
         try await withNodes { try Merkle.root(size: size, stored: $0) }
     }
@@ -97,7 +107,8 @@ public struct LedgerService: Sendable {
         }
         let event = try await event(index: index)
         let path = try await withNodes { try Merkle.inclusionProof(index: UInt64(index), size: checkpoint.size, stored: $0) }
-        return InclusionProof(index: UInt64(index), treeSize: checkpoint.size, leafHash: Merkle.leafHash(event.body), path: path, checkpoint: checkpoint.note)
+        return InclusionProof(
+            index: UInt64(index), treeSize: checkpoint.size, leafHash: Merkle.leafHash(event.body), path: path, checkpoint: checkpoint.note)
     }
 
     /// Proves that the checkpoint of size `first` is a prefix of the one of size `second`.

@@ -56,7 +56,6 @@ public struct LedgerVerifier: Sendable {
             findings.append(VerificationFinding(kind: kind, location: location, message: message))
         }
         let size = try await store.eventCount()
-        let decoder = JSONDecoder()
 
         // Checkpoints: every signature, and each must be within the log.
         var checkpointRoots: [UInt64: TreeHash] = [:]
@@ -99,7 +98,7 @@ public struct LedgerVerifier: Sendable {
                     find("checkpoint", "checkpoint of size \(range.size)", "signed root differs from the root recomputed from the events")
                 }
                 let location = "ledger_events idx \(event.index)"
-                guard let body = try? decoder.decode(JSONValue.self, from: Data(event.body)), case .object = body else {
+                guard let body = try? JSONValue.parse(event.body), case .object = body else {
                     find("event", location, "body is not a JSON object")
                     continue
                 }
@@ -157,7 +156,9 @@ public struct LedgerVerifier: Sendable {
         if range.size > 0, checkpoints.isEmpty { find("checkpoint", "checkpoints", "the log has events but no signed checkpoint") }
         for table in tables {
             let beyond = try await store.recordedRows(table: table, events: size..<Int64.max)
-            for (index, rows) in beyond { find("row", "\(table) rows with event_index \(index)", "\(rows.count) row(s) name an event the log does not hold") }
+            for (index, rows) in beyond {
+                find("row", "\(table) rows with event_index \(index)", "\(rows.count) row(s) name an event the log does not hold")
+            }
         }
 
         // Entity state and projections against the facts.
@@ -177,7 +178,9 @@ public struct LedgerVerifier: Sendable {
             checked += 1
             progress?("blobs", checked, Int64(present.count))
         }
-        for digest in referenced.subtracting(present).sorted() { find("blob-missing", "blob \(digest)", "an artifact refers to it but it is not stored") }
+        for digest in referenced.subtracting(present).sorted() {
+            find("blob-missing", "blob \(digest)", "an artifact refers to it but it is not stored")
+        }
 
         return VerificationReport(
             ok: findings.isEmpty, events: size, checkpoints: checkpoints.count, rowsChecked: rowsChecked, blobs: present.count, findings: findings,
@@ -197,4 +200,3 @@ public struct LedgerVerifier: Sendable {
         return hasher.finalize()
     }
 }
-

@@ -141,46 +141,42 @@ extension SQLiteMetadataStore {
                         findings.append("\(entity) row \(id): event_index differs from the event that recorded its state")
                     }
                 }
-                let orphans = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(DISTINCT entity_key) FROM state_history WHERE entity = ? AND entity_key NOT IN (SELECT \(key) FROM \(entity))",
-                    arguments: [entity]) ?? 0
+                let orphans =
+                    try Int.fetchOne(
+                        db,
+                        sql:
+                            "SELECT COUNT(DISTINCT entity_key) FROM state_history WHERE entity = ? AND entity_key NOT IN (SELECT \(key) FROM \(entity))",
+                        arguments: [entity]) ?? 0
                 if orphans > 0 { findings.append("\(entity): \(orphans) recorded entities have no row (deleted behind ModelTrail's back)") }
             }
+            // Each projection recomputed from its facts in one pass, compared both ways.
+            func symmetricDifference(_ expected: String, _ actual: String) -> String {
+                "SELECT * FROM (\(expected) EXCEPT \(actual)) UNION SELECT * FROM (\(actual) EXCEPT \(expected))"
+            }
+            func lastTagValue(_ table: String, _ owner: String) -> String {
+                """
+                SELECT \(owner), key, value FROM (
+                    SELECT \(owner), key, value, ROW_NUMBER() OVER (PARTITION BY \(owner), key ORDER BY seq DESC) AS rn FROM \(table)
+                ) WHERE rn = 1 AND value IS NOT NULL
+                """
+            }
             let projections: [(String, String)] = [
-                (
-                    "run_tags",
-                    """
-                    SELECT run_pk, key FROM (
-                        SELECT run_pk, key, value FROM run_tag_history h WHERE seq = (SELECT MAX(seq) FROM run_tag_history x WHERE x.run_pk = h.run_pk AND x.key = h.key)
-                    ) last WHERE value IS NOT (SELECT value FROM run_tags t WHERE t.run_pk = last.run_pk AND t.key = last.key)
-                    UNION ALL
-                    SELECT run_pk, key FROM run_tags t WHERE NOT EXISTS (SELECT 1 FROM run_tag_history h WHERE h.run_pk = t.run_pk AND h.key = t.key)
-                    """
-                ),
+                ("run_tags", symmetricDifference(lastTagValue("run_tag_history", "run_pk"), "SELECT run_pk, key, value FROM run_tags")),
                 (
                     "experiment_tags",
-                    """
-                    SELECT experiment_id, key FROM (
-                        SELECT experiment_id, key, value FROM experiment_tag_history h
-                        WHERE seq = (SELECT MAX(seq) FROM experiment_tag_history x WHERE x.experiment_id = h.experiment_id AND x.key = h.key)
-                    ) last WHERE value IS NOT (SELECT value FROM experiment_tags t WHERE t.experiment_id = last.experiment_id AND t.key = last.key)
-                    UNION ALL
-                    SELECT experiment_id, key FROM experiment_tags t
-                    WHERE NOT EXISTS (SELECT 1 FROM experiment_tag_history h WHERE h.experiment_id = t.experiment_id AND h.key = t.key)
-                    """
+                    symmetricDifference(
+                        lastTagValue("experiment_tag_history", "experiment_id"), "SELECT experiment_id, key, value FROM experiment_tags")
                 ),
                 (
                     "latest_metrics",
-                    """
-                    SELECT l.run_pk, l.key FROM latest_metrics l WHERE NOT EXISTS (
-                        SELECT 1 FROM metrics m WHERE m.run_pk = l.run_pk AND m.key = l.key AND m.step = l.step AND m.timestamp = l.timestamp
-                            AND m.is_nan = l.is_nan AND m.value IS l.value
-                            AND NOT EXISTS (SELECT 1 FROM metrics b WHERE b.run_pk = l.run_pk AND b.key = l.key
-                                AND (b.step > m.step OR (b.step = m.step AND b.timestamp > m.timestamp)
-                                     OR (b.step = m.step AND b.timestamp = m.timestamp AND (b.is_nan > m.is_nan OR (b.is_nan = 0 AND m.is_nan = 0 AND b.value > m.value))))))
-                    UNION ALL
-                    SELECT DISTINCT m.run_pk, m.key FROM metrics m WHERE NOT EXISTS (SELECT 1 FROM latest_metrics l WHERE l.run_pk = m.run_pk AND l.key = m.key)
-                    """
+                    symmetricDifference(
+                        """
+                        SELECT run_pk, key, value, is_nan, timestamp, step FROM (
+                            SELECT run_pk, key, value, is_nan, timestamp, step, ROW_NUMBER() OVER (
+                                PARTITION BY run_pk, key ORDER BY step DESC, timestamp DESC, is_nan DESC, value DESC) AS rn
+                            FROM metrics
+                        ) WHERE rn = 1
+                        """, "SELECT run_pk, key, value, is_nan, timestamp, step FROM latest_metrics")
                 ),
             ]
             for (table, sql) in projections {

@@ -139,7 +139,8 @@ struct ApplyContext {
     /// Appends the entity's state after this change to `state_history`.
     mutating func recordState(_ entity: String, key: Int64) throws {
         let (keyColumn, columns) = SQLiteSchema.stateColumns[entity]!
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(entity) WHERE \(keyColumn) = ?", arguments: [key]) else {
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(entity) WHERE \(keyColumn) = ?", arguments: [key])
+        else {
             return
         }
         let state = JSONValue.array(row.databaseValues.map(ApplyContext.json)).canonicalString

@@ -1,11 +1,14 @@
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import Hummingbird
 import Logging
 import NIOCore
 import TrailCore
 import TrailHTTP
+import TrailLedger
 import TrailService
+import TrailStore
 
 /// `swift run -c release trail-bench [--runs N] [--artifact-mib N]`: ModelTrail's throughput and
 /// latency figures on this machine, printed as one JSON object. The server runs in this process
@@ -20,6 +23,7 @@ struct TrailBench {
             return value
         }
         let searchRuns = option("--runs", 100_000)
+        let proofEvents = option("--proof-events", 10_000_000)
         let artifactMiB = option("--artifact-mib", 256)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -44,7 +48,7 @@ struct TrailBench {
         let port = Int.random(in: 30000...50000)
         let config = TrailServerConfig(port: port, maxBodyBytes: 8 << 20, localActor: actor)
         var logger = Logger(label: "bench")
-        logger.logLevel = .warning
+        logger.logLevel = .critical
         let app = TrailApplication.make(home: home, config: config, logger: logger)
         let server = Task { try await app.runService() }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -139,15 +143,105 @@ struct TrailBench {
         for try await part in download.body { received += part.readableBytes }
         results["artifact_download_mib_per_second"] = .double((Double(received >> 20) / Date().timeIntervalSince(start)).rounded())
 
-        results["peak_rss_mib"] = .int(Int64(peakRSSKiB() / 1024))
-        results["note"] = .string("server and client share this process; peak_rss_mib covers both")
         try await client.shutdown()
         server.cancel()
+
+        // 7. Ledger: 32 concurrent writers, then verification of the whole bench log.
+        progress("32 concurrent writers")
+        let writersRun = try await tracking.createRun(experimentID: nil, actor: actor).info.runID
+        let sizeBefore = try await tracking.store.eventCount()
+        start = Date()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<32 {
+                group.addTask {
+                    for batch in 0..<100 {
+                        try await tracking.logBatch(
+                            writersRun, metrics: [Metric(key: "w\(writer)", value: Double(batch), timestampMillis: Int64(batch), step: Int64(batch))],
+                            actor: .service("writer-\(writer)"))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        results["ledger_32_writers_events_per_second"] = .double((3200 / Date().timeIntervalSince(start)).rounded())
+        let indexes = try await tracking.store.events(from: sizeBefore, to: sizeBefore + 3200).map(\.index)
+        results["ledger_32_writers_gapless"] = .bool(indexes == Array(sizeBefore..<(sizeBefore + 3200)))
+        try await home.ledger.checkpointIfBehind()
+        progress("ledger verify")
+        start = Date()
+        let report = try await home.verifier.verify()
+        let verifySeconds = Date().timeIntervalSince(start)
+        results["ledger_verify_ok"] = .bool(report.ok)
+        results["ledger_verify_events"] = .int(report.events)
+        results["ledger_verify_rows"] = .int(report.rowsChecked)
+        results["ledger_verify_events_per_second"] = .double((Double(report.events) / verifySeconds).rounded())
+
+        // 8. Proofs over a large tree: a synthetic log of `proofEvents` leaves in its own file.
+        if proofEvents > 0 {
+            progress("building a \(proofEvents)-leaf tree for proof timings")
+            let proofStore = try SQLiteMetadataStore(path: directory.appendingPathComponent("proofs.sqlite").path)
+            try buildTree(leaves: UInt64(proofEvents), path: directory.appendingPathComponent("proofs.sqlite").path)
+            let proofLedger = LedgerService(store: proofStore, signer: home.ledger.signer)
+            var inclusion: [Double] = []
+            var consistency: [Double] = []
+            var generator = SystemRandomNumberGenerator()
+            let size = UInt64(proofEvents)
+            let root = try await proofLedger.root(size: size)
+            for _ in 0..<200 {
+                let index = UInt64.random(in: 0..<size, using: &generator)
+                var t0 = DispatchTime.now().uptimeNanoseconds
+                let path = try await proofLedger.inclusionPath(index: index, size: size)
+                inclusion.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                guard Merkle.verifyInclusion(index: index, size: size, leaf: syntheticLeaf(index), path: path, root: root) else {
+                    throw TrailError.internalError("inclusion proof did not verify")
+                }
+                let first = UInt64.random(in: 1..<size, using: &generator)
+                t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try await proofLedger.consistencyPath(first: first, second: size)
+                consistency.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            inclusion.sort()
+            consistency.sort()
+            results["proof_tree_events"] = .int(Int64(proofEvents))
+            results["inclusion_proof_p50_ms"] = .double(round3(inclusion[inclusion.count / 2]))
+            results["inclusion_proof_p99_ms"] = .double(round3(inclusion[inclusion.count * 99 / 100]))
+            results["consistency_proof_p50_ms"] = .double(round3(consistency[consistency.count / 2]))
+            results["consistency_proof_p99_ms"] = .double(round3(consistency[consistency.count * 99 / 100]))
+        }
+
+        results["peak_rss_mib"] = .int(Int64(peakRSSKiB() / 1024))
+        results["note"] = .string("server and client share this process; peak_rss_mib covers both")
         print(JSONValue.object(results).canonicalString)
     }
 
+    static func syntheticLeaf(_ index: UInt64) -> TreeHash {
+        Merkle.leafHash(Array("event-\(index)".utf8))
+    }
+
+    /// Writes the Merkle nodes of a `leaves`-leaf log straight into `merkle_nodes` (the same
+    /// rows the write path stores), in transactions of 100,000 leaves.
+    static func buildTree(leaves: UInt64, path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        var lastAtLevel: [Int: TreeHash] = [:]
+        var next: UInt64 = 0
+        while next < leaves {
+            let end = min(next + 100_000, leaves)
+            try queue.write { db in
+                let insert = try db.makeStatement(sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)")
+                for index in next..<end {
+                    for (address, hash) in Merkle.nodesCompleted(byAppending: syntheticLeaf(index), at: index, stored: { lastAtLevel[$0.level]! }) {
+                        lastAtLevel[address.level] = hash
+                        try insert.execute(arguments: [address.level, Int64(address.index), Data(hash)])
+                    }
+                }
+            }
+            next = end
+        }
+    }
+
     static func metricBatch(_ b: Int) -> [Metric] {
-        (0..<1000).map { i in Metric(key: "m\(i % 10)", value: Double(i) * 0.001, timestampMillis: Int64(b * 1000 + i), step: Int64(b * 100 + i / 10)) }
+        (0..<1000).map { i in Metric(key: "m\(i % 10)", value: Double(i) * 0.001, timestampMillis: Int64(b * 1000 + i), step: Int64(b * 100 + i / 10))
+        }
     }
 
     static func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
@@ -194,4 +288,3 @@ struct ChunkRepeater: AsyncSequence, Sendable {
     }
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunk: chunk, remaining: count) }
 }
-
