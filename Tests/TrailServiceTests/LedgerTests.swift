@@ -210,3 +210,26 @@ extension JSONValue {
         return []
     }
 }
+
+@Suite("Ledger privacy")
+struct LedgerPrivacyTests {
+    @Test func sensitiveValuesAppearOnlyAsSaltedDigests() async throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("trail-privacy-\(UUID().uuidString)")
+        let home = try await TrailHome.open(url, sensitiveKeys: ["patient_id", "db_password"])
+        let run = try await home.tracking.createRun(experimentID: nil, actor: alice).info.runID
+        try await home.tracking.logBatch(
+            run, params: [Param(key: "db_password", value: "hunter2"), Param(key: "C", value: "1.0")],
+            tags: [TrailCore.Tag(key: "patient_id", value: "P-12345")], actor: alice)
+        try await home.tracking.setTag(run, key: "patient_id", value: "P-67890", actor: alice)
+        let bodies = try await home.tracking.store.events(from: 0, to: 100).map { String(decoding: $0.body, as: UTF8.self) }
+        for secret in ["hunter2", "P-12345", "P-67890"] { #expect(!bodies.contains { $0.contains(secret) }, "\(secret) leaked") }
+        #expect(bodies.contains { $0.contains("hmac-sha256:") })
+        #expect(bodies.contains { $0.contains("\"1.0\"") }, "values of other keys stay readable")
+        #expect(try await home.tracking.run(run).params.contains(Param(key: "db_password", value: "hunter2")), "the data itself is kept")
+        let salt =
+            try FileManager.default.attributesOfItem(atPath: url.appendingPathComponent("keys/ledger.salt").path)[.posixPermissions] as? NSNumber
+        #expect(salt?.intValue == 0o600)
+        try await home.ledger.checkpointIfBehind()
+        #expect(try await home.verifier.verify().ok)
+    }
+}

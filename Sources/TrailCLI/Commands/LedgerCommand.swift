@@ -16,7 +16,7 @@ struct LedgerCommand: AsyncParsableCommand {
             throw TrailError.invalid(
                 "server", "ledger commands run on the machine that holds the home folder; remotely, use GET /api/v1/ledger/... on the server")
         }
-        return try await TrailHome.open(options.homeURL)
+        return try await options.openHome()
     }
 
     static func eventJSON(_ event: StoredEvent) -> JSONValue {

@@ -33,7 +33,7 @@ struct ServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "modeltrail")
         logger.logLevel = environment["TRAIL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         try await runReporting(options) {
-            let home = try await TrailHome.open(options.homeURL)
+            let home = try await options.openHome()
             let app = TrailApplication.make(home: home, config: config, logger: logger)
             let log = logger
             let verifyInterval = verifyEvery ?? environment["TRAIL_VERIFY_EVERY"].flatMap(Int.init) ?? 0

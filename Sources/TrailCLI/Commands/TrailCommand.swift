@@ -31,6 +31,25 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
     var json = false
 
+    @Option(name: .long, help: "Ledger signing key file (default: $TRAIL_LEDGER_KEY or HOME/keys/ledger.key; created with mode 0600).")
+    var ledgerKey: String?
+
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "Param/tag keys whose values the ledger shows only as salted digests (default: $TRAIL_SENSITIVE_KEYS, comma-separated).")
+    var sensitiveKeys: [String] = []
+
+    /// Opens the home with the key path and privacy settings from flags and environment.
+    func openHome() async throws -> TrailHome {
+        let environment = ProcessInfo.processInfo.environment
+        let key = ledgerKey ?? environment["TRAIL_LEDGER_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        var sensitive = Set(sensitiveKeys)
+        for item in (environment["TRAIL_SENSITIVE_KEYS"] ?? "").split(separator: ",") {
+            sensitive.insert(item.trimmingCharacters(in: .whitespaces))
+        }
+        return try await TrailHome.open(homeURL, keyPath: key.map { URL(fileURLWithPath: $0) }, sensitiveKeys: sensitive)
+    }
+
     var homeURL: URL {
         let environment = ProcessInfo.processInfo.environment
         if let home { return URL(fileURLWithPath: home) }
@@ -52,7 +71,7 @@ struct GlobalOptions: ParsableArguments {
 
     func backend() async throws -> any TrailBackend {
         if let serverURL { return try RemoteBackend(server: serverURL) }
-        let home = try await TrailHome.open(homeURL)
+        let home = try await openHome()
         let backend = LocalBackend(home: home, actor: Self.osUser)
         OpenedBackends.shared.add(backend)
         return backend

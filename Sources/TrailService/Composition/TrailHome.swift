@@ -20,7 +20,11 @@ public struct TrailHome: Sendable {
     /// Opens (creating if needed) the home at `url`, migrates the database, loads or creates the
     /// ledger key (`keys/ledger.key` unless `keyPath` says otherwise) and makes sure the Default
     /// experiment exists.
-    public static func open(_ url: URL, keyPath: URL? = nil, clock: any TrailClock = SystemClock()) async throws -> TrailHome {
+    /// `sensitiveKeys` names param and tag keys whose values appear in the ledger only as
+    /// salted digests (the salt is `keys/ledger.salt`, mode 0600).
+    public static func open(
+        _ url: URL, keyPath: URL? = nil, sensitiveKeys: Set<String> = [], clock: any TrailClock = SystemClock()
+    ) async throws -> TrailHome {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
@@ -28,7 +32,9 @@ public struct TrailHome: Sendable {
         }
         let store = try SQLiteMetadataStore(path: url.appendingPathComponent("trail.sqlite").path)
         let blobs = try FileBlobStore(root: url.appendingPathComponent("blobs"))
-        let tracking = TrackingService(store: store, blobs: blobs, clock: clock)
+        let salt = try PrivacyPolicy.loadOrCreateSalt(at: url.appendingPathComponent("keys/ledger.salt"))
+        let tracking = TrackingService(
+            store: store, blobs: blobs, clock: clock, privacy: PrivacyPolicy(sensitiveKeys: sensitiveKeys, salt: salt))
         let keyPath = keyPath ?? url.appendingPathComponent("keys/ledger.key")
         let seed = try LedgerKey.loadOrCreate(at: keyPath)
         let ledger = LedgerService(store: store, signer: try NoteSigner(name: try LedgerKey.origin(for: seed), seed: seed), clock: clock)

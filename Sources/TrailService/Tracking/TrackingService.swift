@@ -11,14 +11,16 @@ public struct TrackingService: Sendable {
     public let store: any MetadataStore
     public let blobs: any BlobStore
     public let clock: any TrailClock
+    public let privacy: PrivacyPolicy
 
     /// The tag MLflow keeps in step with a run's name.
     public static let runNameTag = "mlflow.runName"
 
-    public init(store: any MetadataStore, blobs: any BlobStore, clock: any TrailClock = SystemClock()) {
+    public init(store: any MetadataStore, blobs: any BlobStore, clock: any TrailClock = SystemClock(), privacy: PrivacyPolicy = .none) {
         self.store = store
         self.blobs = blobs
         self.clock = clock
+        self.privacy = privacy
     }
 
     // MARK: - Experiments
@@ -44,7 +46,7 @@ public struct TrackingService: Sendable {
                 changes: [.createExperiment(name: name, tags: tags, timeMillis: now)],
                 event: EventDraft(
                     action: "experiment.create", actor: actor, timeMillis: now, subject: Subject(type: "experiment", id: ""),
-                    facts: ["name": .string(name), "tags": Self.tagsJSON(tags)])))
+                    facts: ["name": .string(name), "tags": tagsJSON(tags)])))
         guard let id = receipt.experimentID, let experiment = try await store.experiment(id: id) else {
             throw TrailError.internalError("created experiment could not be read back")
         }
@@ -119,7 +121,7 @@ public struct TrackingService: Sendable {
                 event: EventDraft(
                     action: value == nil ? "experiment.tag.delete" : "experiment.tag.set", actor: actor, timeMillis: now,
                     subject: Subject(type: "experiment", id: id.description),
-                    facts: ["key": .string(key), "value": value.map(JSONValue.string) ?? .null])))
+                    facts: ["key": .string(key), "value": value.map { JSONValue.string(privacy.shown(key: key, value: $0)) } ?? .null])))
     }
 
     public func experimentTagHistory(_ id: ExperimentID) async throws -> [TagChange] {
@@ -158,7 +160,7 @@ public struct TrackingService: Sendable {
                     related: ["experiment_id": experimentID.description],
                     facts: [
                         "run_name": .string(runName), "user_id": .string(info.userID), "status": .string(info.status.rawValue),
-                        "start_time": .int(info.startTimeMillis), "tags": Self.tagsJSON(allTags),
+                        "start_time": .int(info.startTimeMillis), "tags": tagsJSON(allTags),
                     ])))
         return try await run(info.runID)
     }
@@ -292,12 +294,14 @@ public struct TrackingService: Sendable {
         }
         // The rows themselves are covered by the event's write digests; the facts summarise.
         var facts: [String: JSONValue] = [:]
-        if !params.isEmpty { facts["params"] = .array(params.map { ["key": .string($0.key), "value": .string($0.value)] }) }
+        if !params.isEmpty {
+            facts["params"] = .array(params.map { ["key": .string($0.key), "value": .string(privacy.shown(key: $0.key, value: $0.value))] })
+        }
         if !metrics.isEmpty {
             facts["metrics"] = .int(Int64(metrics.count))
             facts["metric_keys"] = .array(Set(metrics.map(\.key)).sorted().map(JSONValue.string))
         }
-        if !tags.isEmpty { facts["tags"] = Self.tagsJSON(tags) }
+        if !tags.isEmpty { facts["tags"] = tagsJSON(tags) }
         _ = try await store.apply(
             WriteBatch(
                 preconditions: [.run(id, mustBeActive: true)], changes: changes,
@@ -373,7 +377,8 @@ public struct TrackingService: Sendable {
         }
     }
 
-    static func tagsJSON(_ tags: [Tag]) -> JSONValue {
-        .array(tags.map { ["key": .string($0.key), "value": .string($0.value)] })
+    /// Tags as event facts; sensitive values appear only as salted digests.
+    func tagsJSON(_ tags: [Tag]) -> JSONValue {
+        .array(tags.map { ["key": .string($0.key), "value": .string(privacy.shown(key: $0.key, value: $0.value))] })
     }
 }
