@@ -88,23 +88,9 @@ struct CLIEndToEndTests {
     @Test func remoteModeAgainstARealServer() throws {
         let home = Self.temporaryHome()
         let port = Int.random(in: 20000...40000)
-        let server = Process()
-        server.executableURL = Self.binary
-        server.arguments = ["server", "--port", String(port)]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TRAIL_HOME"] = home.path
-        server.environment = environment
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let server = try LedgerCLITests.startServer(home: home, port: port)
         defer { server.terminate() }
         let url = "http://127.0.0.1:\(port)"
-        var ready = false
-        for _ in 0..<100 where !ready {
-            Thread.sleep(forTimeInterval: 0.1)
-            ready = (try? Self.trail(["experiments", "list"], home: Self.temporaryHome(), server: url))?.status == 0
-        }
-        #expect(ready, "server did not start")
         try Self.flow(home: Self.temporaryHome(), server: url)
     }
 }

@@ -189,7 +189,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 let home = try await LedgerCommand.home(options)
                 let bar = TerminalProgress(label: "verify", enabled: !options.json)
                 let report = try await home.verifier.verify(progress: { phase, done, total in bar.update(done, total, phase: phase) })
-                try await LedgerCommand.record(report, home: home, actor: GlobalOptions.osUser)
+                try await home.ledger.record(report, actor: GlobalOptions.osUser)
                 if options.json {
                     Output.printJSON(report)
                 } else {
@@ -200,30 +200,22 @@ struct LedgerCommand: AsyncParsableCommand {
             }
         }
     }
-
-    /// Records a verification result as a `ledger.verify` event, then checkpoints.
-    static func record(_ report: VerificationReport, home: TrailHome, actor: Actor) async throws {
-        let kinds = Dictionary(grouping: report.findings, by: \.kind).mapValues { JSONValue.int(Int64($0.count)) }
-        try await home.ledger.recordAccess(
-            action: "ledger.verify", subject: Subject(type: "ledger", id: home.ledger.origin),
-            facts: [
-                "ok": .bool(report.ok), "events": .int(report.events), "findings": .int(Int64(report.findings.count)),
-                "finding_kinds": .object(kinds),
-            ], actor: actor)
-        try await home.ledger.checkpointIfBehind()
-    }
 }
 
-/// A progress bar on standard error for operations counted in items, shown only on a terminal.
+/// A progress bar on standard error, shown only when it is a terminal and not in `--json` mode.
 final class TerminalProgress: @unchecked Sendable {
     let label: String
     let enabled: Bool
+    let unit: String
+    let scale: Int64
     let lock = NSLock()
     var last = Date.distantPast
 
-    init(label: String, enabled: Bool) {
+    init(label: String, enabled: Bool, unit: String = "", scale: Int64 = 1) {
         self.label = label
         self.enabled = enabled && isatty(STDERR_FILENO) == 1
+        self.unit = unit
+        self.scale = scale
     }
 
     func update(_ done: Int64, _ total: Int64, phase: String? = nil) {
@@ -236,7 +228,9 @@ final class TerminalProgress: @unchecked Sendable {
         let fraction = total == 0 ? 1 : Double(done) / Double(total)
         let filled = Int(fraction * 30)
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 30 - filled)
-        FileHandle.standardError.write(Data("\r\(label) \(phase ?? "") [\(bar)] \(done)/\(total)   ".utf8))
+        let label = phase.map { "\(self.label) \($0)" } ?? self.label
+        let counts = "\(done / scale)/\(total / scale)\(unit.isEmpty ? "" : " " + unit)"
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(Int(fraction * 100))% \(counts)   ".utf8))
         if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

@@ -50,7 +50,7 @@ struct ServerCommand: AsyncParsableCommand {
                     try? await Task.sleep(for: .seconds(verifyInterval))
                     do {
                         let report = try await home.verifier.verify()
-                        try await LedgerCommand.record(report, home: home, actor: .service("scheduled-verify"))
+                        try await home.ledger.record(report, actor: .service("scheduled-verify"))
                         if report.ok { log.info("\(report.verdict)") } else { log.error("\(report.verdict)") }
                     } catch {
                         log.error("scheduled verification failed: \(error)")

@@ -100,33 +100,27 @@ final class VerifyingFileSink {
     }
 }
 
-/// A byte-count progress bar on standard error, shown only when it is a terminal.
+/// Byte-count progress for transfers: a `TerminalProgress` in MiB, shown only on a terminal and
+/// only for transfers of at least 4 MiB.
 final class Progress: @unchecked Sendable {
     let total: Int64
-    let label: String
+    let bar: TerminalProgress
     let lock = NSLock()
     var done: Int64 = 0
-    var lastDrawn = Date.distantPast
 
     init?(total: Int64, label: String, json: Bool) {
-        guard !json, total >= 4 << 20, isatty(STDERR_FILENO) == 1 else { return nil }
+        guard total >= 4 << 20 else { return nil }
+        let bar = TerminalProgress(label: label, enabled: !json, unit: "MiB", scale: 1 << 20)
+        guard bar.enabled else { return nil }
         self.total = total
-        self.label = label
+        self.bar = bar
     }
 
     func advance(by count: Int) {
         lock.lock()
-        defer { lock.unlock() }
         done += Int64(count)
-        let now = Date()
-        guard now.timeIntervalSince(lastDrawn) > 0.1 || done >= total else { return }
-        lastDrawn = now
-        let fraction = total == 0 ? 1 : Double(done) / Double(total)
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(done >> 20)/\(total >> 20) MiB"
-        FileHandle.standardError.write(Data(line.utf8))
-        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+        let current = done
+        lock.unlock()
+        bar.update(current, total)
     }
 }

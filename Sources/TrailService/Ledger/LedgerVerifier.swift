@@ -200,3 +200,17 @@ public struct LedgerVerifier: Sendable {
         return hasher.finalize()
     }
 }
+
+extension LedgerService {
+    /// Records a verification's result as a `ledger.verify` event, then signs a checkpoint.
+    public func record(_ report: VerificationReport, actor: Actor) async throws {
+        let kinds = Dictionary(grouping: report.findings, by: \.kind).mapValues { JSONValue.int(Int64($0.count)) }
+        try await recordAccess(
+            action: "ledger.verify", subject: Subject(type: "ledger", id: origin),
+            facts: [
+                "ok": .bool(report.ok), "events": .int(report.events), "findings": .int(Int64(report.findings.count)),
+                "finding_kinds": .object(kinds),
+            ], actor: actor)
+        try await checkpointIfBehind()
+    }
+}
