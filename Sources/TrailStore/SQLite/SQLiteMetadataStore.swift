@@ -45,7 +45,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     static func apply(_ batch: WriteBatch, in db: Database) throws -> WriteReceipt {
         for precondition in batch.preconditions { try check(precondition, in: db) }
-        let eventIndex = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx), -1) + 1 FROM ledger_events")!
+        let eventIndex = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(idx), -1) + 1 FROM ledger_events"))!
         var context = ApplyContext(db: db, eventIndex: eventIndex, actor: batch.event.actor)
         for change in batch.changes { try context.apply(change) }
         guard context.changed || batch.recordWhenUnchanged else {
@@ -87,14 +87,18 @@ public final class SQLiteMetadataStore: MetadataStore {
     static func check(_ precondition: Precondition, in db: Database) throws {
         switch precondition {
         case .experiment(let id, let mustBeActive):
-            guard let stage = try String.fetchOne(db, sql: "SELECT lifecycle_stage FROM experiments WHERE id = ?", arguments: [id.value]) else {
+            guard
+                let stage = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT lifecycle_stage FROM experiments WHERE id = ?"), arguments: [id.value])
+            else {
                 throw TrailError.notFound("experiment", id.description, field: "experiment_id")
             }
             if mustBeActive, stage != LifecycleStage.active.rawValue {
                 throw TrailError.invalid("experiment_id", "experiment '\(id)' is deleted; restore it first")
             }
         case .run(let id, let mustBeActive):
-            guard let stage = try String.fetchOne(db, sql: "SELECT lifecycle_stage FROM runs WHERE run_id = ?", arguments: [id.value]) else {
+            guard let stage = try String.fetchOne(db.cachedStatement(sql: "SELECT lifecycle_stage FROM runs WHERE run_id = ?"), arguments: [id.value])
+            else {
                 throw TrailError.notFound("run", id.description, field: "run_id")
             }
             if mustBeActive, stage != LifecycleStage.active.rawValue {
@@ -139,21 +143,23 @@ struct ApplyContext {
     /// Appends the entity's state after this change to `state_history`.
     mutating func recordState(_ entity: String, key: Int64) throws {
         let (keyColumn, columns) = SQLiteSchema.stateColumns[entity]!
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(entity) WHERE \(keyColumn) = ?", arguments: [key])
+        let select = try db.cachedStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM \(entity) WHERE \(keyColumn) = ?")
+        guard let row = try Row.fetchOne(select, arguments: [key])
         else {
             return
         }
         let state = JSONValue.array(row.databaseValues.map(ApplyContext.json)).canonicalString
-        try db.execute(
-            sql: "INSERT INTO state_history (entity, entity_key, row, event_index) VALUES (?, ?, ?, ?)", arguments: [entity, key, state, eventIndex])
+        try db.cachedStatement(sql: "INSERT INTO state_history (entity, entity_key, row, event_index) VALUES (?, ?, ?, ?)").execute(arguments: [
+            entity, key, state, eventIndex,
+        ])
         record("state_history", [db.lastInsertedRowID, entity, key, state])
     }
 
     mutating func apply(_ change: Change) throws {
         switch change {
         case .createExperiment(let name, let tags, let time):
-            let next = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), -1) + 1 FROM experiments")!
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM experiments WHERE name = ?", arguments: [name]) == true {
+            let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(id), -1) + 1 FROM experiments"))!
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM experiments WHERE name = ?"), arguments: [name]) == true {
                 throw TrailError(.resourceAlreadyExists, "experiment '\(name)' already exists", field: "name")
             }
             try db.execute(
@@ -165,19 +171,19 @@ struct ApplyContext {
             try changeExperimentTags(ExperimentID(next), tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: time, actor: actor) })
             changed = true
         case .setExperimentLifecycle(let id, let stage, let time):
-            try db.execute(
-                sql: "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ?, event_index = ? WHERE id = ? AND lifecycle_stage != ?",
-                arguments: [stage.rawValue, time, eventIndex, id.value, stage.rawValue])
+            try db.cachedStatement(
+                sql: "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ?, event_index = ? WHERE id = ? AND lifecycle_stage != ?"
+            ).execute(arguments: [stage.rawValue, time, eventIndex, id.value, stage.rawValue])
             if db.changesCount > 0 {
                 changed = true
                 try recordState("experiments", key: id.value)
             }
         case .renameExperiment(let id, let name, let time):
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM experiments WHERE name = ? AND id != ?", arguments: [name, id.value]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM experiments WHERE name = ? AND id != ?"), arguments: [name, id.value]) == true
+            {
                 throw TrailError(.resourceAlreadyExists, "experiment '\(name)' already exists", field: "new_name")
             }
-            try db.execute(
-                sql: "UPDATE experiments SET name = ?, last_update_time = ?, event_index = ? WHERE id = ? AND name != ?",
+            try db.cachedStatement(sql: "UPDATE experiments SET name = ?, last_update_time = ?, event_index = ? WHERE id = ? AND name != ?").execute(
                 arguments: [name, time, eventIndex, id.value, name])
             if db.changesCount > 0 {
                 changed = true
@@ -186,32 +192,31 @@ struct ApplyContext {
         case .changeExperimentTags(let id, let changes):
             try changeExperimentTags(id, changes)
         case .createRun(let info, let tags):
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO runs (run_id, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, event_index)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    info.runID.value, info.experimentID.value, info.name, info.userID, info.status.rawValue,
-                    info.startTimeMillis, info.endTimeMillis, info.lifecycleStage.rawValue, eventIndex,
-                ])
+                    """
+            ).execute(arguments: [
+                info.runID.value, info.experimentID.value, info.name, info.userID, info.status.rawValue,
+                info.startTimeMillis, info.endTimeMillis, info.lifecycleStage.rawValue, eventIndex,
+            ])
             changed = true
             let pk = db.lastInsertedRowID
             try recordState("runs", key: pk)
             try changeRunTags(pk, tags)
         case .updateRun(let id, let status, let endTime, let name):
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE runs SET status = COALESCE(?, status), end_time = COALESCE(?, end_time), name = COALESCE(?, name),
                         event_index = ? WHERE pk = ?
-                    """,
-                arguments: [status?.rawValue, endTime, name, eventIndex, pk])
+                    """
+            ).execute(arguments: [status?.rawValue, endTime, name, eventIndex, pk])
             changed = true
             try recordState("runs", key: pk)
         case .setRunLifecycle(let id, let stage):
-            try db.execute(
-                sql: "UPDATE runs SET lifecycle_stage = ?, event_index = ? WHERE run_id = ? AND lifecycle_stage != ?",
+            try db.cachedStatement(sql: "UPDATE runs SET lifecycle_stage = ?, event_index = ? WHERE run_id = ? AND lifecycle_stage != ?").execute(
                 arguments: [stage.rawValue, eventIndex, id.value, stage.rawValue])
             if db.changesCount > 0 {
                 changed = true
@@ -273,12 +278,12 @@ struct ApplyContext {
             for input in inputs {
                 let schema = try input.schema.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
                 let profile = try input.profile.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO dataset_inputs (run_pk, name, digest, source_type, source, schema_json, profile_json, context, event_index)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, name, digest, context) DO NOTHING
-                        """,
-                    arguments: [pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? "", eventIndex])
+                        """
+                ).execute(arguments: [pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? "", eventIndex])
                 if db.changesCount > 0 {
                     changed = true
                     record(
@@ -299,9 +304,9 @@ struct ApplyContext {
                 }
                 return
             }
-            try db.execute(
-                sql: "INSERT INTO artifacts (run_pk, path, digest, size_bytes, created_time, event_index) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis, eventIndex])
+            try db.cachedStatement(
+                sql: "INSERT INTO artifacts (run_pk, path, digest, size_bytes, created_time, event_index) VALUES (?, ?, ?, ?, ?, ?)"
+            ).execute(arguments: [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis, eventIndex])
             record("artifacts", [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis])
             changed = true
         }
@@ -309,9 +314,9 @@ struct ApplyContext {
 
     mutating func changeExperimentTags(_ id: ExperimentID, _ changes: [TagChange]) throws {
         for change in changes {
-            try db.execute(
-                sql: "INSERT INTO experiment_tag_history (experiment_id, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [id.value, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
+            try db.cachedStatement(
+                sql: "INSERT INTO experiment_tag_history (experiment_id, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)"
+            ).execute(arguments: [id.value, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
             record("experiment_tag_history", [db.lastInsertedRowID, id.value, change.key, change.value, change.timeMillis, change.actor.description])
             if let value = change.value {
                 try db.execute(
@@ -319,14 +324,16 @@ struct ApplyContext {
                         "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
                     arguments: [id.value, change.key, value])
             } else {
-                try db.execute(sql: "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", arguments: [id.value, change.key])
+                try db.cachedStatement(sql: "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?").execute(arguments: [
+                    id.value, change.key,
+                ])
             }
             changed = true
         }
         if !changes.isEmpty {
-            try db.execute(
-                sql: "UPDATE experiments SET last_update_time = MAX(last_update_time, ?) WHERE id = ?",
-                arguments: [changes.map(\.timeMillis).max()!, id.value])
+            try db.cachedStatement(sql: "UPDATE experiments SET last_update_time = MAX(last_update_time, ?) WHERE id = ?").execute(arguments: [
+                changes.map(\.timeMillis).max()!, id.value,
+            ])
         }
     }
 
