@@ -107,7 +107,8 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    /// Appends `s` as a canonical JSON string.
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {

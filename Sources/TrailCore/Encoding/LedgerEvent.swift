@@ -49,14 +49,19 @@ public struct WriteDigest: Sendable, Hashable {
     /// The digest of `rows`: each row a canonical JSON array of its recorded columns, the rows
     /// sorted by their canonical bytes, hashed as one canonical JSON array.
     public static func of(rows: [[JSONValue]]) -> WriteDigest {
-        let encoded = rows.map { JSONValue.array($0).canonicalBytes }.sorted { $0.lexicographicallyPrecedes($1) }
+        of(encodedRows: rows.map { JSONValue.array($0).canonicalBytes })
+    }
+
+    /// The same digest from rows already encoded as canonical JSON arrays.
+    public static func of(encodedRows: [[UInt8]]) -> WriteDigest {
+        let encoded = encodedRows.sorted { $0.lexicographicallyPrecedes($1) }
         var bytes: [UInt8] = [UInt8(ascii: "[")]
         for (i, row) in encoded.enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }
             bytes.append(contentsOf: row)
         }
         bytes.append(UInt8(ascii: "]"))
-        return WriteDigest(digest: Digest.of(bytes), rows: rows.count)
+        return WriteDigest(digest: Digest.of(bytes), rows: encoded.count)
     }
 }
 

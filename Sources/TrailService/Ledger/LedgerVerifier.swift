@@ -121,7 +121,13 @@ public struct LedgerVerifier: Sendable {
             }
             if expectedIndex != end { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
 
-            let stored = try await store.merkleNodes(computed.map(\.0))
+            var stored: [NodeAddress: TreeHash] = [:]
+            for level in Set(computed.map(\.0.level)) {
+                let indexes = computed.filter { $0.0.level == level }.map(\.0.index)
+                for (index, hash) in try await store.merkleNodes(level: level, range: indexes.min()!..<(indexes.max()! + 1)) {
+                    stored[NodeAddress(level: level, index: index)] = hash
+                }
+            }
             for (address, hash) in computed where stored[address] != hash {
                 if address.level == 0, stored[address] != nil {
                     find("event", "ledger_events idx \(address.index)", "body does not hash to the leaf stored in the tree: the event was altered")
@@ -142,7 +148,7 @@ public struct LedgerVerifier: Sendable {
                         find("row", location, "\(actual.count) row(s) carry this event index but the event recorded no \(table) rows")
                         continue
                     }
-                    let digest = WriteDigest.of(rows: actual)
+                    let digest = WriteDigest.of(encodedRows: actual)
                     if actual.count != expected.rows {
                         find("row", location, "the event recorded \(expected.rows) row(s); the table holds \(actual.count)")
                     } else if digest.digest.description != expected.digest {

@@ -271,8 +271,9 @@ public struct TrackingService: Sendable {
             }
             seenParams[param.key] = param.value
         }
+        var checkedKeys = Set<String>()
         for (i, metric) in metrics.enumerated() {
-            try Limits.checkKey(metric.key, field: "metrics[\(i)].key")
+            if checkedKeys.insert(metric.key).inserted { try Limits.checkKey(metric.key, field: "metrics[\(i)].key") }
             guard metric.timestampMillis >= 0 else { throw TrailError.invalid("metrics[\(i)].timestamp", "timestamp must not be negative") }
         }
         try checkTags(tags, field: "tags")

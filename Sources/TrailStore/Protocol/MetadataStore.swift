@@ -48,8 +48,10 @@ public protocol MetadataStore: Sendable {
     func checkpoints() async throws -> [StoredCheckpoint]
 
     /// For verification: the recorded rows of `table` written by events in `range`, grouped by
-    /// event index, each row as the JSON array its event's write digest covers.
-    func recordedRows(table: String, events range: Range<Int64>) async throws -> [Int64: [[JSONValue]]]
+    /// event index, each row as the canonical JSON array bytes its event's write digest covers.
+    func recordedRows(table: String, events range: Range<Int64>) async throws -> [Int64: [[UInt8]]]
+    /// For verification: stored nodes of one level with index in `range`.
+    func merkleNodes(level: Int, range: Range<UInt64>) async throws -> [UInt64: TreeHash]
     /// The tables whose rows events record digests of.
     var recordedTables: [String] { get }
     /// For verification: entity rows that differ from their latest recorded state, and derived

@@ -100,18 +100,33 @@ extension SQLiteMetadataStore {
 
     public var recordedTables: [String] { SQLiteSchema.recordedColumns.map(\.table) }
 
-    public func recordedRows(table: String, events range: Range<Int64>) async throws -> [Int64: [[JSONValue]]] {
+    public func merkleNodes(level: Int, range: Range<UInt64>) async throws -> [UInt64: TreeHash] {
+        try await read { db in
+            var out: [UInt64: TreeHash] = [:]
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ?",
+                arguments: [level, Int64(range.lowerBound), Int64(clamping: range.upperBound)])
+            while let row = try cursor.next() {
+                let index: Int64 = row[0]
+                let hash: Data = row[1]
+                out[UInt64(index)] = Array(hash)
+            }
+            return out
+        }
+    }
+
+    public func recordedRows(table: String, events range: Range<Int64>) async throws -> [Int64: [[UInt8]]] {
         guard let columns = SQLiteSchema.recordedColumns.first(where: { $0.table == table })?.columns else {
             throw TrailError.invalid("table", "'\(table)' is not a recorded table")
         }
         let sql = "SELECT event_index, \(columns.joined(separator: ", ")) FROM \(table) WHERE event_index >= ? AND event_index < ?"
         return try await read { db in
-            var out: [Int64: [[JSONValue]]] = [:]
+            var out: [Int64: [[UInt8]]] = [:]
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: [range.lowerBound, range.upperBound])
             while let row = try cursor.next() {
-                let values = Array(row.databaseValues)
-                let index = Int64.fromDatabaseValue(values[0]) ?? -1
-                out[index, default: []].append(values.dropFirst().map(ApplyContext.json))
+                let values = row.databaseValues
+                let index = Int64.fromDatabaseValue(values[values.startIndex]) ?? -1
+                out[index, default: []].append(ApplyContext.encode(values.dropFirst()))
             }
             return out
         }

@@ -56,7 +56,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         if draft.subject.id.isEmpty, let id = context.experimentID { draft.subject.id = id.description }
         let event = LedgerEvent(
             index: eventIndex, eventID: UUID().uuidString.lowercased(), draft: draft,
-            writes: context.writes.mapValues { WriteDigest.of(rows: $0) })
+            writes: context.writes.mapValues { WriteDigest.of(encodedRows: $0) })
         let body = event.canonicalBytes
         try db.cachedStatement(
             sql: """
@@ -122,11 +122,31 @@ struct ApplyContext {
     let actor: Actor
     var changed = false
     var experimentID: ExperimentID?
-    /// The rows written, per recorded table, as the event's write digests will cover them.
-    var writes: [String: [[JSONValue]]] = [:]
+    /// The rows written, per recorded table, encoded as the event's write digests cover them.
+    var writes: [String: [[UInt8]]] = [:]
 
     mutating func record(_ table: String, _ values: [(any DatabaseValueConvertible)?]) {
-        writes[table, default: []].append(values.map { ApplyContext.json(($0?.databaseValue) ?? .null) })
+        writes[table, default: []].append(ApplyContext.encode(values.map { ($0?.databaseValue) ?? .null }))
+    }
+
+    /// A stored row as the canonical JSON array its event's write digest covers; verification
+    /// encodes rows read back the same way.
+    static func encode<Values: Sequence>(_ values: Values) -> [UInt8] where Values.Element == DatabaseValue {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        var first = true
+        for value in values {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            switch value.storage {
+            case .null: out.append(contentsOf: [110, 117, 108, 108])
+            case .int64(let i): out.append(contentsOf: String(i).utf8)
+            case .double(let d): JSONValue.double(d).write(into: &out)
+            case .string(let s): JSONValue.writeString(s, into: &out)
+            case .blob(let b): JSONValue.writeString(b.base64EncodedString(), into: &out)
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
     }
 
     /// The JSON form of a stored value; verification maps values read back the same way.
