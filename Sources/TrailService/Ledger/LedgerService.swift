@@ -93,7 +93,12 @@ public struct LedgerService: Sendable {
     public func checkpoint(size: UInt64?) async throws -> StoredCheckpoint {
         guard let size else { return try await latestCheckpoint() }
         guard let checkpoint = try await store.checkpoint(size: size) else {
-            throw TrailError.notFound("checkpoint of size", String(size), field: "size")
+            let sizes = try await store.checkpoints().map(\.size)
+            let nearby = sizes.sorted { ($0 > size ? $0 - size : size - $0) < ($1 > size ? $1 - size : size - $1) }.prefix(5).sorted()
+            throw TrailError(
+                .resourceDoesNotExist,
+                "no checkpoint of size \(size); stored checkpoints near it have sizes \(nearby.map(String.init).joined(separator: ", "))",
+                field: "size")
         }
         return checkpoint
     }
