@@ -22,9 +22,11 @@ public struct VerificationReport: Sendable, Codable {
     public var blobs: Int
     public var findings: [VerificationFinding]
     public var seconds: Double
+    /// Seconds per phase: `events` (leaves, tree, bodies), `rows`, `state`, `blobs`.
+    public var phaseSeconds: [String: Double]
 
     enum CodingKeys: String, CodingKey {
-        case ok, events, checkpoints, rowsChecked = "rows_checked", blobs, findings, seconds
+        case ok, events, checkpoints, rowsChecked = "rows_checked", blobs, findings, seconds, phaseSeconds = "phase_seconds"
     }
 
     /// The one-line verdict.
@@ -79,6 +81,12 @@ public struct LedgerVerifier: Sendable {
         var rowsChecked: Int64 = 0
         let tables = store.recordedTables
         var start: Int64 = 0
+        var phaseSeconds: [String: Double] = ["events": 0, "rows": 0, "state": 0, "blobs": 0]
+        var clock = Date()
+        func lap(_ phase: String) {
+            phaseSeconds[phase, default: 0] += Date().timeIntervalSince(clock)
+            clock = Date()
+        }
         if let root = checkpointRoots[0], root != Merkle.emptyRoot { find("checkpoint", "checkpoint of size 0", "root is not the empty tree's") }
         while start < size {
             let end = min(start + batchSize, size)
@@ -138,6 +146,7 @@ public struct LedgerVerifier: Sendable {
                 }
             }
 
+            lap("events")
             for table in tables {
                 let rows = try await store.recordedRows(table: table, events: start..<end)
                 for index in Set(rows.keys).union(recorded.compactMap { $0.value[table] == nil ? nil : $0.key }).sorted() {
@@ -156,6 +165,7 @@ public struct LedgerVerifier: Sendable {
                     }
                 }
             }
+            lap("rows")
             progress?("events", end, size)
             start = end
         }
@@ -174,6 +184,7 @@ public struct LedgerVerifier: Sendable {
             find("state", parts[0], parts.count > 1 ? parts[1] : message)
         }
 
+        lap("state")
         // Blobs: every referenced blob present and intact; unreferenced blobs listed.
         let referenced = try await store.referencedDigests()
         let present = Set(try blobs.allDigests())
@@ -188,9 +199,10 @@ public struct LedgerVerifier: Sendable {
             find("blob-missing", "blob \(digest)", "an artifact refers to it but it is not stored")
         }
 
+        lap("blobs")
         return VerificationReport(
             ok: findings.isEmpty, events: size, checkpoints: checkpoints.count, rowsChecked: rowsChecked, blobs: present.count, findings: findings,
-            seconds: Date().timeIntervalSince(started))
+            seconds: Date().timeIntervalSince(started), phaseSeconds: phaseSeconds.mapValues { ($0 * 1000).rounded() / 1000 })
     }
 
     func rehash(_ digest: Digest) throws -> Digest {

@@ -175,6 +175,7 @@ struct TrailBench {
         results["ledger_verify_events"] = .int(report.events)
         results["ledger_verify_rows"] = .int(report.rowsChecked)
         results["ledger_verify_events_per_second"] = .double((Double(report.events) / verifySeconds).rounded())
+        results["ledger_verify_phase_seconds"] = .object(report.phaseSeconds.mapValues { JSONValue.double($0) })
 
         // 8. Proofs over a large tree: a synthetic log of `proofEvents` leaves in its own file.
         if proofEvents > 0 {
