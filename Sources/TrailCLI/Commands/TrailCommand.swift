@@ -14,7 +14,7 @@ public struct TrailCommand: AsyncParsableCommand {
             talks to a running 'trail server' instead.
             """,
         version: TrailVersion.current,
-        subcommands: [ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, LedgerCommand.self]
+        subcommands: [ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, LedgerCommand.self]
     )
 
     public init() {}

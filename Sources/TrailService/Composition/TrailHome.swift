@@ -9,6 +9,7 @@ import TrailStore
 public struct TrailHome: Sendable {
     public let url: URL
     public let tracking: TrackingService
+    public let registry: RegistryService
     public let ledger: LedgerService
     public let keyPath: URL
 
@@ -39,6 +40,7 @@ public struct TrailHome: Sendable {
         let seed = try LedgerKey.loadOrCreate(at: keyPath)
         let ledger = LedgerService(store: store, signer: try NoteSigner(name: try LedgerKey.origin(for: seed), seed: seed), clock: clock)
         try await tracking.ensureDefaultExperiment()
-        return TrailHome(url: url, tracking: tracking, ledger: ledger, keyPath: keyPath)
+        return TrailHome(
+            url: url, tracking: tracking, registry: RegistryService(store: store, clock: clock), ledger: ledger, keyPath: keyPath)
     }
 }

@@ -30,6 +30,15 @@ public protocol MetadataStore: Sendable {
     /// Every digest any run refers to (for blob reconciliation).
     func referencedDigests() async throws -> Set<Digest>
 
+    func registeredModel(name: String) async throws -> RegisteredModel?
+    /// Registered models ordered by name.
+    func registeredModels(maxResults: Int, offset: Int) async throws -> Page<RegisteredModel>
+    func modelVersion(name: String, version: Int64) async throws -> ModelVersion?
+    /// All versions of a model, newest first.
+    func modelVersions(name: String) async throws -> [ModelVersion]
+    /// Every alias and stage change of a model, oldest first.
+    func registryHistory(name: String) async throws -> [RegistryChange]
+
     /// Number of events in the ledger.
     func eventCount() async throws -> Int64
     /// Events `[from, to)` in index order.

@@ -11,6 +11,8 @@ public enum Precondition: Sendable, Hashable {
     case experiment(ExperimentID, mustBeActive: Bool)
     /// The run exists (and, if `active`, is not deleted).
     case run(RunID, mustBeActive: Bool)
+    case registeredModel(String)
+    case modelVersion(String, Int64)
 }
 
 /// One change to the record. Fact rows (params, metric points, tag changes, dataset inputs,
@@ -37,6 +39,15 @@ public enum Change: Sendable, Hashable {
     /// Immutable insert: the same path with the same digest is a no-op; with another digest
     /// the batch fails with `RESOURCE_CONFLICT`.
     case putArtifact(RunID, ArtifactEntry)
+    /// A taken name fails with `RESOURCE_ALREADY_EXISTS`.
+    case createRegisteredModel(name: String, description: String, timeMillis: Int64)
+    /// The store allocates the next version number (max + 1; numbers are never reused).
+    case createModelVersion(name: String, runID: RunID?, source: String, manifest: ModelManifest, description: String, timeMillis: Int64)
+    /// Points `alias` at `version`, or removes it when `version` is nil; recorded in the history.
+    case setAlias(name: String, alias: String, version: Int64?, reason: String, timeMillis: Int64)
+    /// Moves a version to `stage`; with `archiveExisting`, other versions in that stage move to
+    /// Archived in the same change. Each move is recorded in the history.
+    case setStage(name: String, version: Int64, stage: ModelStage, archiveExisting: Bool, reason: String, timeMillis: Int64)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.
@@ -63,10 +74,13 @@ public struct WriteReceipt: Sendable, Hashable {
     public var eventIndex: Int64?
     /// The id allocated by a `createExperiment` change.
     public var experimentID: ExperimentID?
+    /// The number allocated by a `createModelVersion` change.
+    public var modelVersion: Int64?
 
-    public init(eventIndex: Int64?, experimentID: ExperimentID? = nil) {
+    public init(eventIndex: Int64?, experimentID: ExperimentID? = nil, modelVersion: Int64? = nil) {
         self.eventIndex = eventIndex
         self.experimentID = experimentID
+        self.modelVersion = modelVersion
     }
 }
 

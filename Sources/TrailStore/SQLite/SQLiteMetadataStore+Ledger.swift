@@ -183,6 +183,16 @@ extension SQLiteMetadataStore {
                         lastTagValue("experiment_tag_history", "experiment_id"), "SELECT experiment_id, key, value FROM experiment_tags")
                 ),
                 (
+                    "model_aliases",
+                    symmetricDifference(
+                        """
+                        SELECT name, key, CAST(to_value AS INTEGER) FROM (
+                            SELECT name, key, to_value, ROW_NUMBER() OVER (PARTITION BY name, key ORDER BY seq DESC) AS rn
+                            FROM registry_history WHERE kind = 'alias'
+                        ) WHERE rn = 1 AND to_value IS NOT NULL
+                        """, "SELECT name, alias, version FROM model_aliases")
+                ),
+                (
                     "latest_metrics",
                     symmetricDifference(
                         """

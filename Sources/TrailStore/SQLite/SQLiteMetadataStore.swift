@@ -68,7 +68,7 @@ public final class SQLiteMetadataStore: MetadataStore {
             draft.subject.id, draft.timeMillis, Data(body),
         ])
         try appendToTree(leaf: Merkle.leafHash(body), index: UInt64(eventIndex), in: db)
-        return WriteReceipt(eventIndex: eventIndex, experimentID: context.experimentID)
+        return WriteReceipt(eventIndex: eventIndex, experimentID: context.experimentID, modelVersion: context.modelVersion)
     }
 
     /// Stores the leaf and every perfect subtree it completes, in the event's transaction.
@@ -104,6 +104,15 @@ public final class SQLiteMetadataStore: MetadataStore {
             if mustBeActive, stage != LifecycleStage.active.rawValue {
                 throw TrailError.invalid("run_id", "run '\(id)' is deleted; restore it first")
             }
+        case .registeredModel(let name):
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM registered_models WHERE name = ?"), arguments: [name]) == true else {
+                throw TrailError.notFound("registered model", name, field: "name")
+            }
+        case .modelVersion(let name, let version):
+            guard
+                try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM model_versions WHERE name = ? AND version = ?"), arguments: [name, version])
+                    == true
+            else { throw TrailError.notFound("model version", "\(name)/\(version)", field: "version") }
         }
     }
 
@@ -122,6 +131,7 @@ struct ApplyContext {
     let actor: Actor
     var changed = false
     var experimentID: ExperimentID?
+    var modelVersion: Int64?
     /// The rows written, per recorded table, encoded as the event's write digests cover them.
     var writes: [String: [[UInt8]]] = [:]
 
@@ -311,6 +321,65 @@ struct ApplyContext {
                         [db.lastInsertedRowID, pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? ""])
                 }
             }
+        case .createRegisteredModel(let name, let description, let time):
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM registered_models WHERE name = ?"), arguments: [name]) == true {
+                throw TrailError(.resourceAlreadyExists, "registered model '\(name)' already exists", field: "name")
+            }
+            try db.cachedStatement(
+                sql: "INSERT INTO registered_models (name, description, creation_time, last_update_time, event_index) VALUES (?, ?, ?, ?, ?)"
+            ).execute(arguments: [name, description, time, time, eventIndex])
+            try recordState("registered_models", key: db.lastInsertedRowID)
+            changed = true
+        case .createModelVersion(let name, let runID, let source, let manifest, let description, let time):
+            let version = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?"), arguments: [name])!
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO model_versions (name, version, run_id, source, root_digest, manifest_json, stage, description, created_by,
+                        creation_time, last_update_time, event_index) VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                name, version, runID?.value, source, manifest.root.description, String(decoding: try encoder.encode(manifest), as: UTF8.self),
+                description, actor.description, time, time, eventIndex,
+            ])
+            try recordState("model_versions", key: db.lastInsertedRowID)
+            try touchModel(name, time)
+            modelVersion = version
+            changed = true
+        case .setAlias(let name, let alias, let version, let reason, let time):
+            let current = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT version FROM model_aliases WHERE name = ? AND alias = ?"), arguments: [name, alias])
+            guard current != version else { return }
+            if let version {
+                try db.cachedStatement(
+                    sql:
+                        "INSERT INTO model_aliases (name, alias, version) VALUES (?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version"
+                ).execute(arguments: [name, alias, version])
+            } else {
+                try db.cachedStatement(sql: "DELETE FROM model_aliases WHERE name = ? AND alias = ?").execute(arguments: [name, alias])
+            }
+            try recordRegistryChange(
+                name, kind: "alias", key: alias, from: current.map(String.init), to: version.map(String.init), reason: reason, time: time)
+            try touchModel(name, time)
+        case .setStage(let name, let version, let stage, let archiveExisting, let reason, let time):
+            if archiveExisting, stage == .staging || stage == .production {
+                let others = try Int64.fetchAll(
+                    db.cachedStatement(sql: "SELECT version FROM model_versions WHERE name = ? AND stage = ? AND version != ? ORDER BY version"),
+                    arguments: [name, stage.rawValue, version])
+                for other in others {
+                    try moveStage(
+                        name, other, from: stage.rawValue, to: ModelStage.archived.rawValue,
+                        reason: "archived by the promotion of version \(version): \(reason)", time: time)
+                }
+            }
+            guard
+                let current = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT stage FROM model_versions WHERE name = ? AND version = ?"), arguments: [name, version]),
+                current != stage.rawValue
+            else { return }
+            try moveStage(name, version, from: current, to: stage.rawValue, reason: reason, time: time)
         case .putArtifact(let id, let entry):
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
             if let existing = try String.fetchOne(
@@ -330,6 +399,38 @@ struct ApplyContext {
             record("artifacts", [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis])
             changed = true
         }
+    }
+
+    mutating func touchModel(_ name: String, _ time: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE registered_models SET last_update_time = MAX(last_update_time, ?), event_index = ? WHERE name = ?")
+            .execute(arguments: [time, eventIndex, name])
+        if let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM registered_models WHERE name = ?"), arguments: [name]) {
+            try recordState("registered_models", key: pk)
+        }
+    }
+
+    mutating func moveStage(_ name: String, _ version: Int64, from: String, to: String, reason: String, time: Int64) throws {
+        try db.cachedStatement(
+            sql: "UPDATE model_versions SET stage = ?, last_update_time = ?, event_index = ? WHERE name = ? AND version = ?"
+        ).execute(arguments: [to, time, eventIndex, name, version])
+        if let pk = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT pk FROM model_versions WHERE name = ? AND version = ?"), arguments: [name, version])
+        {
+            try recordState("model_versions", key: pk)
+        }
+        try recordRegistryChange(name, kind: "stage", key: String(version), from: from, to: to, reason: reason, time: time)
+        try touchModel(name, time)
+    }
+
+    mutating func recordRegistryChange(_ name: String, kind: String, key: String, from: String?, to: String?, reason: String, time: Int64) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO registry_history (name, kind, key, from_value, to_value, reason, time, actor, event_index)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [name, kind, key, from, to, reason, time, actor.description, eventIndex])
+        record("registry_history", [db.lastInsertedRowID, name, kind, key, from, to, reason, time, actor.description])
+        changed = true
     }
 
     mutating func changeExperimentTags(_ id: ExperimentID, _ changes: [TagChange]) throws {

@@ -11,6 +11,9 @@ enum SQLiteSchema {
         migrator.registerMigration("002_merkle_checkpoints_state_history") { db in
             try db.execute(sql: v002)
         }
+        migrator.registerMigration("003_model_registry") { db in
+            try db.execute(sql: v003)
+        }
         return migrator
     }
 
@@ -30,6 +33,7 @@ enum SQLiteSchema {
         ("dataset_inputs", ["seq", "run_pk", "name", "digest", "source_type", "source", "schema_json", "profile_json", "context"]),
         ("artifacts", ["run_pk", "path", "digest", "size_bytes", "created_time"]),
         ("state_history", ["seq", "entity", "entity_key", "row"]),
+        ("registry_history", ["seq", "name", "kind", "key", "from_value", "to_value", "reason", "time", "actor"]),
     ]
 
     /// The state columns of entity tables, recorded (as canonical JSON arrays) in
@@ -37,7 +41,64 @@ enum SQLiteSchema {
     static let stateColumns: [String: (key: String, columns: [String])] = [
         "experiments": ("id", ["id", "name", "lifecycle_stage", "creation_time", "last_update_time"]),
         "runs": ("pk", ["pk", "run_id", "experiment_id", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage"]),
+        "registered_models": ("pk", ["pk", "name", "description", "creation_time", "last_update_time"]),
+        "model_versions": (
+            "pk",
+            [
+                "pk", "name", "version", "run_id", "source", "root_digest", "manifest_json", "stage", "description", "created_by", "creation_time",
+                "last_update_time",
+            ]
+        ),
     ]
+
+    static let v003 = """
+        CREATE TABLE registered_models (
+            pk INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL,
+            creation_time INTEGER NOT NULL,
+            last_update_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE TABLE model_versions (
+            pk INTEGER PRIMARY KEY,
+            name TEXT NOT NULL REFERENCES registered_models(name),
+            version INTEGER NOT NULL,
+            run_id TEXT,
+            source TEXT NOT NULL,
+            root_digest TEXT NOT NULL,
+            manifest_json TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            description TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            creation_time INTEGER NOT NULL,
+            last_update_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL,
+            UNIQUE (name, version)
+        );
+        -- Every alias move and stage change, forever: the answer to "what was in production when".
+        CREATE TABLE registry_history (
+            seq INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            from_value TEXT,
+            to_value TEXT,
+            reason TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX registry_history_name ON registry_history(name, kind, key, seq);
+        CREATE INDEX registry_history_event ON registry_history(event_index);
+        -- Projection of registry_history: where each alias points now.
+        CREATE TABLE model_aliases (
+            name TEXT NOT NULL,
+            alias TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (name, alias)
+        ) WITHOUT ROWID;
+        """ + appendOnlyTriggers(["registry_history"])
 
     static let v002 = """
         CREATE TABLE merkle_nodes (

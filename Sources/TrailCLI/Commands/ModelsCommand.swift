@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import TrailCore
+import TrailService
+
+struct ModelsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models", abstract: "The model registry: versions with digest manifests, aliases, stages and their full history.",
+        subcommands: [Create.self, List.self, Get.self, Register.self, Alias.self, Stage.self, History.self, At.self])
+
+    /// Registry commands work on the home folder (remote registry commands: next release).
+    static func home(_ options: GlobalOptions) async throws -> TrailHome {
+        if options.serverURL != nil {
+            throw TrailError(
+                .notImplemented, "models commands run on the home folder for now; remotely, use /api/v1/models on the server", field: "server")
+        }
+        let home = try await options.openHome()
+        OpenedBackends.shared.add(LocalBackend(home: home, actor: GlobalOptions.osUser))
+        return home
+    }
+
+    static func show(_ version: ModelVersion, json: Bool) {
+        if json { return Output.printJSON(version) }
+        print("\(version.name) version \(version.version)  stage \(version.stage.rawValue)  \(version.status)")
+        if !version.aliases.isEmpty { print("  aliases   " + version.aliases.map { "@\($0)" }.joined(separator: " ")) }
+        print("  run       \(version.runID?.value ?? "-")")
+        print("  source    \(version.source)")
+        print("  root      \(version.manifest.root)")
+        for file in version.manifest.files { print("  file      \(file.path)  \(file.sizeBytes) bytes  \(file.digest)") }
+        print("  created   \(Output.date(version.creationTimeMillis)) by \(version.createdBy)")
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a registered model.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Option var description: String = ""
+
+        func run() async throws {
+            try await runReporting(options) {
+                let model = try await ModelsCommand.home(options).registry.createModel(
+                    name: name, description: description, actor: GlobalOptions.osUser)
+                options.json ? Output.printJSON(model) : print("created model \(model.name)")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered models.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            try await runReporting(options) {
+                let models = try await ModelsCommand.home(options).registry.models(maxResults: 1000).items
+                if options.json { return Output.printJSON(models) }
+                Output.table(
+                    ["NAME", "ALIASES", "UPDATED"],
+                    models.map { m in
+                        [
+                            m.name, m.aliases.sorted { $0.key < $1.key }.map { "@\($0.key)→\($0.value)" }.joined(separator: " "),
+                            Output.date(m.lastUpdatedMillis),
+                        ]
+                    })
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a model's versions, or one version (NAME VERSION or NAME@alias).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var version: Int64?
+
+        func run() async throws {
+            try await runReporting(options) {
+                let registry = try await ModelsCommand.home(options).registry
+                let parts = name.split(separator: "@", maxSplits: 1).map(String.init)
+                if parts.count == 2 {
+                    guard let number = try await registry.model(parts[0]).aliases[parts[1]] else {
+                        throw TrailError.notFound("alias", name, field: "alias")
+                    }
+                    return ModelsCommand.show(try await registry.version(parts[0], number), json: options.json)
+                }
+                if let version { return ModelsCommand.show(try await registry.version(name, version), json: options.json) }
+                let versions = try await registry.versions(name)
+                if options.json { return Output.printJSON(versions) }
+                Output.table(
+                    ["VERSION", "STAGE", "ALIASES", "RUN", "ROOT DIGEST"],
+                    versions.map {
+                        [
+                            String($0.version), $0.stage.rawValue, $0.aliases.map { "@\($0)" }.joined(separator: " "), $0.runID?.value ?? "-",
+                            $0.manifest.root.description,
+                        ]
+                    })
+            }
+        }
+    }
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a run's artifact folder as a new model version (digest manifest of its files).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Option(help: "Source run id.") var run: String
+        @Option(help: "Artifact folder in the run holding the model files.") var path: String = "model"
+        @Option var description: String = ""
+
+        func run() async throws {
+            try await runReporting(options) {
+                let version = try await ModelsCommand.home(options).registry.registerVersion(
+                    name: name, runID: try RunID(parsing: run), path: path, description: description, actor: GlobalOptions.osUser)
+                ModelsCommand.show(version, json: options.json)
+            }
+        }
+    }
+
+    struct Alias: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Point NAME@ALIAS at a version (or remove it with --delete); recorded with its reason.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var alias: String
+        @Argument var version: Int64?
+        @Flag var delete = false
+        @Option var reason: String = ""
+
+        func run() async throws {
+            try await runReporting(options) {
+                guard delete || version != nil else { throw TrailError.invalid("version", "give a version, or --delete") }
+                try await ModelsCommand.home(options).registry.setAlias(
+                    name: name, alias: alias, version: delete ? nil : version, reason: reason, actor: GlobalOptions.osUser)
+                options.json
+                    ? Output.printJSON(["name": name, "alias": alias, "version": delete ? "" : String(version!)])
+                    : print(delete ? "removed \(name)@\(alias)" : "\(name)@\(alias) → version \(version!)")
+            }
+        }
+    }
+
+    struct Stage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a version to None, Staging, Production or Archived; recorded with its reason.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var version: Int64
+        @Argument var stage: String
+        @Flag(help: "Archive the stage's other versions in the same change.") var archiveExisting = false
+        @Option var reason: String = ""
+
+        func run() async throws {
+            try await runReporting(options) {
+                let moved = try await ModelsCommand.home(options).registry.transitionStage(
+                    name: name, version: version, stage: try ModelStage(parsing: stage), archiveExisting: archiveExisting, reason: reason,
+                    actor: GlobalOptions.osUser)
+                ModelsCommand.show(moved, json: options.json)
+            }
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every alias and stage change of a model: who, when, from → to, why, ledger index.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+
+        func run() async throws {
+            try await runReporting(options) {
+                let changes = try await ModelsCommand.home(options).registry.history(name)
+                if options.json { return Output.printJSON(changes) }
+                Output.table(
+                    ["TIME", "ACTOR", "CHANGE", "FROM", "TO", "REASON", "EVENT"],
+                    changes.map { c in
+                        [
+                            Output.date(c.timeMillis), c.actor.description, c.kind == .alias ? "@\(c.key)" : "version \(c.key) stage", c.from ?? "-",
+                            c.to ?? "-", c.reason, "#\(c.eventIndex)",
+                        ]
+                    })
+            }
+        }
+    }
+
+    struct At: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "What NAME@ALIAS (or NAME@Production) was at a past time.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "NAME@alias or NAME@Stage.") var reference: String
+        @Option(help: "ISO 8601 time (2026-03-01T12:00:00Z) or milliseconds since the epoch.") var time: String
+
+        func run() async throws {
+            try await runReporting(options) {
+                let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw TrailError.invalid("reference", "use NAME@alias or NAME@Stage") }
+                let millis: Int64
+                if let number = Int64(time) {
+                    millis = number
+                } else if let date = ISO8601DateFormatter().date(from: time) {
+                    millis = Int64(date.timeIntervalSince1970 * 1000)
+                } else {
+                    throw TrailError.invalid("time", "time must be ISO 8601 (2026-03-01T12:00:00Z) or milliseconds since the epoch")
+                }
+                let (versions, change) = try await ModelsCommand.home(options).registry.resolve(name: parts[0], reference: parts[1], atMillis: millis)
+                if options.json {
+                    return Output.printJSON(
+                        JSONValue.object([
+                            "reference": .string(reference), "time": .int(millis), "versions": .array(versions.map(JSONValue.int)),
+                            "set_by_event": change.map { JSONValue.int($0.eventIndex) } ?? .null,
+                        ]))
+                }
+                guard !versions.isEmpty else { return print("\(reference) pointed at nothing at \(Output.date(millis))") }
+                print("\(reference) at \(Output.date(millis)): version \(versions.map(String.init).joined(separator: ", "))")
+                if let change {
+                    print(
+                        "  since \(Output.date(change.timeMillis)) by \(change.actor), ledger event #\(change.eventIndex)\(change.reason.isEmpty ? "" : ": \(change.reason)")"
+                    )
+                }
+            }
+        }
+    }
+}

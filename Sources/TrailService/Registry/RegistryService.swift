@@ -1,0 +1,178 @@
+import Foundation
+import TrailCore
+import TrailStore
+
+/// Registered models, versions, aliases and stages, with every move kept.
+///
+/// Promotion policies, approvals and identities (the gate) attach here: every alias and stage
+/// change already goes through `setAlias` / `transitionStage`, one event each.
+public struct RegistryService: Sendable {
+    public let store: any MetadataStore
+    public let clock: any TrailClock
+
+    public init(store: any MetadataStore, clock: any TrailClock = SystemClock()) {
+        self.store = store
+        self.clock = clock
+    }
+
+    static func checkName(_ name: String, field: String = "name") throws {
+        guard !name.isEmpty, name.count <= 256 else { throw TrailError.invalid(field, "model name must be 1 to 256 characters") }
+        guard !name.contains("/"), !name.contains(":"), !name.contains("@"), name.trimmingCharacters(in: .whitespaces) == name else {
+            throw TrailError.invalid(field, "model name '\(name.prefix(80))' must not contain '/', ':' or '@', nor start or end with a space")
+        }
+    }
+
+    static func checkAlias(_ alias: String) throws {
+        guard !alias.isEmpty, alias.count <= 255, alias.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw TrailError.invalid("alias", "alias '\(alias.prefix(80))' must be letters, digits, '_' or '-'")
+        }
+        let lower = alias.lowercased()
+        if lower == "latest" || (lower.first == "v" && lower.dropFirst().allSatisfy(\.isNumber) && lower.count > 1) {
+            throw TrailError.invalid("alias", "'\(alias)' is reserved (latest and v<number> name versions)")
+        }
+    }
+
+    public func createModel(name: String, description: String = "", actor: Actor) async throws -> RegisteredModel {
+        try Self.checkName(name)
+        try Limits.checkLength(description, max: 5000, field: "description")
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                changes: [.createRegisteredModel(name: name, description: description, timeMillis: now)],
+                event: EventDraft(
+                    action: "model.create", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
+                    facts: ["description": .string(description)])))
+        return try await model(name)
+    }
+
+    public func model(_ name: String) async throws -> RegisteredModel {
+        guard let model = try await store.registeredModel(name: name) else { throw TrailError.notFound("registered model", name, field: "name") }
+        return model
+    }
+
+    public func models(maxResults: Int = 100, pageToken: String? = nil) async throws -> Page<RegisteredModel> {
+        guard (1...1000).contains(maxResults) else { throw TrailError.invalid("max_results", "max_results must be between 1 and 1000") }
+        return try await store.registeredModels(maxResults: maxResults, offset: try PageToken.decode(pageToken))
+    }
+
+    public func version(_ name: String, _ version: Int64) async throws -> ModelVersion {
+        guard let found = try await store.modelVersion(name: name, version: version) else {
+            _ = try await model(name)  // an unknown model is named as such
+            throw TrailError.notFound("model version", "\(name)/\(version)", field: "version")
+        }
+        return found
+    }
+
+    public func versions(_ name: String) async throws -> [ModelVersion] {
+        _ = try await model(name)
+        return try await store.modelVersions(name: name)
+    }
+
+    /// Registers the files under `path` in run `runID` as a new version of `name` (creating the
+    /// model if needed), with a digest manifest of those files.
+    public func registerVersion(name: String, runID: RunID, path: String, description: String = "", actor: Actor) async throws -> ModelVersion {
+        try Self.checkName(name)
+        let prefix = path.hasSuffix("/") ? String(path.dropLast()) : path
+        if !prefix.isEmpty { _ = try ArtifactPath(validating: prefix, field: "path") }
+        guard let run = try await store.run(id: runID) else { throw TrailError.notFound("run", runID.value, field: "run_id") }
+        let entries = try await store.artifacts(run: runID).filter {
+            prefix.isEmpty || $0.path.value.hasPrefix(prefix + "/") || $0.path.value == prefix
+        }
+        guard !entries.isEmpty else {
+            throw TrailError.invalid("path", "run \(runID) has no artifacts under '\(prefix)'; log the model files first")
+        }
+        let files = entries.map { entry in
+            let relative =
+                entry.path.value == prefix
+                ? String(prefix.split(separator: "/").last!) : String(entry.path.value.dropFirst(prefix.isEmpty ? 0 : prefix.count + 1))
+            return ManifestFile(path: relative, digest: entry.digest, sizeBytes: entry.sizeBytes)
+        }
+        let manifest = ModelManifest(files: files)
+        let now = clock.nowMillis()
+        var changes: [Change] = []
+        if try await store.registeredModel(name: name) == nil {
+            changes.append(.createRegisteredModel(name: name, description: "", timeMillis: now))
+        }
+        let source = "\(run.info.artifactURI)/\(prefix)"
+        changes.append(.createModelVersion(name: name, runID: runID, source: source, manifest: manifest, description: description, timeMillis: now))
+        let receipt = try await store.apply(
+            WriteBatch(
+                preconditions: [.run(runID, mustBeActive: true)], changes: changes,
+                event: EventDraft(
+                    action: "model_version.create", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
+                    related: ["run_id": runID.value],
+                    facts: ["root_digest": .string(manifest.root.description), "files": .int(Int64(files.count)), "source": .string(source)],
+                    artifactDigests: files.map(\.digest))))
+        guard let number = receipt.modelVersion else { throw TrailError.internalError("no version number was allocated") }
+        return try await version(name, number)
+    }
+
+    /// Points `alias` at `version` (nil removes it). The move is recorded with its reason.
+    public func setAlias(name: String, alias: String, version: Int64?, reason: String = "", actor: Actor) async throws {
+        try Self.checkAlias(alias)
+        try Limits.checkLength(reason, max: 2000, field: "reason")
+        let current = try await model(name)
+        if version == nil, current.aliases[alias] == nil { throw TrailError.notFound("alias", "\(name)@\(alias)", field: "alias") }
+        var preconditions: [Precondition] = [.registeredModel(name)]
+        if let version { preconditions.append(.modelVersion(name, version)) }
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: preconditions, changes: [.setAlias(name: name, alias: alias, version: version, reason: reason, timeMillis: now)],
+                event: EventDraft(
+                    action: version == nil ? "alias.delete" : "alias.set", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
+                    facts: [
+                        "alias": .string(alias), "from": current.aliases[alias].map(JSONValue.int) ?? .null,
+                        "to": version.map(JSONValue.int) ?? .null,
+                        "reason": .string(reason),
+                    ])))
+    }
+
+    /// Moves a version to a stage; `archiveExisting` archives the stage's other versions in the
+    /// same change.
+    public func transitionStage(
+        name: String, version: Int64, stage: ModelStage, archiveExisting: Bool = false, reason: String = "", actor: Actor
+    ) async throws -> ModelVersion {
+        try Limits.checkLength(reason, max: 2000, field: "reason")
+        if archiveExisting, stage != .staging, stage != .production {
+            throw TrailError.invalid("archive_existing_versions", "archiving existing versions applies only to Staging and Production")
+        }
+        let current = try await self.version(name, version)
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.modelVersion(name, version)],
+                changes: [.setStage(name: name, version: version, stage: stage, archiveExisting: archiveExisting, reason: reason, timeMillis: now)],
+                event: EventDraft(
+                    action: "stage.transition", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
+                    facts: [
+                        "version": .int(version), "from": .string(current.stage.rawValue), "to": .string(stage.rawValue),
+                        "archive_existing": .bool(archiveExisting), "reason": .string(reason),
+                    ])))
+        return try await self.version(name, version)
+    }
+
+    public func history(_ name: String) async throws -> [RegistryChange] {
+        _ = try await model(name)
+        return try await store.registryHistory(name: name)
+    }
+
+    /// What `reference` (`alias` or a stage name) resolved to at `timeMillis`, from the history:
+    /// the version numbers (an alias has at most one; a stage may hold several).
+    public func resolve(name: String, reference: String, atMillis timeMillis: Int64) async throws -> (versions: [Int64], change: RegistryChange?) {
+        let all = try await history(name)
+        let changes = all.filter { $0.timeMillis <= timeMillis }
+        // An alias named like a stage ("production") is the alias; stages are otherwise matched
+        // case-insensitively ("Production", "production").
+        let isAlias = all.contains { $0.kind == .alias && $0.key == reference }
+        if !isAlias, let stage = try? ModelStage(parsing: reference) {
+            var stages: [String: (String, RegistryChange)] = [:]
+            for change in changes where change.kind == .stage { stages[change.key] = (change.to ?? "None", change) }
+            let holding = stages.filter { $0.value.0 == stage.rawValue }
+            let versions = holding.keys.compactMap { Int64($0) }.sorted()
+            return (versions, holding.values.map(\.1).max { $0.eventIndex < $1.eventIndex })
+        }
+        let last = changes.last { $0.kind == .alias && $0.key == reference }
+        return (last?.to.flatMap { Int64($0) }.map { [$0] } ?? [], last)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import TrailCore
+
+extension SQLiteMetadataStore {
+    public func registeredModel(name: String) async throws -> RegisteredModel? {
+        try await read { db in try Self.registeredModels(db, where: "name = ?", [name]).first }
+    }
+
+    public func registeredModels(maxResults: Int, offset: Int) async throws -> Page<RegisteredModel> {
+        try await read { db in
+            let models = try Self.registeredModels(db, where: "1 ORDER BY name LIMIT ? OFFSET ?", [maxResults + 1, offset])
+            return Page(
+                items: Array(models.prefix(maxResults)),
+                nextPageToken: models.count > maxResults ? PageToken.encode(offset: offset + maxResults) : nil)
+        }
+    }
+
+    static func registeredModels(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> [RegisteredModel] {
+        try Row.fetchAll(
+            db, sql: "SELECT name, description, creation_time, last_update_time FROM registered_models WHERE \(clause)", arguments: arguments
+        )
+        .map { row in
+            let name: String = row[0]
+            var aliases: [String: Int64] = [:]
+            for alias in try Row.fetchAll(db, sql: "SELECT alias, version FROM model_aliases WHERE name = ?", arguments: [name]) {
+                aliases[alias[0]] = alias[1]
+            }
+            return RegisteredModel(name: name, description: row[1], creationTimeMillis: row[2], lastUpdatedMillis: row[3], aliases: aliases)
+        }
+    }
+
+    public func modelVersion(name: String, version: Int64) async throws -> ModelVersion? {
+        try await read { db in try Self.modelVersions(db, where: "name = ? AND version = ?", [name, version]).first }
+    }
+
+    public func modelVersions(name: String) async throws -> [ModelVersion] {
+        try await read { db in try Self.modelVersions(db, where: "name = ? ORDER BY version DESC", [name]) }
+    }
+
+    static func modelVersions(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> [ModelVersion] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT name, version, run_id, source, manifest_json, stage, description, created_by, creation_time, last_update_time
+                FROM model_versions WHERE \(clause)
+                """, arguments: arguments)
+        return try rows.map { row in
+            let name: String = row[0]
+            let version: Int64 = row[1]
+            let runText: String? = row[2]
+            let manifestText: String = row[4]
+            let aliases = try String.fetchAll(
+                db, sql: "SELECT alias FROM model_aliases WHERE name = ? AND version = ? ORDER BY alias", arguments: [name, version])
+            return ModelVersion(
+                name: name, version: version, runID: try runText.map { try RunID(parsing: $0) }, source: row[3],
+                manifest: try JSONDecoder().decode(ModelManifest.self, from: Data(manifestText.utf8)),
+                stage: ModelStage(rawValue: row[5]) ?? .none, description: row[6], createdBy: Self.actor(row[7]), creationTimeMillis: row[8],
+                lastUpdatedMillis: row[9], aliases: aliases)
+        }
+    }
+
+    static func actor(_ text: String) -> Actor {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        return Actor(type: Actor.Kind(rawValue: parts.first ?? "user") ?? .user, id: parts.count > 1 ? parts[1] : text)
+    }
+
+    public func registryHistory(name: String) async throws -> [RegistryChange] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT kind, name, key, from_value, to_value, reason, actor, time, event_index FROM registry_history WHERE name = ? ORDER BY seq",
+                arguments: [name]
+            ).map { row in
+                RegistryChange(
+                    kind: RegistryChange.Kind(rawValue: row[0]) ?? .alias, name: row[1], key: row[2], from: row[3], to: row[4], reason: row[5],
+                    actor: Self.actor(row[6]), timeMillis: row[7], eventIndex: row[8])
+            }
+        }
+    }
+}
