@@ -217,3 +217,41 @@ struct NativeAPITests {
         }
     }
 }
+
+@Suite("Registry HTTP API")
+struct RegistryAPITests {
+    @Test func registerPromoteAndAskThePast() async throws {
+        let (app, home) = try await makeApp()
+        let run = try await home.tracking.createRun(experimentID: nil, actor: .user("u")).info.runID
+        try await home.tracking.putArtifact(run, path: try ArtifactPath(validating: "model/w.json"), bytes: [1, 2], actor: .user("u"))
+        try await app.test(.router) { client in
+            for _ in 0..<2 {
+                try await client.execute(uri: "/api/v1/models/bc/versions", method: .post, body: json(#"{"run_id": "\#(run)", "path": "model"}"#)) {
+                    #expect($0.status == .ok)
+                }
+            }
+            try await client.execute(
+                uri: "/api/v1/models/bc/aliases", method: .post, body: json(#"{"alias": "production", "version": 2, "reason": "go"}"#)
+            ) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/api/v1/models/bc/aliases", method: .post, body: json(#"{"alias": "production", "version": 9}"#)) {
+                response in
+                #expect(response.status == .notFound)
+                let error = try decode(NativeAPI.ErrorBody.self, response).error
+                #expect(error.field == "version")
+            }
+            try await client.execute(
+                uri: "/api/v1/models/bc/versions/2/stage", method: .post, body: json(#"{"stage": "Production", "archive_existing_versions": true}"#)
+            ) { response in
+                let version = try decode(ModelVersion.self, response)
+                #expect(version.stage == .production)
+            }
+            try await client.execute(uri: "/api/v1/models/bc/at?ref=production&time=\(Int64.max)", method: .get) { response in
+                let body = try JSONValue.parse(Array(response.body.readableBytesView))
+                #expect(body["versions"] == [2])
+            }
+            try await client.execute(uri: "/api/v1/models/nope", method: .get) { #expect($0.status == .notFound) }
+        }
+    }
+}

@@ -13,6 +13,7 @@ public enum TrailApplication {
         let native = NativeRoutes(tracking: home.tracking, config: config)
         native.add(to: router)
         LedgerRoutes(ledger: home.ledger, actor: native.actor).add(to: router.group("api/v1"))
+        RegistryRoutes(registry: home.registry, config: config, actor: native.actor).add(to: router.group("api/v1"))
         return router
     }
 

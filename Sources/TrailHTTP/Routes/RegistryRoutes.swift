@@ -1,0 +1,125 @@
+import Foundation
+import Hummingbird
+import TrailCore
+import TrailService
+
+/// `/api/v1/models`: the registry, as a thin translation to `RegistryService`.
+struct RegistryRoutes {
+    let registry: RegistryService
+    let config: TrailServerConfig
+    let actor: @Sendable (Request) -> Actor
+
+    struct CreateModel: Decodable {
+        var name: String
+        var description: String?
+    }
+
+    struct CreateVersion: Decodable {
+        var runID: RunID
+        var path: String
+        var description: String?
+        enum CodingKeys: String, CodingKey { case runID = "run_id", path, description }
+    }
+
+    struct SetAlias: Decodable {
+        var alias: String
+        var version: Int64
+        var reason: String?
+    }
+
+    struct Transition: Decodable {
+        var stage: String
+        var archiveExistingVersions: Bool?
+        var reason: String?
+        enum CodingKeys: String, CodingKey { case stage, archiveExistingVersions = "archive_existing_versions", reason }
+    }
+
+    func body<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        try await JSONResponse.decode(type, from: request, limit: config.maxBodyBytes)
+    }
+
+    static func name(_ context: BasicRequestContext) throws -> String {
+        try NativeRoutes.decoded(try context.parameters.require("name"), field: "name")
+    }
+
+    static func version(_ context: BasicRequestContext) throws -> Int64 {
+        let text = try context.parameters.require("version")
+        guard let version = Int64(text), version > 0 else { throw TrailError.invalid("version", "version must be a positive integer") }
+        return version
+    }
+
+    func add(to api: RouterGroup<BasicRequestContext>) {
+        api.post("models") { request, _ in
+            let input = try await body(CreateModel.self, request)
+            return try JSONResponse.make(
+                try await registry.createModel(name: input.name, description: input.description ?? "", actor: actor(request)))
+        }
+        api.get("models") { request, _ in
+            let query = request.uri.queryParameters
+            let page = try await registry.models(
+                maxResults: try NativeRoutes.int(query.get("max_results"), field: "max_results") ?? 100, pageToken: query.get("page_token"))
+            return try JSONResponse.make(ModelList(models: page.items, nextPageToken: page.nextPageToken))
+        }
+        api.get("models/:name") { _, context in
+            let name = try Self.name(context)
+            return try JSONResponse.make(ModelWithVersions(model: try await registry.model(name), versions: try await registry.versions(name)))
+        }
+        api.post("models/:name/versions") { request, context in
+            let input = try await body(CreateVersion.self, request)
+            return try JSONResponse.make(
+                try await registry.registerVersion(
+                    name: try Self.name(context), runID: input.runID, path: input.path, description: input.description ?? "", actor: actor(request)))
+        }
+        api.get("models/:name/versions/:version") { _, context in
+            try JSONResponse.make(try await registry.version(try Self.name(context), try Self.version(context)))
+        }
+        api.post("models/:name/versions/:version/stage") { request, context in
+            let input = try await body(Transition.self, request)
+            return try JSONResponse.make(
+                try await registry.transitionStage(
+                    name: try Self.name(context), version: try Self.version(context), stage: try ModelStage(parsing: input.stage),
+                    archiveExisting: input.archiveExistingVersions ?? false, reason: input.reason ?? "", actor: actor(request)))
+        }
+        api.post("models/:name/aliases") { request, context in
+            let input = try await body(SetAlias.self, request)
+            let name = try Self.name(context)
+            try await registry.setAlias(name: name, alias: input.alias, version: input.version, reason: input.reason ?? "", actor: actor(request))
+            return try JSONResponse.make(try await registry.model(name))
+        }
+        api.delete("models/:name/aliases/:alias") { request, context in
+            let name = try Self.name(context)
+            try await registry.setAlias(
+                name: name, alias: try context.parameters.require("alias"), version: nil, reason: request.uri.queryParameters.get("reason") ?? "",
+                actor: actor(request))
+            return try JSONResponse.make(try await registry.model(name))
+        }
+        api.get("models/:name/history") { _, context in
+            try JSONResponse.make(History(changes: try await registry.history(try Self.name(context))))
+        }
+        api.get("models/:name/at") { request, context in
+            let query = request.uri.queryParameters
+            guard let reference = query.get("ref") else { throw TrailError.invalid("ref", "ref (an alias or a stage) is required") }
+            guard let time = try NativeRoutes.int(query.get("time"), field: "time") else { throw TrailError.invalid("time", "time (ms) is required") }
+            let (versions, change) = try await registry.resolve(name: try Self.name(context), reference: reference, atMillis: Int64(time))
+            return try JSONResponse.make(Resolution(versions: versions, change: change))
+        }
+    }
+
+    struct ModelList: Encodable {
+        var models: [RegisteredModel]
+        var nextPageToken: String?
+        enum CodingKeys: String, CodingKey { case models, nextPageToken = "next_page_token" }
+    }
+
+    struct ModelWithVersions: Encodable {
+        var model: RegisteredModel
+        var versions: [ModelVersion]
+    }
+
+    struct History: Encodable { var changes: [RegistryChange] }
+
+    struct Resolution: Encodable {
+        var versions: [Int64]
+        var change: RegistryChange?
+    }
+}
