@@ -12,7 +12,7 @@ struct LedgerCLITests {
     static func startServer(home: URL, port: Int) throws -> Process {
         let server = Process()
         server.executableURL = CLI.binary
-        server.arguments = ["server", "--port", String(port)]
+        server.arguments = ["server", "--port", String(port), "--local-only"]
         var environment = ProcessInfo.processInfo.environment
         environment["TRAIL_HOME"] = home.path
         server.environment = environment

@@ -9,8 +9,10 @@ import TrailCore
 struct RemoteBackend: TrailBackend {
     let baseURL: String
     let client: HTTPClient
+    let token: String?
 
-    init(server: String) throws {
+    init(server: String, token: String?) throws {
+        self.token = token
         var base = server
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
@@ -56,6 +58,8 @@ struct RemoteBackend: TrailBackend {
     }
 
     func send<Response: Decodable>(_ request: HTTPClientRequest, as: Response.Type) async throws -> Response {
+        var request = request
+        authorize(&request)
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .seconds(600))
@@ -75,6 +79,10 @@ struct RemoteBackend: TrailBackend {
         } catch {
             throw TrailError(.internalError, "server sent a response this client cannot read", cause: error)
         }
+    }
+
+    func authorize(_ request: inout HTTPClientRequest) {
+        if let token { request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)") }
     }
 
     func createExperiment(name: String, tags: [Tag]) async throws -> Experiment {
@@ -191,6 +199,7 @@ struct RemoteBackend: TrailBackend {
         guard let entry = listing else { throw TrailError.notFound("artifact", path.value, field: "path") }
         var request = HTTPClientRequest(url: baseURL + "/runs/\(id)/artifacts/\(Self.artifactPath(path))")
         request.method = .GET
+        authorize(&request)
         let response = try await client.execute(request, timeout: .hours(6))
         guard response.status == .ok else {
             let bytes = try await response.body.collect(upTo: 1 << 20)

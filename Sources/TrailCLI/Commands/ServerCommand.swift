@@ -20,6 +20,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Largest JSON request body in bytes (default 4 MiB).")
     var maxBodyBytes: Int = 4 << 20
 
+    @Flag(help: "Accept requests without a token, acting as the OS user with every role (this machine only; for development).")
+    var localOnly = false
+
     @Option(help: "Run 'ledger verify' every this many seconds and record each result (default: $TRAIL_VERIFY_EVERY or 0 = never).")
     var verifyEvery: Int?
 
@@ -29,7 +32,8 @@ struct ServerCommand: AsyncParsableCommand {
             host: host ?? environment["TRAIL_HOST"] ?? "127.0.0.1",
             port: port ?? environment["TRAIL_PORT"].flatMap(Int.init) ?? 5050,
             maxBodyBytes: maxBodyBytes,
-            localActor: GlobalOptions.osUser)
+            localActor: GlobalOptions.osUser,
+            localOnly: localOnly || environment["TRAIL_LOCAL_ONLY"] == "1")
         var logger = Logger(label: "modeltrail")
         logger.logLevel = environment["TRAIL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         try await runReporting(options) {
@@ -66,6 +70,12 @@ struct ServerCommand: AsyncParsableCommand {
             } else {
                 print("ModelTrail \(TrailVersion.current) serving http://\(config.host):\(config.port)  (home: \(home.url.path))")
                 print("ledger public key: \(home.ledger.verifierKey)")
+                if config.localOnly {
+                    print("local-only: requests without a token act as \(config.localActor) with every role")
+                } else if try await home.identity.users().isEmpty {
+                    print("no users yet: every request needs a token. Create the first admin on this machine with")
+                    print("  trail users create NAME --role admin && trail tokens create NAME")
+                }
             }
             try await app.runService()
         }

@@ -14,7 +14,10 @@ public struct TrailCommand: AsyncParsableCommand {
             talks to a running 'trail server' instead.
             """,
         version: TrailVersion.current,
-        subcommands: [ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, LedgerCommand.self]
+        subcommands: [
+            ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, UsersCommand.self,
+            TokensCommand.self, LedgerCommand.self,
+        ]
     )
 
     public init() {}
@@ -30,6 +33,9 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
     var json = false
+
+    @Option(name: .long, help: "API token for --server (default: $TRAIL_TOKEN).")
+    var token: String?
 
     @Option(name: .long, help: "Ledger signing key file (default: $TRAIL_LEDGER_KEY or HOME/keys/ledger.key; created with mode 0600).")
     var ledgerKey: String?
@@ -70,7 +76,10 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func backend() async throws -> any TrailBackend {
-        if let serverURL { return try RemoteBackend(server: serverURL) }
+        if let serverURL {
+            let environment = ProcessInfo.processInfo.environment
+            return try RemoteBackend(server: serverURL, token: token ?? environment["TRAIL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+        }
         let home = try await openHome()
         let backend = LocalBackend(home: home, actor: Self.osUser)
         OpenedBackends.shared.add(backend)

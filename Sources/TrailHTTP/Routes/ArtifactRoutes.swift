@@ -12,17 +12,16 @@ import TrailService
 struct ArtifactRoutes {
     let tracking: TrackingService
     let config: TrailServerConfig
-    let actor: @Sendable (Request) -> Actor
 
     static let chunkBytes = 1 << 20
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
-        api.get("runs/:run_id/artifacts") { request, context in
+    func add(to api: SecuredRoutes) {
+        api.get("runs/:run_id/artifacts", .read) { request, context in
             let runID = try NativeRoutes.runID(context)
             let entries = try await tracking.artifacts(runID, prefix: request.uri.queryParameters.get("prefix"))
             return try JSONResponse.make(NativeAPI.ArtifactList(artifacts: entries))
         }
-        api.put("runs/:run_id/artifacts/**") { request, context in
+        api.put("runs/:run_id/artifacts/**", .write) { request, context in
             let runID = try NativeRoutes.runID(context)
             let path = try Self.artifactPath(request, runID: runID)
             let upload = try await tracking.beginArtifactUpload(runID, path: path, maxBytes: config.maxArtifactBytes)
@@ -34,13 +33,13 @@ struct ArtifactRoutes {
                 upload.abort()
                 throw error
             }
-            let entry = try await tracking.finishArtifactUpload(upload, actor: actor(request))
+            let entry = try await tracking.finishArtifactUpload(upload, actor: context.actor)
             return try JSONResponse.make(NativeAPI.ArtifactBody(artifact: entry))
         }
-        api.get("runs/:run_id/artifacts/**") { request, context in
+        api.get("runs/:run_id/artifacts/**", .read) { request, context in
             let runID = try NativeRoutes.runID(context)
             let path = try Self.artifactPath(request, runID: runID)
-            let (entry, reader) = try await tracking.openArtifact(runID, path: path, actor: actor(request))
+            let (entry, reader) = try await tracking.openArtifact(runID, path: path, actor: context.actor)
             let body = ResponseBody(contentLength: Int(entry.sizeBytes)) { writer in
                 defer { reader.close() }
                 while true {

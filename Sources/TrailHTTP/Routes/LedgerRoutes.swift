@@ -9,7 +9,6 @@ import TrailStore
 /// monitors that check the log from outside.
 struct LedgerRoutes {
     let ledger: LedgerService
-    let actor: @Sendable (Request) -> Actor
 
     static func eventJSON(_ event: StoredEvent) -> JSONValue {
         let body = (try? JSONValue.parse(event.body)) ?? .null
@@ -20,15 +19,15 @@ struct LedgerRoutes {
         Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
     }
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
-        api.get("ledger/checkpoint") { _, _ in
+    func add(to api: SecuredRoutes) {
+        api.get("ledger/checkpoint", .read) { _, _ in
             let checkpoint = try await ledger.latestCheckpoint()
             return Self.raw(["size": .int(Int64(checkpoint.size)), "note": .string(checkpoint.note), "verifier_key": .string(ledger.verifierKey)])
         }
-        api.get("ledger/public-key") { _, _ in
+        api.get("ledger/public-key", .read) { _, _ in
             Self.raw(["origin": .string(ledger.origin), "verifier_key": .string(ledger.verifierKey)])
         }
-        api.get("ledger/events") { request, _ in
+        api.get("ledger/events", .read) { request, context in
             let query = request.uri.queryParameters
             let events = try await ledger.events(
                 EventQuery(
@@ -39,7 +38,7 @@ struct LedgerRoutes {
                     limit: try NativeRoutes.int(query.get("limit"), field: "limit") ?? 100))
             return Self.raw(["events": .array(events.map(Self.eventJSON))])
         }
-        api.get("ledger/events/:reference") { _, context in
+        api.get("ledger/events/:reference", .read) { _, context in
             let reference = try context.parameters.require("reference")
             let event: StoredEvent
             if let index = Int64(reference) {
@@ -49,13 +48,13 @@ struct LedgerRoutes {
             }
             return Self.raw(Self.eventJSON(event))
         }
-        api.get("ledger/proofs/inclusion") { request, _ in
+        api.get("ledger/proofs/inclusion", .read) { request, context in
             let query = request.uri.queryParameters
             guard let index = try NativeRoutes.int(query.get("index"), field: "index") else { throw TrailError.invalid("index", "index is required") }
             let size = try NativeRoutes.int(query.get("size"), field: "size").map(UInt64.init)
             return try JSONResponse.make(try await ledger.inclusionProof(index: Int64(index), checkpointSize: size))
         }
-        api.get("ledger/proofs/consistency") { request, _ in
+        api.get("ledger/proofs/consistency", .read) { request, context in
             let query = request.uri.queryParameters
             guard let first = try NativeRoutes.int(query.get("first"), field: "first"),
                 let second = try NativeRoutes.int(query.get("second"), field: "second")
@@ -63,9 +62,9 @@ struct LedgerRoutes {
             guard first > 0, second >= first else { throw TrailError.invalid("first", "need 0 < first ≤ second") }
             return try JSONResponse.make(try await ledger.consistencyProof(first: UInt64(first), second: UInt64(second)))
         }
-        api.get("ledger/export") { request, _ in
+        api.get("ledger/export", .read) { request, context in
             var lines: [UInt8] = []
-            _ = try await ledger.export(actor: actor(request), write: { lines += Array(($0 + "\n").utf8) })
+            _ = try await ledger.export(actor: context.actor, write: { lines += Array(($0 + "\n").utf8) })
             return Response(
                 status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: lines)))
         }

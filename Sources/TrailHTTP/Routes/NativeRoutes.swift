@@ -8,29 +8,21 @@ struct NativeRoutes {
     let tracking: TrackingService
     let config: TrailServerConfig
 
-    /// The acting identity of a request. Until authentication lands every request acts as the
-    /// server's configured local identity; a name in a request body is never used.
-    var actor: @Sendable (Request) -> Actor {
-        let identity = config.localActor
-        return { _ in identity }
-    }
-
     func body<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
         try await JSONResponse.decode(type, from: request, limit: config.maxBodyBytes)
     }
 
-    func add(to router: Router<BasicRequestContext>) {
-        let api = router.group("api/v1")
+    func add(to api: SecuredRoutes) {
 
-        api.get("health") { _, _ in try JSONResponse.make(NativeAPI.Health(status: "ok", version: TrailVersion.current)) }
+        api.get("health", .public) { _, _ in try JSONResponse.make(NativeAPI.Health(status: "ok", version: TrailVersion.current)) }
 
         // Experiments
-        api.post("experiments") { request, _ in
+        api.post("experiments", .write) { request, context in
             let input = try await body(NativeAPI.CreateExperiment.self, request)
-            let experiment = try await tracking.createExperiment(name: input.name, tags: input.tags ?? [], actor: actor(request))
+            let experiment = try await tracking.createExperiment(name: input.name, tags: input.tags ?? [], actor: context.actor)
             return try JSONResponse.make(NativeAPI.ExperimentBody(experiment: experiment))
         }
-        api.get("experiments") { request, _ in
+        api.get("experiments", .read) { request, context in
             let query = request.uri.queryParameters
             if let name = query.get("name") {
                 return try JSONResponse.make(NativeAPI.ExperimentBody(experiment: try await tracking.experiment(named: name)))
@@ -40,105 +32,105 @@ struct NativeRoutes {
             let page = try await tracking.experiments(view: view, maxResults: maxResults, pageToken: query.get("page_token"))
             return try JSONResponse.make(NativeAPI.ExperimentList(experiments: page.items, nextPageToken: page.nextPageToken))
         }
-        api.get("experiments/:experiment_id") { _, context in
+        api.get("experiments/:experiment_id", .read) { _, context in
             let id = try ExperimentID(parsing: try context.parameters.require("experiment_id"))
             return try JSONResponse.make(NativeAPI.ExperimentBody(experiment: try await tracking.experiment(id: id)))
         }
-        api.post("experiments/:experiment_id/delete") { request, context in
+        api.post("experiments/:experiment_id/delete", .write) { request, context in
             let id = try ExperimentID(parsing: try context.parameters.require("experiment_id"))
-            try await tracking.deleteExperiment(id, actor: actor(request))
+            try await tracking.deleteExperiment(id, actor: context.actor)
             return try JSONResponse.make(NativeAPI.ExperimentBody(experiment: try await tracking.experiment(id: id)))
         }
-        api.post("experiments/:experiment_id/restore") { request, context in
+        api.post("experiments/:experiment_id/restore", .write) { request, context in
             let id = try ExperimentID(parsing: try context.parameters.require("experiment_id"))
-            try await tracking.restoreExperiment(id, actor: actor(request))
+            try await tracking.restoreExperiment(id, actor: context.actor)
             return try JSONResponse.make(NativeAPI.ExperimentBody(experiment: try await tracking.experiment(id: id)))
         }
-        api.post("experiments/:experiment_id/rename") { request, context in
+        api.post("experiments/:experiment_id/rename", .write) { request, context in
             let id = try ExperimentID(parsing: try context.parameters.require("experiment_id"))
             let input = try await body(NativeAPI.RenameExperiment.self, request)
-            try await tracking.renameExperiment(id, to: input.newName, actor: actor(request))
+            try await tracking.renameExperiment(id, to: input.newName, actor: context.actor)
             return try JSONResponse.make(NativeAPI.ExperimentBody(experiment: try await tracking.experiment(id: id)))
         }
-        api.post("experiments/:experiment_id/tags") { request, context in
+        api.post("experiments/:experiment_id/tags", .write) { request, context in
             let id = try ExperimentID(parsing: try context.parameters.require("experiment_id"))
             let input = try await body(NativeAPI.SetTag.self, request)
-            try await tracking.setExperimentTag(id, key: input.key, value: input.value, actor: actor(request))
+            try await tracking.setExperimentTag(id, key: input.key, value: input.value, actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.delete("experiments/:experiment_id/tags/:key") { request, context in
+        api.delete("experiments/:experiment_id/tags/:key", .write) { request, context in
             let id = try ExperimentID(parsing: try context.parameters.require("experiment_id"))
             let key = try Self.decoded(try context.parameters.require("key"), field: "key")
-            try await tracking.setExperimentTag(id, key: key, value: nil, actor: actor(request))
+            try await tracking.setExperimentTag(id, key: key, value: nil, actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.get("experiments/:experiment_id/tags/history") { _, context in
+        api.get("experiments/:experiment_id/tags/history", .read) { _, context in
             let id = try ExperimentID(parsing: try context.parameters.require("experiment_id"))
             return try JSONResponse.make(NativeAPI.TagHistory(changes: try await tracking.experimentTagHistory(id)))
         }
 
         // Runs
-        api.post("runs") { request, _ in
+        api.post("runs", .write) { request, context in
             let input = try await body(NativeAPI.CreateRun.self, request)
             let run = try await tracking.createRun(
                 experimentID: input.experimentID, name: input.runName, userID: input.userID, startTimeMillis: input.startTime,
-                tags: input.tags ?? [], actor: actor(request))
+                tags: input.tags ?? [], actor: context.actor)
             return try JSONResponse.make(NativeAPI.RunBody(run: run))
         }
-        api.post("runs/search") { request, _ in
+        api.post("runs/search", .write) { request, context in
             let input = try await body(NativeAPI.SearchRuns.self, request)
             let page = try await tracking.searchRuns(
                 experimentIDs: input.experimentIDs, filter: input.filter ?? "", orderBy: input.orderBy ?? [], view: input.runViewType ?? .activeOnly,
                 maxResults: input.maxResults ?? 1000, pageToken: input.pageToken)
             return try JSONResponse.make(NativeAPI.RunList(runs: page.items, nextPageToken: page.nextPageToken))
         }
-        api.get("runs/:run_id") { _, context in
+        api.get("runs/:run_id", .read) { _, context in
             try JSONResponse.make(NativeAPI.RunBody(run: try await tracking.run(try Self.runID(context))))
         }
-        api.patch("runs/:run_id") { request, context in
+        api.patch("runs/:run_id", .write) { request, context in
             let input = try await body(NativeAPI.UpdateRun.self, request)
             let info = try await tracking.updateRun(
-                try Self.runID(context), status: input.status, endTimeMillis: input.endTime, name: input.runName, actor: actor(request))
+                try Self.runID(context), status: input.status, endTimeMillis: input.endTime, name: input.runName, actor: context.actor)
             return try JSONResponse.make(NativeAPI.RunInfoBody(runInfo: info))
         }
-        api.post("runs/:run_id/delete") { request, context in
-            try await tracking.deleteRun(try Self.runID(context), actor: actor(request))
+        api.post("runs/:run_id/delete", .write) { request, context in
+            try await tracking.deleteRun(try Self.runID(context), actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.post("runs/:run_id/restore") { request, context in
-            try await tracking.restoreRun(try Self.runID(context), actor: actor(request))
+        api.post("runs/:run_id/restore", .write) { request, context in
+            try await tracking.restoreRun(try Self.runID(context), actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.post("runs/:run_id/params") { request, context in
+        api.post("runs/:run_id/params", .write) { request, context in
             let input = try await body(Param.self, request)
-            try await tracking.logParam(try Self.runID(context), key: input.key, value: input.value, actor: actor(request))
+            try await tracking.logParam(try Self.runID(context), key: input.key, value: input.value, actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.post("runs/:run_id/metrics") { request, context in
+        api.post("runs/:run_id/metrics", .write) { request, context in
             let input = try await body(Metric.self, request)
-            try await tracking.logMetric(try Self.runID(context), input, actor: actor(request))
+            try await tracking.logMetric(try Self.runID(context), input, actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.post("runs/:run_id/batch") { request, context in
+        api.post("runs/:run_id/batch", .write) { request, context in
             let input = try await body(NativeAPI.LogBatch.self, request)
             try await tracking.logBatch(
-                try Self.runID(context), metrics: input.metrics ?? [], params: input.params ?? [], tags: input.tags ?? [], actor: actor(request))
+                try Self.runID(context), metrics: input.metrics ?? [], params: input.params ?? [], tags: input.tags ?? [], actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.post("runs/:run_id/tags") { request, context in
+        api.post("runs/:run_id/tags", .write) { request, context in
             let input = try await body(NativeAPI.SetTag.self, request)
-            try await tracking.setTag(try Self.runID(context), key: input.key, value: input.value, actor: actor(request))
+            try await tracking.setTag(try Self.runID(context), key: input.key, value: input.value, actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.delete("runs/:run_id/tags/:key") { request, context in
+        api.delete("runs/:run_id/tags/:key", .write) { request, context in
             let key = try Self.decoded(try context.parameters.require("key"), field: "key")
-            try await tracking.setTag(try Self.runID(context), key: key, value: nil, actor: actor(request))
+            try await tracking.setTag(try Self.runID(context), key: key, value: nil, actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        api.get("runs/:run_id/tags/history") { _, context in
+        api.get("runs/:run_id/tags/history", .read) { _, context in
             try JSONResponse.make(NativeAPI.TagHistory(changes: try await tracking.tagHistory(try Self.runID(context))))
         }
-        api.get("runs/:run_id/metrics/:key/history") { request, context in
+        api.get("runs/:run_id/metrics/:key/history", .read) { request, context in
             let key = try Self.decoded(try context.parameters.require("key"), field: "key")
             let query = request.uri.queryParameters
             let page = try await tracking.metricHistory(
@@ -146,15 +138,15 @@ struct NativeRoutes {
                 pageToken: query.get("page_token"))
             return try JSONResponse.make(NativeAPI.MetricHistory(metrics: page.items, nextPageToken: page.nextPageToken))
         }
-        api.post("runs/:run_id/inputs") { request, context in
+        api.post("runs/:run_id/inputs", .write) { request, context in
             let input = try await body(NativeAPI.LogInputs.self, request)
-            try await tracking.logInputs(try Self.runID(context), input.datasets, actor: actor(request))
+            try await tracking.logInputs(try Self.runID(context), input.datasets, actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
-        ArtifactRoutes(tracking: tracking, config: config, actor: actor).add(to: api)
+        ArtifactRoutes(tracking: tracking, config: config).add(to: api)
     }
 
-    static func runID(_ context: BasicRequestContext) throws -> RunID {
+    static func runID(_ context: TrailRequestContext) throws -> RunID {
         try RunID(parsing: try context.parameters.require("run_id"))
     }
 

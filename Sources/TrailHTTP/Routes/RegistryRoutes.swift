@@ -7,7 +7,6 @@ import TrailService
 struct RegistryRoutes {
     let registry: RegistryService
     let config: TrailServerConfig
-    let actor: @Sendable (Request) -> Actor
 
     struct CreateModel: Decodable {
         var name: String
@@ -38,65 +37,65 @@ struct RegistryRoutes {
         try await JSONResponse.decode(type, from: request, limit: config.maxBodyBytes)
     }
 
-    static func name(_ context: BasicRequestContext) throws -> String {
+    static func name(_ context: TrailRequestContext) throws -> String {
         try NativeRoutes.decoded(try context.parameters.require("name"), field: "name")
     }
 
-    static func version(_ context: BasicRequestContext) throws -> Int64 {
+    static func version(_ context: TrailRequestContext) throws -> Int64 {
         let text = try context.parameters.require("version")
         guard let version = Int64(text), version > 0 else { throw TrailError.invalid("version", "version must be a positive integer") }
         return version
     }
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
-        api.post("models") { request, _ in
+    func add(to api: SecuredRoutes) {
+        api.post("models", .write) { request, context in
             let input = try await body(CreateModel.self, request)
             return try JSONResponse.make(
-                try await registry.createModel(name: input.name, description: input.description ?? "", actor: actor(request)))
+                try await registry.createModel(name: input.name, description: input.description ?? "", actor: context.actor))
         }
-        api.get("models") { request, _ in
+        api.get("models", .read) { request, context in
             let query = request.uri.queryParameters
             let page = try await registry.models(
                 maxResults: try NativeRoutes.int(query.get("max_results"), field: "max_results") ?? 100, pageToken: query.get("page_token"))
             return try JSONResponse.make(ModelList(models: page.items, nextPageToken: page.nextPageToken))
         }
-        api.get("models/:name") { _, context in
+        api.get("models/:name", .read) { _, context in
             let name = try Self.name(context)
             return try JSONResponse.make(ModelWithVersions(model: try await registry.model(name), versions: try await registry.versions(name)))
         }
-        api.post("models/:name/versions") { request, context in
+        api.post("models/:name/versions", .write) { request, context in
             let input = try await body(CreateVersion.self, request)
             return try JSONResponse.make(
                 try await registry.registerVersion(
-                    name: try Self.name(context), runID: input.runID, path: input.path, description: input.description ?? "", actor: actor(request)))
+                    name: try Self.name(context), runID: input.runID, path: input.path, description: input.description ?? "", actor: context.actor))
         }
-        api.get("models/:name/versions/:version") { _, context in
+        api.get("models/:name/versions/:version", .read) { _, context in
             try JSONResponse.make(try await registry.version(try Self.name(context), try Self.version(context)))
         }
-        api.post("models/:name/versions/:version/stage") { request, context in
+        api.post("models/:name/versions/:version/stage", .write) { request, context in
             let input = try await body(Transition.self, request)
             return try JSONResponse.make(
                 try await registry.transitionStage(
                     name: try Self.name(context), version: try Self.version(context), stage: try ModelStage(parsing: input.stage),
-                    archiveExisting: input.archiveExistingVersions ?? false, reason: input.reason ?? "", actor: actor(request)))
+                    archiveExisting: input.archiveExistingVersions ?? false, reason: input.reason ?? "", actor: context.actor))
         }
-        api.post("models/:name/aliases") { request, context in
+        api.post("models/:name/aliases", .write) { request, context in
             let input = try await body(SetAlias.self, request)
             let name = try Self.name(context)
-            try await registry.setAlias(name: name, alias: input.alias, version: input.version, reason: input.reason ?? "", actor: actor(request))
+            try await registry.setAlias(name: name, alias: input.alias, version: input.version, reason: input.reason ?? "", actor: context.actor)
             return try JSONResponse.make(try await registry.model(name))
         }
-        api.delete("models/:name/aliases/:alias") { request, context in
+        api.delete("models/:name/aliases/:alias", .write) { request, context in
             let name = try Self.name(context)
             try await registry.setAlias(
                 name: name, alias: try context.parameters.require("alias"), version: nil, reason: request.uri.queryParameters.get("reason") ?? "",
-                actor: actor(request))
+                actor: context.actor)
             return try JSONResponse.make(try await registry.model(name))
         }
-        api.get("models/:name/history") { _, context in
+        api.get("models/:name/history", .read) { _, context in
             try JSONResponse.make(History(changes: try await registry.history(try Self.name(context))))
         }
-        api.get("models/:name/at") { request, context in
+        api.get("models/:name/at", .read) { request, context in
             let query = request.uri.queryParameters
             guard let reference = query.get("ref") else { throw TrailError.invalid("ref", "ref (an alias or a stage) is required") }
             guard let time = try NativeRoutes.int(query.get("time"), field: "time") else { throw TrailError.invalid("time", "time (ms) is required") }

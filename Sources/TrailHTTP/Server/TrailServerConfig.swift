@@ -10,10 +10,18 @@ public struct TrailServerConfig: Sendable {
     public var maxBodyBytes: Int
     /// Largest artifact accepted in one upload (413 above it).
     public var maxArtifactBytes: Int64
-    /// Who the server acts as until authentication exists (the OS user who started it).
+    /// Who a local-only server acts as for requests without credentials (the OS user who
+    /// started it); ignored otherwise.
     public var localActor: Actor
+    /// Without credentials, act as `localActor` with every role. Off by default: the server
+    /// requires a token unless started with the explicit `--local-only` flag.
+    public var localOnly: Bool
 
-    public init(host: String = "127.0.0.1", port: Int = 5050, maxBodyBytes: Int = 4 << 20, maxArtifactBytes: Int64 = 64 << 30, localActor: Actor) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 5050, maxBodyBytes: Int = 4 << 20, maxArtifactBytes: Int64 = 64 << 30, localActor: Actor,
+        localOnly: Bool = false
+    ) {
+        self.localOnly = localOnly
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes

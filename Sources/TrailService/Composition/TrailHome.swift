@@ -10,6 +10,7 @@ public struct TrailHome: Sendable {
     public let url: URL
     public let tracking: TrackingService
     public let registry: RegistryService
+    public let identity: IdentityService
     public let ledger: LedgerService
     public let keyPath: URL
 
@@ -41,6 +42,7 @@ public struct TrailHome: Sendable {
         let ledger = LedgerService(store: store, signer: try NoteSigner(name: try LedgerKey.origin(for: seed), seed: seed), clock: clock)
         try await tracking.ensureDefaultExperiment()
         return TrailHome(
-            url: url, tracking: tracking, registry: RegistryService(store: store, clock: clock), ledger: ledger, keyPath: keyPath)
+            url: url, tracking: tracking, registry: RegistryService(store: store, clock: clock),
+            identity: IdentityService(store: store, clock: clock), ledger: ledger, keyPath: keyPath)
     }
 }

@@ -39,6 +39,11 @@ public protocol MetadataStore: Sendable {
     /// Every alias and stage change of a model, oldest first.
     func registryHistory(name: String) async throws -> [RegistryChange]
 
+    func user(name: String) async throws -> User?
+    func users() async throws -> [User]
+    func token(id: String) async throws -> TokenInfo?
+    func tokens(user: String?) async throws -> [TokenInfo]
+
     /// Number of events in the ledger.
     func eventCount() async throws -> Int64
     /// Events `[from, to)` in index order.

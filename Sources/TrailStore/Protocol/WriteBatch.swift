@@ -48,6 +48,12 @@ public enum Change: Sendable, Hashable {
     /// Moves a version to `stage`; with `archiveExisting`, other versions in that stage move to
     /// Archived in the same change. Each move is recorded in the history.
     case setStage(name: String, version: Int64, stage: ModelStage, archiveExisting: Bool, reason: String, timeMillis: Int64)
+    /// A taken name fails with `RESOURCE_ALREADY_EXISTS`.
+    case createUser(name: String, roles: Set<Role>, timeMillis: Int64)
+    /// Sets the fields that are not nil.
+    case updateUser(name: String, roles: Set<Role>?, disabled: Bool?)
+    case createToken(TokenInfo)
+    case revokeToken(id: String, timeMillis: Int64)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.

@@ -14,6 +14,9 @@ enum SQLiteSchema {
         migrator.registerMigration("003_model_registry") { db in
             try db.execute(sql: v003)
         }
+        migrator.registerMigration("004_identities") { db in
+            try db.execute(sql: v004)
+        }
         return migrator
     }
 
@@ -41,6 +44,8 @@ enum SQLiteSchema {
     static let stateColumns: [String: (key: String, columns: [String])] = [
         "experiments": ("id", ["id", "name", "lifecycle_stage", "creation_time", "last_update_time"]),
         "runs": ("pk", ["pk", "run_id", "experiment_id", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage"]),
+        "users": ("pk", ["pk", "name", "roles", "disabled", "creation_time"]),
+        "tokens": ("pk", ["pk", "token_id", "user_name", "secret_digest", "creation_time", "expires", "revoked"]),
         "registered_models": ("pk", ["pk", "name", "description", "creation_time", "last_update_time"]),
         "model_versions": (
             "pk",
@@ -50,6 +55,28 @@ enum SQLiteSchema {
             ]
         ),
     ]
+
+    static let v004 = """
+        CREATE TABLE users (
+            pk INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            roles TEXT NOT NULL,
+            disabled INTEGER NOT NULL,
+            creation_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        -- Tokens are stored as the sha256 of their secret; the secret is shown once, never kept.
+        CREATE TABLE tokens (
+            pk INTEGER PRIMARY KEY,
+            token_id TEXT NOT NULL UNIQUE,
+            user_name TEXT NOT NULL REFERENCES users(name),
+            secret_digest TEXT NOT NULL,
+            creation_time INTEGER NOT NULL,
+            expires INTEGER,
+            revoked INTEGER,
+            event_index INTEGER NOT NULL
+        );
+        """
 
     static let v003 = """
         CREATE TABLE registered_models (

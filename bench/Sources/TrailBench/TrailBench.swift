@@ -46,7 +46,7 @@ struct TrailBench {
 
         // The server, in process.
         let port = Int.random(in: 30000...50000)
-        let config = TrailServerConfig(port: port, maxBodyBytes: 8 << 20, localActor: actor)
+        let config = TrailServerConfig(port: port, maxBodyBytes: 8 << 20, localActor: actor, localOnly: true)
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         let app = TrailApplication.make(home: home, config: config, logger: logger)

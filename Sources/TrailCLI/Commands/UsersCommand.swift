@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import TrailCore
+import TrailService
+
+/// Identities are managed on the machine holding the home folder: whoever can read it is
+/// already its administrator.
+func identityHome(_ options: GlobalOptions) async throws -> TrailHome {
+    if options.serverURL != nil {
+        throw TrailError(.notImplemented, "users and tokens are managed on the server's machine (local mode)", field: "server")
+    }
+    let home = try await options.openHome()
+    OpenedBackends.shared.add(LocalBackend(home: home, actor: GlobalOptions.osUser))
+    return home
+}
+
+func parseRoles(_ items: [String]) throws -> Set<Role> {
+    Set(
+        try items.flatMap { $0.split(separator: ",") }.map { item in
+            guard let role = Role(rawValue: item.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw TrailError.invalid("role", "role must be viewer, contributor, approver or admin; got '\(item)'")
+            }
+            return role
+        })
+}
+
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Users and their roles (viewer, contributor, approver, admin).",
+        subcommands: [Create.self, List.self, Roles.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Option(name: .customLong("role"), help: "viewer, contributor, approver or admin (repeatable).") var roles: [String] = ["viewer"]
+
+        func run() async throws {
+            try await runReporting(options) {
+                let user = try await identityHome(options).identity.createUser(name: name, roles: try parseRoles(roles), actor: GlobalOptions.osUser)
+                options.json
+                    ? Output.printJSON(user)
+                    : print("created user \(user.name) with roles \(user.roles.sorted().map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            try await runReporting(options) {
+                let users = try await identityHome(options).identity.users()
+                if options.json { return Output.printJSON(users) }
+                Output.table(
+                    ["NAME", "ROLES", "DISABLED"],
+                    users.map { [$0.name, $0.roles.sorted().map(\.rawValue).joined(separator: ","), $0.disabled ? "yes" : ""] })
+            }
+        }
+    }
+
+    struct Roles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace a user's roles.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Option(name: .customLong("role")) var roles: [String]
+
+        func run() async throws {
+            try await runReporting(options) {
+                let user = try await identityHome(options).identity.setRoles(name: name, roles: try parseRoles(roles), actor: GlobalOptions.osUser)
+                options.json ? Output.printJSON(user) : print("\(user.name): \(user.roles.sorted().map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+    }
+}
+
+struct TokensCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokens", abstract: "API tokens: shown once at creation, stored only as a digest, revocable.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token for a user and print it (once).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var user: String
+        @Option(help: "Expire after this many days.") var expiresDays: Int64?
+
+        func run() async throws {
+            try await runReporting(options) {
+                let (secret, token) = try await identityHome(options).identity.createToken(
+                    user: user, expiresInSeconds: expiresDays.map { $0 * 86400 }, actor: GlobalOptions.osUser)
+                if options.json { return Output.printJSON(["token": secret, "token_id": token.id, "user": user]) }
+                print(secret)
+                FileHandle.standardError.write(
+                    Data("token \(token.id) for \(user): shown once; use it as TRAIL_TOKEN or MLFLOW_TRACKING_TOKEN\n".utf8))
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (ids and state, never secrets).")
+        @OptionGroup var options: GlobalOptions
+        @Option var user: String?
+
+        func run() async throws {
+            try await runReporting(options) {
+                let tokens = try await identityHome(options).identity.tokens(user: user)
+                if options.json { return Output.printJSON(tokens) }
+                Output.table(
+                    ["ID", "USER", "CREATED", "EXPIRES", "REVOKED"],
+                    tokens.map {
+                        [$0.id, $0.userName, Output.date($0.creationTimeMillis), Output.date($0.expiresMillis), Output.date($0.revokedMillis)]
+                    })
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var id: String
+
+        func run() async throws {
+            try await runReporting(options) {
+                try await identityHome(options).identity.revokeToken(id: id, actor: GlobalOptions.osUser)
+                options.json ? Output.printJSON(["revoked": id]) : print("revoked \(id)")
+            }
+        }
+    }
+}

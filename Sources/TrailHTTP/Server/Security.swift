@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TrailCore
+import TrailService
+
+/// The request context: Hummingbird's core plus who is calling.
+public struct TrailRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `AuthMiddleware` from the request's credentials (or the local identity in
+    /// local-only mode); nil when none were presented.
+    public var principal: Principal?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        principal = nil
+    }
+
+    /// The acting identity: always the authenticated one, never a name from a request body.
+    public var actor: Actor { principal?.actor ?? .service("anonymous") }
+}
+
+/// Every route's declared access, keyed `METHOD /path` as the router lists routes. Deny by
+/// default: a route is only reachable through `SecuredRoutes`, which declares it here.
+public final class RouteTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var declared: [String: Access] = [:]
+
+    public init() {}
+
+    func declare(_ method: HTTPRequest.Method, _ path: String, _ access: Access) {
+        lock.lock()
+        declared["\(method) \(RouterPath(path))"] = access
+        lock.unlock()
+    }
+
+    /// The declaration for a route as the router describes it (`GET /api/v1/runs/:run_id`).
+    public func access(for route: String) -> Access? {
+        lock.lock()
+        defer { lock.unlock() }
+        return declared[route]
+    }
+}
+
+/// Registers routes with their access declaration and enforces it before the handler runs.
+/// Refusals are recorded in the ledger (`auth.denied`).
+struct SecuredRoutes {
+    let router: Router<TrailRequestContext>
+    let prefix: String
+    let table: RouteTable
+    let identity: IdentityService
+
+    typealias Handler = @Sendable (Request, TrailRequestContext) async throws -> Response
+
+    func on(_ method: HTTPRequest.Method, _ path: String, _ access: Access, _ handler: @escaping Handler) {
+        let full = prefix.isEmpty ? path : "\(prefix)/\(path)"
+        table.declare(method, full, access)
+        let identity = identity
+        router.on(RouterPath(full), method: method) { request, context in
+            try await Self.authorize(access, request, context, identity)
+            return try await handler(request, context)
+        }
+    }
+
+    func get(_ path: String, _ access: Access, _ handler: @escaping Handler) { on(.get, path, access, handler) }
+    func post(_ path: String, _ access: Access, _ handler: @escaping Handler) { on(.post, path, access, handler) }
+    func put(_ path: String, _ access: Access, _ handler: @escaping Handler) { on(.put, path, access, handler) }
+    func patch(_ path: String, _ access: Access, _ handler: @escaping Handler) { on(.patch, path, access, handler) }
+    func delete(_ path: String, _ access: Access, _ handler: @escaping Handler) { on(.delete, path, access, handler) }
+
+    static func authorize(_ access: Access, _ request: Request, _ context: TrailRequestContext, _ identity: IdentityService) async throws {
+        if access == .public { return }
+        guard let principal = context.principal else {
+            try? await identity.recordDenied(method: request.method.rawValue, path: request.uri.path, who: nil, reason: "no credentials")
+            throw TrailError(
+                .unauthenticated, "this endpoint needs a token: send 'Authorization: Bearer <token>' (create one with 'trail tokens create USER')")
+        }
+        guard access.allows(principal.roles) else {
+            let needed = access == .write ? "contributor or admin" : access.rawValue == "approve" ? "approver" : access.rawValue
+            try? await identity.recordDenied(
+                method: request.method.rawValue, path: request.uri.path, who: principal.actor.id, reason: "needs the \(needed) role")
+            throw TrailError(.permissionDenied, "\(principal.actor.id) lacks the \(needed) role this endpoint needs")
+        }
+    }
+}
+
+/// Turns `Authorization` headers into a principal: `Bearer <token>`, or `Basic` with a user
+/// name and that user's token as password (MLflow's client). Local-only servers act as their
+/// local identity (all roles) when no credentials are sent.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = TrailRequestContext
+    let identity: IdentityService
+    let localPrincipal: Principal?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let header = request.headers[.authorization] {
+            do {
+                if header.hasPrefix("Bearer ") {
+                    context.principal = try await identity.authenticate(secret: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+                } else if header.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(header.dropFirst(6))),
+                    let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+                {
+                    context.principal = try await identity.authenticate(
+                        user: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+                } else {
+                    throw TrailError(.unauthenticated, "use 'Authorization: Bearer <token>' or Basic with your user name and token")
+                }
+            } catch let error as TrailError {
+                try? await identity.recordDenied(method: request.method.rawValue, path: request.uri.path, who: nil, reason: error.message)
+                throw error
+            }
+        } else {
+            context.principal = localPrincipal
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,134 @@
+import Crypto
+import Foundation
+import TrailCore
+import TrailStore
+
+/// Users, roles and API tokens, and turning presented credentials into a `Principal`.
+///
+/// A token's secret (`mtk_<id>_<random>`) is returned once, at creation; only its sha256 is
+/// stored and no event ever holds it. Failed authentications and authorisations are recorded
+/// as `auth.denied` events.
+public struct IdentityService: Sendable {
+    public let store: any MetadataStore
+    public let clock: any TrailClock
+
+    public init(store: any MetadataStore, clock: any TrailClock = SystemClock()) {
+        self.store = store
+        self.clock = clock
+    }
+
+    static func checkUserName(_ name: String) throws {
+        guard !name.isEmpty, name.count <= 128, name.allSatisfy({ $0.isLetter || $0.isNumber || "._-@".contains($0) }) else {
+            throw TrailError.invalid("name", "user name must be 1 to 128 letters, digits or . _ - @")
+        }
+    }
+
+    public func createUser(name: String, roles: Set<Role>, actor: Actor) async throws -> User {
+        try Self.checkUserName(name)
+        guard !roles.isEmpty else { throw TrailError.invalid("roles", "give at least one role: viewer, contributor, approver, admin") }
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                changes: [.createUser(name: name, roles: roles, timeMillis: now)],
+                event: EventDraft(
+                    action: "user.create", actor: actor, timeMillis: now, subject: Subject(type: "user", id: name),
+                    facts: ["roles": .array(roles.map(\.rawValue).sorted().map(JSONValue.string))])))
+        return try await user(name)
+    }
+
+    public func user(_ name: String) async throws -> User {
+        guard let user = try await store.user(name: name) else { throw TrailError.notFound("user", name, field: "name") }
+        return user
+    }
+
+    public func users() async throws -> [User] { try await store.users() }
+
+    public func setRoles(name: String, roles: Set<Role>, actor: Actor) async throws -> User {
+        guard !roles.isEmpty else { throw TrailError.invalid("roles", "give at least one role") }
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                changes: [.updateUser(name: name, roles: roles, disabled: nil)],
+                event: EventDraft(
+                    action: "user.roles", actor: actor, timeMillis: now, subject: Subject(type: "user", id: name),
+                    facts: ["roles": .array(roles.map(\.rawValue).sorted().map(JSONValue.string))])))
+        return try await user(name)
+    }
+
+    /// Creates a token for `user`; the returned secret is shown once and never stored.
+    public func createToken(user: String, expiresInSeconds: Int64? = nil, actor: Actor) async throws -> (secret: String, token: TokenInfo) {
+        _ = try await self.user(user)
+        if let expiresInSeconds, expiresInSeconds <= 0 { throw TrailError.invalid("expires", "expiry must be positive") }
+        let id = "t" + Array(SHA256.hash(data: Array(UUID().uuidString.utf8))).prefix(6).hexString
+        var random = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for i in random.indices { random[i] = UInt8.random(in: 0...255, using: &generator) }
+        let secret = "mtk_\(id)_" + random.hexString
+        let now = clock.nowMillis()
+        let token = TokenInfo(
+            id: id, userName: user, secretDigest: Digest.of(Array(secret.utf8)), creationTimeMillis: now,
+            expiresMillis: expiresInSeconds.map { now + $0 * 1000 }, revokedMillis: nil)
+        _ = try await store.apply(
+            WriteBatch(
+                changes: [.createToken(token)],
+                event: EventDraft(
+                    action: "token.create", actor: actor, timeMillis: now, subject: Subject(type: "user", id: user),
+                    facts: ["token_id": .string(id), "expires": token.expiresMillis.map(JSONValue.int) ?? .null])))
+        return (secret, token)
+    }
+
+    public func revokeToken(id: String, actor: Actor) async throws {
+        guard let token = try await store.token(id: id) else { throw TrailError.notFound("token", id, field: "token_id") }
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                changes: [.revokeToken(id: id, timeMillis: now)],
+                event: EventDraft(
+                    action: "token.revoke", actor: actor, timeMillis: now, subject: Subject(type: "user", id: token.userName),
+                    facts: ["token_id": .string(id)])))
+    }
+
+    public func tokens(user: String? = nil) async throws -> [TokenInfo] { try await store.tokens(user: user) }
+
+    /// The principal a token secret stands for. Throws `UNAUTHENTICATED` for an unknown,
+    /// revoked or expired token or a disabled user, naming which without revealing the secret.
+    public func authenticate(secret: String) async throws -> Principal {
+        let parts = secret.split(separator: "_")
+        guard parts.count == 3, parts[0] == "mtk", let token = try await store.token(id: String(parts[1])) else {
+            throw TrailError(.unauthenticated, "the token is not a ModelTrail token or does not exist")
+        }
+        guard constantTimeEqual(Array(Digest.of(Array(secret.utf8)).hex.utf8), Array(token.secretDigest.hex.utf8)) else {
+            throw TrailError(.unauthenticated, "the token does not match")
+        }
+        if token.revokedMillis != nil { throw TrailError(.unauthenticated, "token \(token.id) was revoked") }
+        if let expires = token.expiresMillis, expires <= clock.nowMillis() { throw TrailError(.unauthenticated, "token \(token.id) has expired") }
+        let user = try await self.user(token.userName)
+        if user.disabled { throw TrailError(.unauthenticated, "user \(user.name) is disabled") }
+        return Principal(actor: .user(user.name), roles: user.roles)
+    }
+
+    /// Basic auth (MLflow's `MLFLOW_TRACKING_USERNAME`/`PASSWORD`): the password is a token of that user.
+    public func authenticate(user: String, password: String) async throws -> Principal {
+        let principal = try await authenticate(secret: password)
+        guard principal.actor.id == user else { throw TrailError(.unauthenticated, "the token does not belong to user \(user)") }
+        return principal
+    }
+
+    /// Records a refused request: who tried (if known), what, and why.
+    public func recordDenied(method: String, path: String, who: String?, reason: String) async throws {
+        _ = try await store.apply(
+            WriteBatch(
+                changes: [],
+                event: EventDraft(
+                    action: "auth.denied", actor: who.map { .user($0) } ?? .service("anonymous"), timeMillis: clock.nowMillis(),
+                    subject: Subject(type: "route", id: "\(method) \(path)"), facts: ["reason": .string(reason)]),
+                recordWhenUnchanged: true))
+    }
+
+    func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in a.indices { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+}
