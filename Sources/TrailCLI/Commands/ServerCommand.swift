@@ -77,6 +77,7 @@ struct ServerCommand: AsyncParsableCommand {
                     print("  trail users create NAME --role admin && trail tokens create NAME")
                 }
             }
+            fflush(nil)  // start-up lines reach a redirected stdout before the server runs
             try await app.runService()
         }
     }
