@@ -22,7 +22,7 @@ public struct RegistryService: Sendable {
         }
     }
 
-    static func checkAlias(_ alias: String) throws {
+    public static func checkAlias(_ alias: String) throws {
         guard !alias.isEmpty, alias.count <= 255, alias.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
             throw TrailError.invalid("alias", "alias '\(alias.prefix(80))' must be letters, digits, '_' or '-'")
         }
@@ -115,6 +115,11 @@ public struct RegistryService: Sendable {
         if version == nil, current.aliases[alias] == nil { throw TrailError.notFound("alias", "\(name)@\(alias)", field: "alias") }
         var preconditions: [Precondition] = [.registeredModel(name)]
         if let version { preconditions.append(.modelVersion(name, version)) }
+        var evidence: JSONValue = .null
+        if let version {
+            _ = try await self.version(name, version)
+            evidence = try await gate(name: name, version: version, target: "@" + alias, actor: actor)
+        }
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(
@@ -124,7 +129,7 @@ public struct RegistryService: Sendable {
                     facts: [
                         "alias": .string(alias), "from": current.aliases[alias].map(JSONValue.int) ?? .null,
                         "to": version.map(JSONValue.int) ?? .null,
-                        "reason": .string(reason),
+                        "reason": .string(reason), "evidence": evidence,
                     ])))
     }
 
@@ -138,6 +143,7 @@ public struct RegistryService: Sendable {
             throw TrailError.invalid("archive_existing_versions", "archiving existing versions applies only to Staging and Production")
         }
         let current = try await self.version(name, version)
+        let evidence = try await gate(name: name, version: version, target: stage.rawValue, actor: actor)
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(
@@ -147,7 +153,7 @@ public struct RegistryService: Sendable {
                     action: "stage.transition", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
                     facts: [
                         "version": .int(version), "from": .string(current.stage.rawValue), "to": .string(stage.rawValue),
-                        "archive_existing": .bool(archiveExisting), "reason": .string(reason),
+                        "archive_existing": .bool(archiveExisting), "reason": .string(reason), "evidence": evidence,
                     ])))
         return try await self.version(name, version)
     }

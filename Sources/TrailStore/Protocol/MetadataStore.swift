@@ -39,6 +39,11 @@ public protocol MetadataStore: Sendable {
     /// Every alias and stage change of a model, oldest first.
     func registryHistory(name: String) async throws -> [RegistryChange]
 
+    /// The policy in force for (name, target): its version and document.
+    func policy(name: String, target: String) async throws -> (version: Int64, document: String)?
+    /// Approvals and rejections of a version, oldest first.
+    func approvals(name: String, version: Int64) async throws -> [Approval]
+
     func user(name: String) async throws -> User?
     func users() async throws -> [User]
     func token(id: String) async throws -> TokenInfo?

@@ -54,6 +54,10 @@ public enum Change: Sendable, Hashable {
     case updateUser(name: String, roles: Set<Role>?, disabled: Bool?)
     case createToken(TokenInfo)
     case revokeToken(id: String, timeMillis: Int64)
+    /// Stores the next version of the policy for (name, target).
+    case setPolicy(name: String, target: String, document: String, timeMillis: Int64)
+    case recordApproval(
+        name: String, version: Int64, target: String, approver: String, rootDigest: Digest, decision: String, comment: String, timeMillis: Int64)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.

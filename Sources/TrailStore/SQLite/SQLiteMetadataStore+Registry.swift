@@ -79,4 +79,29 @@ extension SQLiteMetadataStore {
             }
         }
     }
+
+    public func policy(name: String, target: String) async throws -> (version: Int64, document: String)? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT version, document FROM policies WHERE name = ? AND target = ? ORDER BY version DESC LIMIT 1",
+                arguments: [name, target]
+            ).map { (version: $0[0], document: $0[1]) }
+        }
+    }
+
+    public func approvals(name: String, version: Int64) async throws -> [Approval] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, version, target, approver, root_digest, decision, comment, time, event_index
+                    FROM approvals WHERE name = ? AND version = ? ORDER BY seq
+                    """, arguments: [name, version]
+            ).map { row in
+                Approval(
+                    name: row[0], version: row[1], target: row[2], approver: row[3], rootDigest: try Digest(parsing: row[4]), decision: row[5],
+                    comment: row[6], timeMillis: row[7], eventIndex: row[8])
+            }
+        }
+    }
 }

@@ -415,6 +415,24 @@ struct ApplyContext {
             try db.cachedStatement(sql: "UPDATE tokens SET revoked = ?, event_index = ? WHERE pk = ?").execute(arguments: [time, eventIndex, pk])
             try recordState("tokens", key: pk)
             changed = true
+        case .setPolicy(let name, let target, let document, let time):
+            let version = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT COALESCE(MAX(version), 0) + 1 FROM policies WHERE name = ? AND target = ?"),
+                arguments: [name, target])!
+            try db.cachedStatement(
+                sql: "INSERT INTO policies (name, target, version, document, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            ).execute(arguments: [name, target, version, document, time, actor.description, eventIndex])
+            record("policies", [db.lastInsertedRowID, name, target, version, document, time, actor.description])
+            changed = true
+        case .recordApproval(let name, let version, let target, let approver, let root, let decision, let comment, let time):
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO approvals (name, version, target, approver, root_digest, decision, comment, time, event_index)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [name, version, target, approver, root.description, decision, comment, time, eventIndex])
+            record("approvals", [db.lastInsertedRowID, name, version, target, approver, root.description, decision, comment, time])
+            changed = true
         case .putArtifact(let id, let entry):
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
             if let existing = try String.fetchOne(

@@ -17,6 +17,9 @@ enum SQLiteSchema {
         migrator.registerMigration("004_identities") { db in
             try db.execute(sql: v004)
         }
+        migrator.registerMigration("005_policies_approvals") { db in
+            try db.execute(sql: v005)
+        }
         return migrator
     }
 
@@ -37,6 +40,8 @@ enum SQLiteSchema {
         ("artifacts", ["run_pk", "path", "digest", "size_bytes", "created_time"]),
         ("state_history", ["seq", "entity", "entity_key", "row"]),
         ("registry_history", ["seq", "name", "kind", "key", "from_value", "to_value", "reason", "time", "actor"]),
+        ("policies", ["seq", "name", "target", "version", "document", "time", "actor"]),
+        ("approvals", ["seq", "name", "version", "target", "approver", "root_digest", "decision", "comment", "time"]),
     ]
 
     /// The state columns of entity tables, recorded (as canonical JSON arrays) in
@@ -55,6 +60,36 @@ enum SQLiteSchema {
             ]
         ),
     ]
+
+    static let v005 = """
+        -- Every version of every promotion policy; the latest per (name, target) is in force.
+        CREATE TABLE policies (
+            seq INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            target TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            document TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            event_index INTEGER NOT NULL,
+            UNIQUE (name, target, version)
+        );
+        CREATE INDEX policies_event ON policies(event_index);
+        CREATE TABLE approvals (
+            seq INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            target TEXT NOT NULL,
+            approver TEXT NOT NULL,
+            root_digest TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX approvals_version ON approvals(name, version, target, seq);
+        CREATE INDEX approvals_event ON approvals(event_index);
+        """ + appendOnlyTriggers(["policies", "approvals"])
 
     static let v004 = """
         CREATE TABLE users (
