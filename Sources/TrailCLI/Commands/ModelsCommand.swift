@@ -6,7 +6,9 @@ import TrailService
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "The model registry: versions with digest manifests, aliases, stages and their full history.",
-        subcommands: [Create.self, List.self, Get.self, Register.self, Alias.self, Stage.self, History.self, At.self])
+        subcommands: [
+            Create.self, List.self, Get.self, Register.self, Alias.self, Stage.self, History.self, At.self, Policy.self, Check.self, Approvals.self,
+        ])
 
     /// Registry commands work on the home folder (remote registry commands: next release).
     static func home(_ options: GlobalOptions) async throws -> TrailHome {
@@ -211,6 +213,111 @@ struct ModelsCommand: AsyncParsableCommand {
                     )
                 }
             }
+        }
+    }
+
+    struct Policy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set (with --file) or show the promotion policy of a target (@alias or a stage); each change is a new, recorded version.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Option(help: "@alias or a stage, e.g. @production or Production.") var to: String
+        @Option(help: "Policy JSON file (see docs/promotion.md).") var file: String?
+
+        func run() async throws {
+            try await runReporting(options) {
+                let registry = try await ModelsCommand.home(options).registry
+                if let file {
+                    guard let data = FileManager.default.contents(atPath: file) else { throw TrailError.invalid("file", "cannot read \(file)") }
+                    let version = try await registry.setPolicy(
+                        name: name, target: to, policy: try PromotionPolicy.parse(Array(data)), actor: GlobalOptions.osUser)
+                    return options.json
+                        ? Output.printJSON(["name": name, "target": to, "policy_version": String(version)])
+                        : print("policy v\(version) for \(name) → \(to)")
+                }
+                guard let (version, policy) = try await registry.policy(name: name, target: to) else {
+                    return options.json ? Output.printJSON(JSONValue.null) : print("no policy: \(to) is unprotected")
+                }
+                if options.json { return Output.printJSON(policy) }
+                print("policy v\(version) for \(name) → \(to)")
+                Output.printJSON(policy)
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Dry run of the gate: every requirement ✓/✗ with its evidence.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var version: Int64
+        @Option(help: "@alias or a stage.") var to: String
+
+        func run() async throws {
+            try await runReporting(options) {
+                let report = try await ModelsCommand.home(options).registry.evaluate(name: name, version: version, target: to)
+                if options.json { return Output.printJSON(report) }
+                print("\(name) version \(version) → \(report.target)  (policy \(report.policyVersion.map { "v\($0)" } ?? "none: unprotected"))")
+                for requirement in report.requirements {
+                    print("  \(requirement.met ? "✓" : "✗") \(requirement.requirement): \(requirement.evidence)")
+                }
+                print(report.granted ? "GRANTED" : "REFUSED: \(report.unmet.count) unmet")
+                if !report.granted { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Approvals: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approvals and rejections of a version.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var version: Int64
+
+        func run() async throws {
+            try await runReporting(options) {
+                let approvals = try await ModelsCommand.home(options).registry.approvals(name: name, version: version)
+                if options.json { return Output.printJSON(approvals) }
+                Output.table(
+                    ["TIME", "APPROVER", "DECISION", "TARGET", "ROOT DIGEST", "COMMENT", "EVENT"],
+                    approvals.map {
+                        [Output.date($0.timeMillis), $0.approver, $0.decision, $0.target, $0.rootDigest.description, $0.comment, "#\($0.eventIndex)"]
+                    })
+            }
+        }
+    }
+}
+
+/// `trail approve` and `trail reject`: an approver's decision on a version for a target,
+/// bound to the version's root digest. The local CLI acts as the OS user, who must be an
+/// enabled user with the approver role.
+struct ApproveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve a model version for a target.")
+    @OptionGroup var decision: DecisionOptions
+    func run() async throws { try await decision.record(approve: true) }
+}
+
+struct RejectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reject", abstract: "Reject a model version for a target.")
+    @OptionGroup var decision: DecisionOptions
+    func run() async throws { try await decision.record(approve: false) }
+}
+
+struct DecisionOptions: ParsableArguments {
+    @OptionGroup var options: GlobalOptions
+    @Argument var name: String
+    @Argument var version: Int64
+    @Option(help: "@alias or a stage.") var to: String
+    @Option var comment: String = ""
+    @Option(help: "The root digest you reviewed (sha256:…); refused if it is not the version's.") var digest: String?
+
+    func record(approve: Bool) async throws {
+        try await runReporting(options) {
+            let approval = try await ModelsCommand.home(options).registry.approve(
+                name: name, version: version, target: to, approve: approve, comment: comment,
+                reviewedDigest: try digest.map { try Digest(parsing: $0) },
+                actor: GlobalOptions.osUser)
+            options.json
+                ? Output.printJSON(approval)
+                : print("\(approval.decision)d \(name) version \(version) for \(approval.target) (event #\(approval.eventIndex))")
         }
     }
 }

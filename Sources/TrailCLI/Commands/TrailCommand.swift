@@ -15,7 +15,8 @@ public struct TrailCommand: AsyncParsableCommand {
             """,
         version: TrailVersion.current,
         subcommands: [
-            ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, UsersCommand.self,
+            ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, ApproveCommand.self,
+            RejectCommand.self, UsersCommand.self,
             TokensCommand.self, LedgerCommand.self,
         ]
     )

@@ -92,6 +92,31 @@ struct RegistryRoutes {
                 actor: context.actor)
             return try JSONResponse.make(try await registry.model(name))
         }
+        api.post("models/:name/policies", .admin) { request, context in
+            var request = request
+            let bytes = try await request.collectBody(upTo: config.maxBodyBytes)
+            guard let target = request.uri.queryParameters.get("target") else {
+                throw TrailError.invalid("target", "target (@alias or stage) is required")
+            }
+            let version = try await registry.setPolicy(
+                name: try Self.name(context), target: target, policy: try PromotionPolicy.parse(Array(bytes.readableBytesView)), actor: context.actor)
+            return try JSONResponse.make(["policy_version": version])
+        }
+        api.get("models/:name/versions/:version/check", .read) { request, context in
+            guard let target = request.uri.queryParameters.get("to") else { throw TrailError.invalid("to", "to (@alias or stage) is required") }
+            return try JSONResponse.make(
+                try await registry.evaluate(name: try Self.name(context), version: try Self.version(context), target: target))
+        }
+        api.post("models/:name/versions/:version/approvals", .approve) { request, context in
+            let input = try await body(Decision.self, request)
+            return try JSONResponse.make(
+                try await registry.approve(
+                    name: try Self.name(context), version: try Self.version(context), target: input.target, approve: input.decision != "reject",
+                    comment: input.comment ?? "", reviewedDigest: try input.digest.map { try Digest(parsing: $0) }, actor: context.actor))
+        }
+        api.get("models/:name/versions/:version/approvals", .read) { _, context in
+            try JSONResponse.make(try await registry.approvals(name: try Self.name(context), version: try Self.version(context)))
+        }
         api.get("models/:name/history", .read) { _, context in
             try JSONResponse.make(History(changes: try await registry.history(try Self.name(context))))
         }
@@ -102,6 +127,13 @@ struct RegistryRoutes {
             let (versions, change) = try await registry.resolve(name: try Self.name(context), reference: reference, atMillis: Int64(time))
             return try JSONResponse.make(Resolution(versions: versions, change: change))
         }
+    }
+
+    struct Decision: Decodable {
+        var target: String
+        var decision: String?
+        var comment: String?
+        var digest: String?
     }
 
     struct ModelList: Encodable {
