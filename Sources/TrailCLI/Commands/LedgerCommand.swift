@@ -19,11 +19,6 @@ struct LedgerCommand: AsyncParsableCommand {
         return try await options.openHome()
     }
 
-    static func eventJSON(_ event: StoredEvent) -> JSONValue {
-        let body = (try? JSONValue.parse(event.body)) ?? .null
-        return ["index": .int(event.index), "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()), "event": body]
-    }
-
     static func printEvent(_ event: StoredEvent) {
         print("#\(event.index)  \(Output.date(event.timeMillis))  \(event.action)  \(event.actor)  \(event.subject.type):\(event.subject.id)")
     }
@@ -73,7 +68,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 } else {
                     event = try await home.ledger.event(id: reference)
                 }
-                if options.json { return Output.printJSON(LedgerCommand.eventJSON(event)) }
+                if options.json { return Output.printJSON(event.presentation) }
                 LedgerCommand.printEvent(event)
                 print(String(decoding: event.body, as: UTF8.self))
             }
@@ -102,7 +97,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 let next = events.count == limit ? events.last.map { $0.index + 1 } : nil
                 if options.json {
                     return Output.printJSON(
-                        JSONValue.object(["events": .array(events.map(LedgerCommand.eventJSON)), "next_from": next.map(JSONValue.int) ?? .null]))
+                        JSONValue.object(["events": .array(events.map(\.presentation)), "next_from": next.map(JSONValue.int) ?? .null]))
                 }
                 for event in events { LedgerCommand.printEvent(event) }
                 if let next { print("more: --from \(next)") }

@@ -10,11 +10,6 @@ import TrailStore
 struct LedgerRoutes {
     let ledger: LedgerService
 
-    static func eventJSON(_ event: StoredEvent) -> JSONValue {
-        let body = (try? JSONValue.parse(event.body)) ?? .null
-        return ["index": .int(event.index), "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()), "event": body]
-    }
-
     static func raw(_ value: JSONValue) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
     }
@@ -36,7 +31,7 @@ struct LedgerRoutes {
                     toTimeMillis: try NativeRoutes.int(query.get("until"), field: "until").map(Int64.init),
                     fromIndex: Int64(try NativeRoutes.int(query.get("from"), field: "from") ?? 0),
                     limit: try NativeRoutes.int(query.get("limit"), field: "limit") ?? 100))
-            return Self.raw(["events": .array(events.map(Self.eventJSON))])
+            return Self.raw(["events": .array(events.map(\.presentation))])
         }
         api.get("ledger/events/:reference", .read) { _, context in
             let reference = try context.parameters.require("reference")
@@ -46,7 +41,7 @@ struct LedgerRoutes {
             } else {
                 event = try await ledger.event(id: reference)
             }
-            return Self.raw(Self.eventJSON(event))
+            return Self.raw(event.presentation)
         }
         api.get("ledger/proofs/inclusion", .read) { request, context in
             let query = request.uri.queryParameters

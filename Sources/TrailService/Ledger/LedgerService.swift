@@ -236,3 +236,13 @@ public struct ConsistencyProof: Sendable, Encodable {
         return Merkle.verifyConsistency(first: first, second: second, firstRoot: a.root, secondRoot: b.root, path: path)
     }
 }
+
+extension StoredEvent {
+    /// The event as served to people and scripts: its index, leaf hash and parsed body.
+    public var presentation: JSONValue {
+        [
+            "index": .int(index), "leaf_hash": .string(Data(Merkle.leafHash(body)).base64EncodedString()),
+            "event": (try? JSONValue.parse(body)) ?? .null,
+        ]
+    }
+}

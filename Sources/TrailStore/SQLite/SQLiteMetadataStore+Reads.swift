@@ -55,10 +55,7 @@ extension SQLiteMetadataStore {
     }
 
     static func tagChange(_ row: Row) -> TagChange {
-        let actorText: String = row[3]
-        let parts = actorText.split(separator: ":", maxSplits: 1).map(String.init)
-        let actor = Actor(type: Actor.Kind(rawValue: parts.first ?? "user") ?? .user, id: parts.count > 1 ? parts[1] : actorText)
-        return TagChange(key: row[0], value: row[1], timeMillis: row[2], actor: actor, eventIndex: row[4])
+        TagChange(key: row[0], value: row[1], timeMillis: row[2], actor: Self.actor(row[3]), eventIndex: row[4])
     }
 
     public func run(id: RunID) async throws -> Run? {
