@@ -12,11 +12,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
     /// The ledger commands work where the data is: on the home folder (the server's own host).
     static func home(_ options: GlobalOptions) async throws -> TrailHome {
-        if options.serverURL != nil {
-            throw TrailError.invalid(
-                "server", "ledger commands run on the machine that holds the home folder; remotely, use GET /api/v1/ledger/... on the server")
-        }
-        return try await options.openHome()
+        try await options.localHome("ledger", remoteAlternative: "GET /api/v1/ledger/... on the server")
     }
 
     static func printEvent(_ event: StoredEvent) {

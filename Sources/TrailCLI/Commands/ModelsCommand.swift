@@ -12,13 +12,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
     /// Registry commands work on the home folder (remote registry commands: next release).
     static func home(_ options: GlobalOptions) async throws -> TrailHome {
-        if options.serverURL != nil {
-            throw TrailError(
-                .notImplemented, "models commands run on the home folder for now; remotely, use /api/v1/models on the server", field: "server")
-        }
-        let home = try await options.openHome()
-        OpenedBackends.shared.add(LocalBackend(home: home, actor: GlobalOptions.osUser))
-        return home
+        try await options.localHome("models", remoteAlternative: "/api/v1/models on the server")
     }
 
     static func show(_ version: ModelVersion, json: Bool) {

@@ -76,6 +76,20 @@ struct GlobalOptions: ParsableArguments {
         return .user(environment["USER"] ?? environment["LOGNAME"] ?? NSUserName())
     }
 
+    /// Opens the home for commands that work on the machine holding it (ledger, models,
+    /// users, tokens); `--server` is refused with a pointer to the HTTP API. Whatever the command
+    /// appends is checkpointed when it ends.
+    func localHome(_ commands: String, remoteAlternative: String) async throws -> TrailHome {
+        if serverURL != nil {
+            throw TrailError(
+                .notImplemented, "\(commands) commands run on the machine that holds the home folder; remotely, use \(remoteAlternative)",
+                field: "server")
+        }
+        let home = try await openHome()
+        OpenedBackends.shared.add(LocalBackend(home: home, actor: Self.osUser))
+        return home
+    }
+
     func backend() async throws -> any TrailBackend {
         if let serverURL {
             let environment = ProcessInfo.processInfo.environment

@@ -6,12 +6,7 @@ import TrailService
 /// Identities are managed on the machine holding the home folder: whoever can read it is
 /// already its administrator.
 func identityHome(_ options: GlobalOptions) async throws -> TrailHome {
-    if options.serverURL != nil {
-        throw TrailError(.notImplemented, "users and tokens are managed on the server's machine (local mode)", field: "server")
-    }
-    let home = try await options.openHome()
-    OpenedBackends.shared.add(LocalBackend(home: home, actor: GlobalOptions.osUser))
-    return home
+    try await options.localHome("users and tokens", remoteAlternative: "an admin on the server's machine")
 }
 
 func parseRoles(_ items: [String]) throws -> Set<Role> {

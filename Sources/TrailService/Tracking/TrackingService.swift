@@ -333,7 +333,7 @@ public struct TrackingService: Sendable {
         }
         let now = clock.nowMillis()
         let encoder = JSONEncoder()
-        let facts = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(inputs))
+        let facts = try JSONValue.parse(Array(try encoder.encode(inputs)))
         _ = try await store.apply(
             WriteBatch(
                 preconditions: [.run(id, mustBeActive: true)], changes: [.insertDatasetInputs(id, inputs)],

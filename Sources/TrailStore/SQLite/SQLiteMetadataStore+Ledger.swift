@@ -22,28 +22,12 @@ extension SQLiteMetadataStore {
     public func events(matching query: EventQuery) async throws -> [StoredEvent] {
         var conditions = ["idx >= ?"]
         var arguments: [(any DatabaseValueConvertible)?] = [query.fromIndex]
-        if let value = query.subjectType {
-            conditions.append("subject_type = ?")
-            arguments.append(value)
-        }
-        if let value = query.subjectID {
-            conditions.append("subject_id = ?")
-            arguments.append(value)
-        }
-        if let value = query.actorID {
-            conditions.append("actor_id = ?")
-            arguments.append(value)
-        }
-        if let value = query.action {
-            conditions.append("action = ?")
-            arguments.append(value)
-        }
-        if let value = query.fromTimeMillis {
-            conditions.append("time >= ?")
-            arguments.append(value)
-        }
-        if let value = query.toTimeMillis {
-            conditions.append("time < ?")
+        let filters: [(String, (any DatabaseValueConvertible)?)] = [
+            ("subject_type = ?", query.subjectType), ("subject_id = ?", query.subjectID), ("actor_id = ?", query.actorID),
+            ("action = ?", query.action), ("time >= ?", query.fromTimeMillis), ("time < ?", query.toTimeMillis),
+        ]
+        for (condition, value) in filters where value != nil {
+            conditions.append(condition)
             arguments.append(value)
         }
         arguments.append(query.limit)
