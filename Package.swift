@@ -53,7 +53,8 @@ let package = Package(
         .target(
             name: "TrailCLI",
             dependencies: [
-                "TrailCore", "TrailService", "TrailHTTP", "TrailStore", "TrailArtifacts",
+                "TrailCore", "TrailService", "TrailHTTP", "TrailStore", "TrailArtifacts", "TrailLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -74,10 +75,10 @@ let package = Package(
             path: "bench/Sources/TrailBench"
         ),
         .testTarget(name: "TrailCoreTests", dependencies: ["TrailCore"]),
-        .testTarget(name: "TrailLedgerTests", dependencies: ["TrailLedger"], resources: [.copy("Vectors")]),
+        .testTarget(name: "TrailLedgerTests", dependencies: ["TrailLedger", .product(name: "Crypto", package: "swift-crypto")], resources: [.copy("Vectors")]),
         .testTarget(name: "TrailStoreTests", dependencies: ["TrailStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrailArtifactsTests", dependencies: ["TrailArtifacts"]),
-        .testTarget(name: "TrailServiceTests", dependencies: ["TrailService", "TrailLedger", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TrailServiceTests", dependencies: ["TrailService", "TrailLedger", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TrailHTTPTests",
             dependencies: ["TrailHTTP", .product(name: "HummingbirdTesting", package: "hummingbird")]

@@ -8,6 +8,7 @@ struct ModelsCommand: AsyncParsableCommand {
         commandName: "models", abstract: "The model registry: versions with digest manifests, aliases, stages and their full history.",
         subcommands: [
             Create.self, List.self, Get.self, Register.self, Alias.self, Stage.self, History.self, At.self, Policy.self, Check.self, Approvals.self,
+            Attestations.self,
         ])
 
     /// Registry commands work on the home folder (remote registry commands: next release).
@@ -119,12 +120,20 @@ struct ModelsCommand: AsyncParsableCommand {
         @Argument var version: Int64?
         @Flag var delete = false
         @Option var reason: String = ""
+        @Flag(help: "Bypass the promotion gate (admins; needs --reason). Recorded as alias.emergency with the unmet requirements.")
+        var emergency = false
 
         func run() async throws {
             try await runReporting(options) {
                 guard delete || version != nil else { throw TrailError.invalid("version", "give a version, or --delete") }
-                try await ModelsCommand.home(options).registry.setAlias(
-                    name: name, alias: alias, version: delete ? nil : version, reason: reason, actor: GlobalOptions.osUser)
+                let registry = try await ModelsCommand.home(options).registry
+                if emergency {
+                    guard let version, !delete else { throw TrailError.invalid("emergency", "--emergency moves an alias to a version") }
+                    try await registry.emergencySetAlias(name: name, alias: alias, version: version, reason: reason, actor: GlobalOptions.osUser)
+                } else {
+                    try await registry.setAlias(
+                        name: name, alias: alias, version: delete ? nil : version, reason: reason, actor: GlobalOptions.osUser)
+                }
                 options.json
                     ? Output.printJSON(["name": name, "alias": alias, "version": delete ? "" : String(version!)])
                     : print(delete ? "removed \(name)@\(alias)" : "\(name)@\(alias) → version \(version!)")
@@ -274,6 +283,30 @@ struct ModelsCommand: AsyncParsableCommand {
                     ["TIME", "APPROVER", "DECISION", "TARGET", "ROOT DIGEST", "COMMENT", "EVENT"],
                     approvals.map {
                         [Output.date($0.timeMillis), $0.approver, $0.decision, $0.target, $0.rootDigest.description, $0.comment, "#\($0.eventIndex)"]
+                    })
+            }
+        }
+    }
+}
+
+extension ModelsCommand {
+    struct Attestations: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a version's verified attestations.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var version: Int64
+
+        func run() async throws {
+            try await runReporting(options) {
+                let attestations = try await ModelsCommand.home(options).registry.attestations(name: name, version: version)
+                if options.json { return Output.printJSON(attestations) }
+                Output.table(
+                    ["TIME", "PREDICATE TYPE", "SUBJECT", "ENVELOPE", "SIGNED BY", "SUBMITTED BY", "EVENT"],
+                    attestations.map {
+                        [
+                            Output.date($0.timeMillis), $0.predicateType, $0.subjectDigest.description, $0.envelopeDigest.description,
+                            $0.keyIDs.map { String($0.prefix(16)) }.joined(separator: ","), $0.submittedBy, "#\($0.eventIndex)",
+                        ]
                     })
             }
         }

@@ -16,7 +16,7 @@ public struct TrailCommand: AsyncParsableCommand {
         version: TrailVersion.current,
         subcommands: [
             ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, ApproveCommand.self,
-            RejectCommand.self, UsersCommand.self,
+            RejectCommand.self, AttestCommand.self, KeysCommand.self, UsersCommand.self,
             TokensCommand.self, LedgerCommand.self,
         ]
     )

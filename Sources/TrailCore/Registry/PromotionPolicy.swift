@@ -8,7 +8,7 @@ import Foundation
 ///  "metrics": [{"key": "roc_auc", "op": ">=", "value": 0.95}],
 ///  "evidence_artifacts": ["confusion_matrix.png", "model_card.md"],
 ///  "provenance_tags": ["mlflow.source.git.commit", "data_sha256"],
-///  "security_decision": "PASS"}
+///  "security_decision": "PASS", "attestations": ["https://slsa.dev/provenance/v1"]}
 /// ```
 public struct PromotionPolicy: Sendable, Hashable, Codable {
     public struct MetricRequirement: Sendable, Hashable, Codable {
@@ -40,10 +40,13 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
     public var evidenceArtifacts: [String]
     public var provenanceTags: [String]
     public var securityDecision: String?
+    /// Predicate types that must each be attested (a verified DSSE envelope signed by a key
+    /// trusted for that type, whose subject is the version).
+    public var attestations: [String]
 
     public init(
         approvals: Int = 0, approvalTTLHours: Int? = nil, metrics: [MetricRequirement] = [], evidenceArtifacts: [String] = [],
-        provenanceTags: [String] = [], securityDecision: String? = nil
+        provenanceTags: [String] = [], securityDecision: String? = nil, attestations: [String] = []
     ) {
         self.approvals = approvals
         self.approvalTTLHours = approvalTTLHours
@@ -51,11 +54,12 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
         self.evidenceArtifacts = evidenceArtifacts
         self.provenanceTags = provenanceTags
         self.securityDecision = securityDecision
+        self.attestations = attestations
     }
 
     enum CodingKeys: String, CodingKey {
         case approvals, approvalTTLHours = "approval_ttl_hours", metrics, evidenceArtifacts = "evidence_artifacts"
-        case provenanceTags = "provenance_tags", securityDecision = "security_decision"
+        case provenanceTags = "provenance_tags", securityDecision = "security_decision", attestations
     }
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +70,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
         evidenceArtifacts = try c.decodeIfPresent([String].self, forKey: .evidenceArtifacts) ?? []
         provenanceTags = try c.decodeIfPresent([String].self, forKey: .provenanceTags) ?? []
         securityDecision = try c.decodeIfPresent(String.self, forKey: .securityDecision)
+        attestations = try c.decodeIfPresent([String].self, forKey: .attestations) ?? []
     }
 
     /// Parses a policy document. Syntax errors name the line; unknown keys, wrong types and
@@ -82,7 +87,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
             throw TrailError.invalid("policy", "the policy is not valid JSON (line \(line)): \(error.message)")
         }
         guard case .object(let members) = value else { throw TrailError.invalid("policy", "a policy is a JSON object") }
-        let known: Set<String> = ["approvals", "approval_ttl_hours", "metrics", "evidence_artifacts", "provenance_tags", "security_decision"]
+        let known: Set<String> = ["approvals", "approval_ttl_hours", "metrics", "evidence_artifacts", "provenance_tags", "security_decision", "attestations"]
         if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
             throw TrailError.invalid("policy.\(unknown)", "unknown policy key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
         }

@@ -117,6 +117,35 @@ struct RegistryRoutes {
         api.get("models/:name/versions/:version/approvals", .read) { _, context in
             try JSONResponse.make(try await registry.approvals(name: try Self.name(context), version: try Self.version(context)))
         }
+        api.post("models/:name/aliases/emergency", .admin) { request, context in
+            let input = try await body(SetAlias.self, request)
+            let name = try Self.name(context)
+            try await registry.emergencySetAlias(name: name, alias: input.alias, version: input.version, reason: input.reason ?? "", actor: context.actor)
+            return try JSONResponse.make(try await registry.model(name))
+        }
+        api.post("models/:name/versions/:version/attestations", .write) { request, context in
+            var request = request
+            let bytes = try await request.collectBody(upTo: config.maxBodyBytes)
+            return try JSONResponse.make(
+                try await registry.attest(
+                    name: try Self.name(context), version: try Self.version(context), predicateType: request.uri.queryParameters.get("predicate_type"),
+                    envelope: Array(bytes.readableBytesView), actor: context.actor))
+        }
+        api.get("models/:name/versions/:version/attestations", .read) { _, context in
+            try JSONResponse.make(try await registry.attestations(name: try Self.name(context), version: try Self.version(context)))
+        }
+        api.get("keys", .read) { _, _ in
+            try JSONResponse.make(try await registry.trustedKeys())
+        }
+        api.post("keys", .admin) { request, context in
+            let input = try await body(TrustKey.self, request)
+            return try JSONResponse.make(
+                try await registry.trustKey(
+                    name: input.name, publicKeyHex: input.publicKey, predicateTypes: input.predicateTypes, actor: context.actor))
+        }
+        api.delete("keys/:keyid", .admin) { _, context in
+            try JSONResponse.make(try await registry.revokeKey(keyID: try context.parameters.require("keyid"), actor: context.actor))
+        }
         api.get("models/:name/history", .read) { _, context in
             try JSONResponse.make(History(changes: try await registry.history(try Self.name(context))))
         }
@@ -127,6 +156,13 @@ struct RegistryRoutes {
             let (versions, change) = try await registry.resolve(name: try Self.name(context), reference: reference, atMillis: Int64(time))
             return try JSONResponse.make(Resolution(versions: versions, change: change))
         }
+    }
+
+    struct TrustKey: Decodable {
+        var name: String
+        var publicKey: String
+        var predicateTypes: [String]
+        enum CodingKeys: String, CodingKey { case name, publicKey = "public_key", predicateTypes = "predicate_types" }
     }
 
     struct Decision: Decodable {

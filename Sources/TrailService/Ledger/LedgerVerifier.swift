@@ -191,7 +191,7 @@ public struct LedgerVerifier: Sendable {
         var checked: Int64 = 0
         for digest in present.sorted() {
             if try rehash(digest) != digest { find("blob-corrupted", "blob \(digest)", "bytes no longer hash to their name") }
-            if !referenced.contains(digest) { find("blob-orphaned", "blob \(digest)", "no artifact refers to it") }
+            if !referenced.contains(digest) { find("blob-orphaned", "blob \(digest)", "no artifact or attestation refers to it") }
             checked += 1
             progress?("blobs", checked, Int64(present.count))
         }

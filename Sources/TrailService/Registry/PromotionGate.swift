@@ -146,6 +146,15 @@ extension RegistryService {
             requirements.append(
                 .init(requirement: "security_decision = \(decision)", met: value == decision, evidence: "security_decision = \(value ?? "missing")"))
         }
+        for predicateType in policy.attestations {
+            let standing = try await standingAttestations(of: found, predicateType: predicateType)
+            requirements.append(
+                .init(
+                    requirement: "attestation \(predicateType)", met: !standing.isEmpty,
+                    evidence: standing.isEmpty
+                        ? "no attestation signed by a key trusted for this type"
+                        : standing.map { "\($0.envelopeDigest) (#\($0.eventIndex))" }.joined(separator: ", ")))
+        }
         if policy.approvals > 0 {
             let now = clock.nowMillis()
             var latest: [String: Approval] = [:]

@@ -1,4 +1,5 @@
 import Foundation
+import TrailArtifacts
 import TrailCore
 import TrailStore
 
@@ -9,9 +10,12 @@ import TrailStore
 public struct RegistryService: Sendable {
     public let store: any MetadataStore
     public let clock: any TrailClock
+    /// Where accepted attestation envelopes are kept, byte for byte.
+    public let blobs: (any BlobStore)?
 
-    public init(store: any MetadataStore, clock: any TrailClock = SystemClock()) {
+    public init(store: any MetadataStore, blobs: (any BlobStore)? = nil, clock: any TrailClock = SystemClock()) {
         self.store = store
+        self.blobs = blobs
         self.clock = clock
     }
 
@@ -130,6 +134,34 @@ public struct RegistryService: Sendable {
                         "alias": .string(alias), "from": current.aliases[alias].map(JSONValue.int) ?? .null,
                         "to": version.map(JSONValue.int) ?? .null,
                         "reason": .string(reason), "evidence": evidence,
+                    ])))
+    }
+
+    /// The emergency path: points `alias` at `version` without the gate, for an admin with a
+    /// written reason (checked by the callers: the route is admin-only; local mode is the
+    /// home's owner). The event is `alias.emergency`, citing the requirements that were unmet.
+    public func emergencySetAlias(name: String, alias: String, version: Int64, reason: String, actor: Actor) async throws {
+        try Self.checkAlias(alias)
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard reason.count >= 10 else {
+            throw TrailError.invalid("reason", "an emergency change needs a written reason (at least 10 characters)")
+        }
+        try Limits.checkLength(reason, max: 2000, field: "reason")
+        let current = try await model(name)
+        _ = try await self.version(name, version)
+        let report = try await evaluate(name: name, version: version, target: "@" + alias)
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                preconditions: [.registeredModel(name), .modelVersion(name, version)],
+                changes: [.setAlias(name: name, alias: alias, version: version, reason: "EMERGENCY: " + reason, timeMillis: now)],
+                event: EventDraft(
+                    action: "alias.emergency", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
+                    facts: [
+                        "alias": .string(alias), "from": current.aliases[alias].map(JSONValue.int) ?? .null, "to": .int(version),
+                        "reason": .string(reason), "policy_version": report.policyVersion.map(JSONValue.int) ?? .null,
+                        "bypassed": .array(
+                            report.unmet.map { ["requirement": .string($0.requirement), "evidence": .string($0.evidence)] }),
                     ])))
     }
 

@@ -43,6 +43,10 @@ public protocol MetadataStore: Sendable {
     func policy(name: String, target: String) async throws -> (version: Int64, document: String)?
     /// Approvals and rejections of a version, oldest first.
     func approvals(name: String, version: Int64) async throws -> [Approval]
+    /// Every trusted key, as its latest row says (revoked ones included).
+    func trustedKeys() async throws -> [TrustedKey]
+    /// Attestations of a version, oldest first.
+    func attestations(name: String, version: Int64) async throws -> [Attestation]
 
     func user(name: String) async throws -> User?
     func users() async throws -> [User]

@@ -58,6 +58,10 @@ public enum Change: Sendable, Hashable {
     case setPolicy(name: String, target: String, document: String, timeMillis: Int64)
     case recordApproval(
         name: String, version: Int64, target: String, approver: String, rootDigest: Digest, decision: String, comment: String, timeMillis: Int64)
+    /// Trusts a key for predicate types, or (with `revoked`) withdraws that trust: a new row.
+    case setTrustedKey(keyID: String, name: String, publicKeyHex: String, predicateTypes: [String], revoked: Bool, timeMillis: Int64)
+    /// Records a verified attestation (its `eventIndex` is filled in by the store).
+    case recordAttestation(Attestation)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.

@@ -179,7 +179,7 @@ extension SQLiteMetadataStore {
 
     public func referencedDigests() async throws -> Set<Digest> {
         try await read { db in
-            Set(try String.fetchAll(db, sql: "SELECT DISTINCT digest FROM artifacts").compactMap { try? Digest(parsing: $0) })
+            Set(try String.fetchAll(db, sql: "SELECT digest FROM artifacts UNION SELECT envelope_digest FROM attestations").compactMap { try? Digest(parsing: $0) })
         }
     }
 

@@ -104,4 +104,42 @@ extension SQLiteMetadataStore {
             }
         }
     }
+
+    public func trustedKeys() async throws -> [TrustedKey] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT keyid, name, public_key, predicate_types, revoked, actor, time, event_index FROM trusted_keys
+                    WHERE seq IN (SELECT MAX(seq) FROM trusted_keys GROUP BY keyid) ORDER BY seq
+                    """
+            ).map { row in
+                TrustedKey(
+                    keyID: row[0], name: row[1], publicKeyHex: row[2], predicateTypes: Self.stringList(row[3]), revoked: row[4], actor: row[5],
+                    timeMillis: row[6], eventIndex: row[7])
+            }
+        }
+    }
+
+    public func attestations(name: String, version: Int64) async throws -> [Attestation] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, version, predicate_type, envelope_digest, payload_digest, subject_digest, keyids, submitted_by, time, event_index
+                    FROM attestations WHERE name = ? AND version = ? ORDER BY seq
+                    """, arguments: [name, version]
+            ).map { row in
+                Attestation(
+                    name: row[0], version: row[1], predicateType: row[2], envelopeDigest: try Digest(parsing: row[3]),
+                    payloadDigest: try Digest(parsing: row[4]), subjectDigest: try Digest(parsing: row[5]), keyIDs: Self.stringList(row[6]),
+                    submittedBy: row[7], timeMillis: row[8], eventIndex: row[9])
+            }
+        }
+    }
+
+    static func stringList(_ json: String) -> [String] {
+        guard case .array(let items)? = try? JSONValue.parse(Array(json.utf8)) else { return [] }
+        return items.compactMap(\.stringValue)
+    }
 }

@@ -433,6 +433,35 @@ struct ApplyContext {
             ).execute(arguments: [name, version, target, approver, root.description, decision, comment, time, eventIndex])
             record("approvals", [db.lastInsertedRowID, name, version, target, approver, root.description, decision, comment, time])
             changed = true
+        case .setTrustedKey(let keyID, let name, let publicKey, let types, let revoked, let time):
+            let typesJSON = JSONValue.array(types.map(JSONValue.string)).canonicalString
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO trusted_keys (keyid, name, public_key, predicate_types, revoked, actor, time, event_index)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [keyID, name, publicKey, typesJSON, revoked, actor.description, time, eventIndex])
+            record("trusted_keys", [db.lastInsertedRowID, keyID, name, publicKey, typesJSON, revoked, actor.description, time])
+            changed = true
+        case .recordAttestation(let a):
+            let keyIDs = JSONValue.array(a.keyIDs.map(JSONValue.string)).canonicalString
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO attestations (name, version, predicate_type, envelope_digest, payload_digest, subject_digest, keyids,
+                        submitted_by, time, event_index)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                a.name, a.version, a.predicateType, a.envelopeDigest.description, a.payloadDigest.description, a.subjectDigest.description, keyIDs,
+                a.submittedBy, a.timeMillis, eventIndex,
+            ])
+            record(
+                "attestations",
+                [
+                    db.lastInsertedRowID, a.name, a.version, a.predicateType, a.envelopeDigest.description, a.payloadDigest.description,
+                    a.subjectDigest.description, keyIDs, a.submittedBy, a.timeMillis,
+                ])
+            changed = true
         case .putArtifact(let id, let entry):
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
             if let existing = try String.fetchOne(

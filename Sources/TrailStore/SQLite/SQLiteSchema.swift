@@ -20,6 +20,9 @@ enum SQLiteSchema {
         migrator.registerMigration("005_policies_approvals") { db in
             try db.execute(sql: v005)
         }
+        migrator.registerMigration("006_trusted_keys_attestations") { db in
+            try db.execute(sql: v006)
+        }
         return migrator
     }
 
@@ -42,6 +45,14 @@ enum SQLiteSchema {
         ("registry_history", ["seq", "name", "kind", "key", "from_value", "to_value", "reason", "time", "actor"]),
         ("policies", ["seq", "name", "target", "version", "document", "time", "actor"]),
         ("approvals", ["seq", "name", "version", "target", "approver", "root_digest", "decision", "comment", "time"]),
+        ("trusted_keys", ["seq", "keyid", "name", "public_key", "predicate_types", "revoked", "actor", "time"]),
+        (
+            "attestations",
+            [
+                "seq", "name", "version", "predicate_type", "envelope_digest", "payload_digest", "subject_digest", "keyids", "submitted_by",
+                "time",
+            ]
+        ),
     ]
 
     /// The state columns of entity tables, recorded (as canonical JSON arrays) in
@@ -60,6 +71,39 @@ enum SQLiteSchema {
             ]
         ),
     ]
+
+    static let v006 = """
+        -- Every grant and withdrawal of trust in a signing key; the latest row per keyid is in force.
+        CREATE TABLE trusted_keys (
+            seq INTEGER PRIMARY KEY,
+            keyid TEXT NOT NULL,
+            name TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            predicate_types TEXT NOT NULL,
+            revoked INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX trusted_keys_keyid ON trusted_keys(keyid, seq);
+        CREATE INDEX trusted_keys_event ON trusted_keys(event_index);
+        -- Verified attestations; the envelope bytes are a blob (envelope_digest).
+        CREATE TABLE attestations (
+            seq INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            predicate_type TEXT NOT NULL,
+            envelope_digest TEXT NOT NULL,
+            payload_digest TEXT NOT NULL,
+            subject_digest TEXT NOT NULL,
+            keyids TEXT NOT NULL,
+            submitted_by TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX attestations_version ON attestations(name, version, seq);
+        CREATE INDEX attestations_event ON attestations(event_index);
+        """ + appendOnlyTriggers(["trusted_keys", "attestations"])
 
     static let v005 = """
         -- Every version of every promotion policy; the latest per (name, target) is in force.
