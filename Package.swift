@@ -23,6 +23,7 @@ let package = Package(
             name: "TrailCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        .target(name: "TrailLearn", dependencies: ["TrailCore"]),
         .target(
             name: "TrailLedger",
             dependencies: ["TrailCore", .product(name: "Crypto", package: "swift-crypto")]
@@ -75,6 +76,7 @@ let package = Package(
             path: "bench/Sources/TrailBench"
         ),
         .testTarget(name: "TrailCoreTests", dependencies: ["TrailCore"]),
+        .testTarget(name: "TrailLearnTests", dependencies: ["TrailLearn"], resources: [.copy("Reference")]),
         .testTarget(name: "TrailLedgerTests", dependencies: ["TrailLedger", .product(name: "Crypto", package: "swift-crypto")], resources: [.copy("Vectors")]),
         .testTarget(name: "TrailStoreTests", dependencies: ["TrailStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrailArtifactsTests", dependencies: ["TrailArtifacts"]),
