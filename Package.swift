@@ -39,8 +39,10 @@ let package = Package(
         .target(
             name: "TrailService",
             dependencies: [
-                "TrailCore", "TrailStore", "TrailArtifacts", "TrailLedger", .product(name: "Logging", package: "swift-log"),
-            ]
+                "TrailCore", "TrailStore", "TrailArtifacts", "TrailLedger", "TrailLearn", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources/breast_cancer.csv")]
         ),
         .target(
             name: "TrailHTTP",

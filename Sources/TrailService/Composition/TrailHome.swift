@@ -14,6 +14,12 @@ public struct TrailHome: Sendable {
     public let ledger: LedgerService
     public let keyPath: URL
 
+    /// Lineage: what stands behind a model, link by link, with proofs.
+    public var lineage: LineageService { LineageService(tracking: tracking, registry: registry, ledger: ledger) }
+
+    /// The training pipeline (`trail train`, `trail reproduce`).
+    public var pipeline: TrainingPipeline { TrainingPipeline(tracking: tracking, registry: registry) }
+
     /// The verifier over this home's store, blobs and log key.
     public var verifier: LedgerVerifier {
         LedgerVerifier(store: tracking.store, blobs: tracking.blobs, verifier: ledger.signer.verifier)

@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import TrailCore
+import TrailService
+
+/// Progress lines on standard error when it is a terminal or text output is wanted; silent
+/// with --json so scripts read one JSON document from standard output.
+struct StepProgress {
+    let enabled: Bool
+    init(_ options: GlobalOptions) { enabled = !options.json }
+    var say: @Sendable (String) -> Void {
+        let enabled = enabled
+        return { line in if enabled { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+    }
+}
+
+struct TrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the breast-cancer classifier with full evidence (steps, metrics, evidence files, provenance, repro bundle).",
+        discussion: """
+            Defaults reproduce the classic set-up: the Breast Cancer Wisconsin CSV (data/breast_cancer.csv in the working
+            directory, else the copy bundled with trail), test fraction 0.2, seed 42, C 1.0. Code provenance is read from the
+            git work tree of the working directory.
+            """)
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "The CSV to train on (30 numeric features and a 0/1 'target').") var data: String?
+    @Option(name: .customLong("test-size"), help: "Held-out fraction, strictly between 0 and 1.") var testSize: Double = 0.2
+    @Option var seed: UInt64 = 42
+    @Option(name: .customLong("C"), help: "Inverse L2 regularisation strength (> 0).") var c: Double = 1.0
+    @Option(name: .customLong("max-iter")) var maxIter: Int = 100
+    @Option var tolerance: Double = 1e-10
+    @Option(help: "Experiment name (created if missing).") var experiment: String = "breast-cancer"
+    @Option(help: "Register the model as a new version of this registered model.") var register: String?
+
+    func run() async throws {
+        try await runReporting(options) {
+            let home = try await options.localHome("train", remoteAlternative: "trail train on the server's machine")
+            let config = TrainingConfig(
+                dataPath: data, testSize: testSize, seed: seed, c: c, maxIterations: maxIter, tolerance: tolerance, experiment: experiment,
+                registerAs: register)
+            let result = try await home.pipeline.train(
+                config, environment: TrainingEnvironment.probe(), actor: GlobalOptions.osUser, progress: StepProgress(options).say)
+            if options.json { return Output.printJSON(result) }
+            print("run        \(result.runID)  \(result.runName)")
+            print("data       \(result.dataSHA256)  \(result.rows) rows × \(result.features) features  (\(result.dataSource))")
+            print("model      \(result.modelSHA256)")
+            print("metrics    " + TrainingPipeline.metricKeys.map { "\($0)=\(String(format: "%.4f", result.metrics[$0]!))" }.joined(separator: " "))
+            if let version = result.registered { print("registered \(version.name) version \(version.version)  root \(version.manifest.root)") }
+            print("reproduce  trail reproduce \(result.runID)")
+        }
+    }
+}
+
+struct ReproduceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce",
+        abstract: "Rebuild a run from its repro bundle and compare the model digest and every metric: REPRODUCED or DIFFERS (exit 1).")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The run to rebuild.") var runID: String
+    @Option(help: "Read the data from here instead of the recorded source (its digest must still match).") var data: String?
+
+    func run() async throws {
+        try await runReporting(options) {
+            let home = try await options.localHome("reproduce", remoteAlternative: "trail reproduce on the server's machine")
+            let report = try await home.pipeline.reproduce(
+                try RunID(parsing: runID), dataPath: data, environment: TrainingEnvironment.probe(), actor: GlobalOptions.osUser,
+                progress: StepProgress(options).say)
+            if options.json {
+                Output.printJSON(report)
+            } else {
+                print(report.outcome)
+                for difference in report.differences { print("  ✗ \(difference)") }
+                if let rebuild = report.rebuildRunID { print("rebuild run \(rebuild) (tagged rebuild_of=\(runID))") }
+                print("model   expected \(report.expectedModelSHA256)" + (report.actualModelSHA256.map { "\n        rebuilt  \($0)" } ?? ""))
+                if let index = report.eventIndex { print("ledger  event #\(index) (run.reproduce)") }
+            }
+            if !report.reproduced {
+                for backend in OpenedBackends.shared.drain() { try await backend.finish() }
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct StepsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "steps", abstract: "A training run's steps with their inputs and outputs; with STEP NAME, load that output back.")
+    @OptionGroup var options: GlobalOptions
+    @Argument var runID: String
+    @Argument var step: String?
+    @Argument var name: String?
+
+    func run() async throws {
+        try await runReporting(options) {
+            let home = try await options.localHome("steps", remoteAlternative: "the artifacts under steps/ of the run")
+            let id = try RunID(parsing: runID)
+            if let step {
+                guard let name else { throw TrailError.invalid("name", "give the output's name too, e.g. trail steps RUN train model") }
+                let value = try await home.pipeline.stepOutput(runID: id, step: step, name: name, actor: GlobalOptions.osUser)
+                return print(options.json ? value.canonicalString : String(decoding: try JSONSerialization.data(
+                    withJSONObject: try JSONSerialization.jsonObject(with: Data(value.canonicalBytes)), options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            }
+            let lineage = try await home.pipeline.stepLineage(runID: id, actor: GlobalOptions.osUser)
+            if options.json { return print(lineage.canonicalString) }
+            guard case .array(let steps)? = lineage["steps"] else { return }
+            for item in steps {
+                print(item["step"]?.stringValue ?? "?")
+                if case .object(let inputs)? = item["inputs"] {
+                    for (key, value) in inputs.sorted(by: { $0.key < $1.key }) { print("  in   \(key)  \(value.stringValue ?? value.canonicalString)") }
+                }
+                if case .object(let outputs)? = item["outputs"] {
+                    for (key, value) in outputs.sorted(by: { $0.key < $1.key }) {
+                        print("  out  \(key)  \(value["digest"]?.stringValue ?? "")  \(value["path"]?.stringValue ?? "")")
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "The whole story in one command: train, register, stage, gate, attest, approve, promote, verify, trace.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try await runReporting(options) {
+            let home = try await options.localHome("demo", remoteAlternative: "a local home")
+            let say = StepProgress(options).say
+            say("ModelTrail demo in \(home.url.path)")
+            let outcome = try await DemoScenario(home: home).run(
+                environment: TrainingEnvironment.probe(), actor: GlobalOptions.osUser, say: say)
+            if options.json { return Output.printJSON(outcome) }
+            print("")
+            TraceCommand.printLineage(outcome.lineage)
+            guard outcome.verifyOK else { throw TrailError(.dataLoss, "the ledger did not verify; run trail ledger verify") }
+        }
+    }
+}
+
+struct TraceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace", abstract: "Trace what stands behind a model, link by link, each with its ledger event and inclusion proof.",
+        subcommands: [Model.self])
+
+    static func printLineage(_ lineage: LineageService.ModelLineage) {
+        print("\(lineage.name)@\(lineage.reference) = version \(lineage.version)   root \(lineage.rootDigest)")
+        print("  run          \(lineage.runID?.value ?? "-")")
+        print("  data         \(lineage.dataSHA256 ?? "-")")
+        print("  git commit   \(lineage.gitCommit ?? "-")")
+        print("  environment  \(lineage.environmentSHA256 ?? "-")")
+        for link in lineage.links {
+            let proof = link.eventIndex.map { "#\($0) \(link.proven ? "✓ proven" : "✗ NOT PROVEN")" } ?? ""
+            print("  \(link.kind.padding(toLength: 13, withPad: " ", startingAt: 0))\(proof.padding(toLength: 18, withPad: " ", startingAt: 0)) \(link.summary)")
+        }
+        print("  (inclusion proofs checked against the signed checkpoint of size \(lineage.checkpointSize))")
+    }
+
+    struct Model: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "NAME@alias, NAME@stage or NAME@version.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var reference: String
+
+        func run() async throws {
+            try await runReporting(options) {
+                let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw TrailError.invalid("reference", "give NAME@alias (e.g. breast_cancer_classifier@production)") }
+                let home = try await options.localHome("trace", remoteAlternative: "the ledger routes")
+                let lineage = try await home.lineage.model(name: parts[0], reference: parts[1])
+                options.json ? Output.printJSON(lineage) : TraceCommand.printLineage(lineage)
+            }
+        }
+    }
+}

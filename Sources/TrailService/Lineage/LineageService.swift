@@ -1,0 +1,135 @@
+import Foundation
+import TrailCore
+import TrailLedger
+import TrailStore
+
+/// Answers "what stands behind this model?" from the record: each link of the chain with the
+/// ledger event that wrote it and an inclusion proof of that event, checked against the
+/// latest signed checkpoint.
+public struct LineageService: Sendable {
+    public let tracking: TrackingService
+    public let registry: RegistryService
+    public let ledger: LedgerService
+
+    public init(tracking: TrackingService, registry: RegistryService, ledger: LedgerService) {
+        self.tracking = tracking
+        self.registry = registry
+        self.ledger = ledger
+    }
+
+    public struct Link: Sendable, Encodable {
+        public var kind: String
+        public var summary: String
+        public var eventIndex: Int64?
+        /// The event's inclusion in the latest checkpoint verified (signature and Merkle path).
+        public var proven: Bool
+
+        enum CodingKeys: String, CodingKey { case kind, summary, eventIndex = "event_index", proven }
+    }
+
+    public struct ModelLineage: Sendable, Encodable {
+        public var name: String
+        public var reference: String
+        public var version: Int64
+        public var rootDigest: Digest
+        public var runID: RunID?
+        public var dataSHA256: String?
+        public var gitCommit: String?
+        public var environmentSHA256: String?
+        public var metrics: [String: Double]
+        public var checkpointSize: UInt64
+        public var links: [Link]
+
+        enum CodingKeys: String, CodingKey {
+            case name, reference, version, rootDigest = "root_digest", runID = "run_id", dataSHA256 = "data_sha256", gitCommit = "git_commit"
+            case environmentSHA256 = "environment_sha256", metrics, checkpointSize = "checkpoint_size", links
+        }
+    }
+
+    /// The lineage of `name@reference` (an alias, a stage, or a version number).
+    public func model(name: String, reference: String) async throws -> ModelLineage {
+        let model = try await registry.model(name)
+        let number: Int64
+        var promotion: RegistryChange?
+        if let direct = Int64(reference) {
+            number = direct
+        } else if let aliased = model.aliases[reference] {
+            number = aliased
+            promotion = try await registry.history(name).last { $0.kind == .alias && $0.key == reference }
+        } else {
+            let (versions, change) = try await registry.resolve(name: name, reference: reference, atMillis: Int64.max)
+            guard let last = versions.last else { throw TrailError.notFound("model reference", "\(name)@\(reference)", field: "reference") }
+            number = last
+            promotion = change
+        }
+        let version = try await registry.version(name, number)
+        _ = try await ledger.checkpointIfBehind()
+        let checkpoint = try await ledger.latestCheckpoint()
+        var links: [Link] = []
+        func link(_ kind: String, _ summary: String, _ index: Int64?) async {
+            var proven = false
+            if let index, let proof = try? await ledger.inclusionProof(index: index, checkpointSize: checkpoint.size) {
+                proven = proof.verify(with: ledger.signer.verifier)
+            }
+            links.append(Link(kind: kind, summary: summary, eventIndex: index, proven: proven))
+        }
+        if let promotion {
+            await link(
+                "promotion",
+                "\(name)@\(reference) → version \(promotion.to ?? "-") by \(promotion.actor) at \(Self.date(promotion.timeMillis)): \(promotion.reason.isEmpty ? "(no reason)" : promotion.reason)",
+                promotion.eventIndex)
+            if let event = try? await ledger.event(index: promotion.eventIndex), let body = try? JSONValue.parse(event.body),
+                let policy = body["facts"]?["evidence"]?["policy_version"]?.intValue ?? body["facts"]?["policy_version"]?.intValue
+            {
+                await link("policy", "policy v\(policy) for @\(reference) (\(event.action))", nil)
+            }
+        }
+        for approval in try await registry.approvals(name: name, version: number) where approval.decision == "approve" {
+            await link(
+                "approval", "\(approval.approver) approved for \(approval.target) at \(Self.date(approval.timeMillis)), digest \(approval.rootDigest)",
+                approval.eventIndex)
+        }
+        for attestation in try await registry.attestations(name: name, version: number) {
+            await link("attestation", "\(attestation.predicateType) signed by \(attestation.keyIDs.map { String($0.prefix(16)) }.joined(separator: ",")), envelope \(attestation.envelopeDigest)", attestation.eventIndex)
+        }
+        let created = try await ledger.events(EventQuery(subjectType: "model", subjectID: name, action: "model_version.create", limit: 10_000))
+            .first { (try? JSONValue.parse($0.body))?["facts"]?["root_digest"]?.stringValue == version.manifest.root.description }
+        await link(
+            "model_version", "\(name) version \(number) registered by \(version.createdBy) at \(Self.date(version.creationTimeMillis)), root \(version.manifest.root), \(version.manifest.files.count) files",
+            created?.index)
+        var lineage = ModelLineage(
+            name: name, reference: reference, version: number, rootDigest: version.manifest.root, runID: version.runID, metrics: [:],
+            checkpointSize: checkpoint.size, links: [])
+        if let runID = version.runID, let run = try? await tracking.run(runID) {
+            let tags = Dictionary(run.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+            lineage.gitCommit = tags["mlflow.source.git.commit"]
+            lineage.environmentSHA256 = tags["environment_sha256"]
+            lineage.dataSHA256 = tags["data_sha256"] ?? run.inputs.first?.digest
+            lineage.metrics = Dictionary(run.metrics.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+            let runEvents = try await ledger.events(EventQuery(subjectType: "run", subjectID: runID.value, limit: 10_000))
+            await link(
+                "run", "run \(runID) (\(run.info.name)) by \(run.info.userID), status \(run.info.status.rawValue)",
+                runEvents.first { $0.action == "run.create" }?.index)
+            for input in run.inputs {
+                await link(
+                    "dataset", "\(input.name) \(input.digest) from \(input.source) (\(input.profile.map { "\($0.rows) rows × \($0.columns) columns" } ?? "?"))",
+                    runEvents.first { $0.action == "inputs.log" }?.index)
+            }
+            await link(
+                "code", "git commit \(lineage.gitCommit ?? "unknown") (\(tags["mlflow.source.git.branch"] ?? "?")\(tags["git_dirty"] == "true" ? ", dirty" : ""))",
+                runEvents.first { $0.action == "run.create" }?.index)
+            await link("environment", "environment \(lineage.environmentSHA256 ?? "unknown"): \(tags["swift_toolchain"] ?? "?")", runEvents.first { $0.action == "run.create" }?.index)
+            if !lineage.metrics.isEmpty {
+                await link(
+                    "metrics", lineage.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(JSONValue.ecmaScriptNumber($0.value))" }.joined(separator: " "),
+                    runEvents.first { ($0.action == "metrics.log" || $0.action == "batch.log") && String(decoding: $0.body, as: UTF8.self).contains("metrics") }?.index)
+            }
+        }
+        lineage.links = links
+        return lineage
+    }
+
+    static func date(_ millis: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+}
