@@ -102,6 +102,29 @@ struct PromotionGateTests {
         #expect(try await home.registry.version("bc", 1).stage == ModelStage.none)
     }
 
+    @Test func refusedRegistryAttemptsAreRecordedOnce() async throws {
+        let home = try await Self.setUp()
+        let registry = home.registry
+        let before = try await home.ledger.events(EventQuery(action: "registry.refused")).count
+        await #expect(throws: TrailError.self) { _ = try await registry.createModel(name: "bc", actor: Self.carol) }
+        await #expect(throws: TrailError.self) {
+            try await registry.setAlias(name: "bc", alias: "staging", version: 99, actor: Self.carol)
+        }
+        await #expect(throws: TrailError.self) { _ = try await registry.version("nope", 1) }  // a read: not an attempt
+        await #expect(throws: TrailError.self) {
+            _ = try await registry.setPolicy(name: "bc", target: "@production", document: Array("{\n\"approvals\": }".utf8), actor: Self.admin)
+        }
+        let refused = try await home.ledger.events(EventQuery(action: "registry.refused"))
+        #expect(refused.count == before + 3)
+        #expect(String(decoding: refused.last!.body, as: UTF8.self).contains("line 2"))
+        // A gate refusal is recorded as promotion.refused, not twice.
+        await #expect(throws: TrailError.self) {
+            try await registry.setAlias(name: "bc", alias: "production", version: 1, actor: Self.carol)
+        }
+        #expect(try await home.ledger.events(EventQuery(action: "registry.refused")).count == before + 3)
+        #expect(try await home.ledger.events(EventQuery(action: "promotion.refused")).count == 1)
+    }
+
     @Test(
         "policy files that do not parse are refused, naming the line or field",
         arguments: [

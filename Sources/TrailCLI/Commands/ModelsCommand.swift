@@ -233,7 +233,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 if let file {
                     guard let data = FileManager.default.contents(atPath: file) else { throw TrailError.invalid("file", "cannot read \(file)") }
                     let version = try await registry.setPolicy(
-                        name: name, target: to, policy: try PromotionPolicy.parse(Array(data)), actor: GlobalOptions.osUser)
+                        name: name, target: to, document: Array(data), actor: GlobalOptions.osUser)
                     return options.json
                         ? Output.printJSON(["name": name, "target": to, "policy_version": String(version)])
                         : print("policy v\(version) for \(name) → \(to)")

@@ -29,6 +29,8 @@ public struct TrailError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var field: String?
     public var cause: (any Error & Sendable)?
+    /// The refusal is already a ledger event (so a caller that records refusals skips it).
+    public var recorded = false
 
     public init(_ code: ErrorCode, _ message: String, field: String? = nil, cause: (any Error & Sendable)? = nil) {
         self.code = code
@@ -49,6 +51,13 @@ public struct TrailError: Error, Sendable, CustomStringConvertible {
 
     public static func notFound(_ what: String, _ id: String, field: String? = nil) -> TrailError {
         TrailError(.resourceDoesNotExist, "\(what) '\(id)' does not exist", field: field)
+    }
+
+    /// An error whose refusal the thrower has recorded in the ledger.
+    public static func recorded(_ code: ErrorCode, _ message: String, field: String? = nil) -> TrailError {
+        var error = TrailError(code, message, field: field)
+        error.recorded = true
+        return error
     }
 
     public static func internalError(_ message: String, cause: (any Error & Sendable)? = nil) -> TrailError {

@@ -99,7 +99,7 @@ struct RegistryRoutes {
                 throw TrailError.invalid("target", "target (@alias or stage) is required")
             }
             let version = try await registry.setPolicy(
-                name: try Self.name(context), target: target, policy: try PromotionPolicy.parse(Array(bytes.readableBytesView)), actor: context.actor)
+                name: try Self.name(context), target: target, document: Array(bytes.readableBytesView), actor: context.actor)
             return try JSONResponse.make(["policy_version": version])
         }
         api.get("models/:name/versions/:version/check", .read) { request, context in

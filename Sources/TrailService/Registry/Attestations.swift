@@ -85,6 +85,8 @@ extension RegistryService {
                             "version": .int(version), "envelope_digest": .string(envelopeDigest.description), "reason": .string(error.message),
                         ]),
                     recordWhenUnchanged: true))
+            var error = error
+            error.recorded = true
             throw error
         }
         let envelope: DSSE.Envelope

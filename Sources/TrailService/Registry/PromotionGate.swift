@@ -17,6 +17,14 @@ public enum PromotionTarget {
 extension RegistryService {
     /// Stores the next version of the policy for `target` of model `name` (admins only, as
     /// declared by the routes that call it).
+    /// Parses and stores a policy document; a document that does not parse is refused (naming
+    /// the line or field) and the attempt recorded.
+    public func setPolicy(name: String, target: String, document: [UInt8], actor: Actor) async throws -> Int64 {
+        try await recordingRefusal("policy.set", model: name, actor: actor, facts: ["target": .string(target)]) {
+            try await setPolicy(name: name, target: target, policy: try PromotionPolicy.parse(document), actor: actor)
+        }
+    }
+
     public func setPolicy(name: String, target: String, policy: PromotionPolicy, actor: Actor) async throws -> Int64 {
         let target = try PromotionTarget.canonical(target)
         _ = try await model(name)
@@ -63,7 +71,9 @@ extension RegistryService {
                         action: "approval.refused", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
                         facts: ["version": .int(version), "target": .string(target), "reason": .string(message)]),
                     recordWhenUnchanged: true))
-            throw TrailError(code, message, field: field)
+            var error = TrailError(code, message, field: field)
+            error.recorded = true
+            throw error
         }
         let user = try await store.user(name: actor.id)
         if actor.type != .user || user == nil || user!.disabled || !user!.roles.contains(.approver) {
@@ -201,7 +211,7 @@ extension RegistryService {
                         ]),
                     recordWhenUnchanged: true))
             let unmet = report.unmet.map { "✗ \($0.requirement) (\($0.evidence))" }.joined(separator: "; ")
-            throw TrailError(
+            throw TrailError.recorded(
                 .permissionDenied,
                 "promotion of \(name) version \(version) to \(report.target) refused by policy v\(report.policyVersion ?? 0): \(unmet)",
                 field: "version")

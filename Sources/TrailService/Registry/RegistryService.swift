@@ -36,7 +36,39 @@ public struct RegistryService: Sendable {
         }
     }
 
+    /// Runs a registry mutation; if it is refused (and the refusal was not already recorded,
+    /// as the gate's are), records the attempt as `registry.refused` with the reason.
+    func recordingRefusal<T: Sendable>(
+        _ action: String, model: String, actor: Actor, facts: [String: JSONValue] = [:], _ body: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as TrailError where !error.recorded {
+            var all = facts
+            all["attempted"] = .string(action)
+            all["code"] = .string(error.code.rawValue)
+            all["message"] = .string(error.message)
+            all["field"] = error.field.map(JSONValue.string) ?? .null
+            _ = try? await store.apply(
+                WriteBatch(
+                    changes: [],
+                    event: EventDraft(
+                        action: "registry.refused", actor: actor, timeMillis: clock.nowMillis(), subject: Subject(type: "model", id: String(model.prefix(256))),
+                        facts: .object(all)),
+                    recordWhenUnchanged: true))
+            var marked = error
+            marked.recorded = true
+            throw marked
+        }
+    }
+
     public func createModel(name: String, description: String = "", actor: Actor) async throws -> RegisteredModel {
+        try await recordingRefusal("model.create", model: name, actor: actor) {
+            try await createModelUnrecorded(name: name, description: description, actor: actor)
+        }
+    }
+
+    func createModelUnrecorded(name: String, description: String, actor: Actor) async throws -> RegisteredModel {
         try Self.checkName(name)
         try Limits.checkLength(description, max: 5000, field: "description")
         let now = clock.nowMillis()
@@ -75,6 +107,12 @@ public struct RegistryService: Sendable {
     /// Registers the files under `path` in run `runID` as a new version of `name` (creating the
     /// model if needed), with a digest manifest of those files.
     public func registerVersion(name: String, runID: RunID, path: String, description: String = "", actor: Actor) async throws -> ModelVersion {
+        try await recordingRefusal("model_version.create", model: name, actor: actor, facts: ["run_id": .string(runID.value), "path": .string(path)]) {
+            try await registerVersionUnrecorded(name: name, runID: runID, path: path, description: description, actor: actor)
+        }
+    }
+
+    func registerVersionUnrecorded(name: String, runID: RunID, path: String, description: String, actor: Actor) async throws -> ModelVersion {
         try Self.checkName(name)
         let prefix = path.hasSuffix("/") ? String(path.dropLast()) : path
         if !prefix.isEmpty { _ = try ArtifactPath(validating: prefix, field: "path") }
@@ -113,6 +151,15 @@ public struct RegistryService: Sendable {
 
     /// Points `alias` at `version` (nil removes it). The move is recorded with its reason.
     public func setAlias(name: String, alias: String, version: Int64?, reason: String = "", actor: Actor) async throws {
+        try await recordingRefusal(
+            version == nil ? "alias.delete" : "alias.set", model: name, actor: actor,
+            facts: ["alias": .string(alias), "version": version.map(JSONValue.int) ?? .null]
+        ) {
+            try await setAliasUnrecorded(name: name, alias: alias, version: version, reason: reason, actor: actor)
+        }
+    }
+
+    func setAliasUnrecorded(name: String, alias: String, version: Int64?, reason: String, actor: Actor) async throws {
         try Self.checkAlias(alias)
         try Limits.checkLength(reason, max: 2000, field: "reason")
         let current = try await model(name)
@@ -141,6 +188,12 @@ public struct RegistryService: Sendable {
     /// written reason (checked by the callers: the route is admin-only; local mode is the
     /// home's owner). The event is `alias.emergency`, citing the requirements that were unmet.
     public func emergencySetAlias(name: String, alias: String, version: Int64, reason: String, actor: Actor) async throws {
+        try await recordingRefusal("alias.emergency", model: name, actor: actor, facts: ["alias": .string(alias), "version": .int(version)]) {
+            try await emergencySetAliasUnrecorded(name: name, alias: alias, version: version, reason: reason, actor: actor)
+        }
+    }
+
+    func emergencySetAliasUnrecorded(name: String, alias: String, version: Int64, reason: String, actor: Actor) async throws {
         try Self.checkAlias(alias)
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard reason.count >= 10 else {
@@ -169,6 +222,15 @@ public struct RegistryService: Sendable {
     /// same change.
     public func transitionStage(
         name: String, version: Int64, stage: ModelStage, archiveExisting: Bool = false, reason: String = "", actor: Actor
+    ) async throws -> ModelVersion {
+        try await recordingRefusal("stage.transition", model: name, actor: actor, facts: ["version": .int(version), "stage": .string(stage.rawValue)]) {
+            try await transitionStageUnrecorded(
+                name: name, version: version, stage: stage, archiveExisting: archiveExisting, reason: reason, actor: actor)
+        }
+    }
+
+    func transitionStageUnrecorded(
+        name: String, version: Int64, stage: ModelStage, archiveExisting: Bool, reason: String, actor: Actor
     ) async throws -> ModelVersion {
         try Limits.checkLength(reason, max: 2000, field: "reason")
         if archiveExisting, stage != .staging, stage != .production {
