@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrailCore
 import TrailService
+import TrailStore
 
 @Suite("Model registry")
 struct RegistryServiceTests {
@@ -57,7 +58,7 @@ struct RegistryServiceTests {
     }
 
     @Test(
-        "refuses bad registry input and records nothing",
+        "refuses bad registry input, changes nothing and records the attempt",
         arguments: [
             ("name", { @Sendable (h: TrailHome, r: RunID) in _ = try await h.registry.createModel(name: "bc", actor: alice) }),
             ("name", { @Sendable h, r in _ = try await h.registry.createModel(name: "a/b", actor: alice) }),
@@ -77,8 +78,14 @@ struct RegistryServiceTests {
         let (home, run) = try await Self.homeWithModelRun()
         _ = try await home.registry.registerVersion(name: "bc", runID: run, path: "model", actor: alice)
         let before = try await home.tracking.store.eventCount()
+        let state = (try await home.registry.model("bc"), try await home.registry.versions("bc"))
         let error = await #expect(throws: TrailError.self) { try await body(home, run) }
         #expect(error?.field == field)
-        #expect(try await home.tracking.store.eventCount() == before)
+        #expect(try await home.registry.model("bc") == state.0)
+        #expect(try await home.registry.versions("bc") == state.1)
+        // A refused mutation is one `registry.refused` event naming the reason; a read records nothing.
+        let added = try await home.ledger.events(EventQuery(fromIndex: before, limit: 10))
+        #expect(added.count <= 1)
+        #expect(added.allSatisfy { $0.action == "registry.refused" })
     }
 }
