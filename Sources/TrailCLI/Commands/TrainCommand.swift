@@ -54,7 +54,51 @@ struct TrainCommand: AsyncParsableCommand {
 
 struct ReproduceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reproduce",
+        commandName: "reproduce", abstract: "Rebuild a run (trail reproduce RUN_ID) or re-score a prediction (trail reproduce prediction ID).",
+        subcommands: [ReproduceRun.self, ReproducePrediction.self], defaultSubcommand: ReproduceRun.self)
+}
+
+struct ReproducePrediction: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prediction",
+        abstract: "Re-score a logged prediction with its exact model version; checks the input digest and the output (exit 1 if DIFFERS).")
+    @OptionGroup var options: GlobalOptions
+    @Argument var predictionID: String
+    @Option(help: "The input row as JSON (feature → value); default: the stored row, if the deployment kept inputs.") var input: String?
+
+    func run() async throws {
+        try await runReporting(options) {
+            let home = try await options.localHome("reproduce", remoteAlternative: "the machine holding the home")
+            var row: [String: JSONValue]?
+            if let input {
+                let value = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: input))))
+                if case .object(let members) = value {
+                    row = members
+                    if case .object(let inner)? = members["features"], members.count == 1 { row = inner }
+                } else {
+                    throw TrailError.invalid("input", "the input file must hold one JSON object of feature → value")
+                }
+            }
+            let check = try await ServingService(tracking: home.tracking, registry: home.registry).rescore(
+                predictionID: predictionID, input: row, actor: GlobalOptions.osUser)
+            if options.json {
+                Output.printJSON(check)
+            } else {
+                print(check.outcome)
+                for difference in check.differences { print("  ✗ \(difference)") }
+                if let p = check.probability { print("probability_positive_class \(p), prediction \(check.prediction ?? -1)") }
+            }
+            if check.outcome != "REPRODUCED" {
+                for backend in OpenedBackends.shared.drain() { try await backend.finish() }
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct ReproduceRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Rebuild a run from its repro bundle and compare the model digest and every metric: REPRODUCED or DIFFERS (exit 1).")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The run to rebuild.") var runID: String
@@ -143,7 +187,7 @@ struct DemoCommand: AsyncParsableCommand {
 struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace", abstract: "Trace what stands behind a model, link by link, each with its ledger event and inclusion proof.",
-        subcommands: [Model.self])
+        subcommands: [Model.self, Prediction.self])
 
     static func printLineage(_ lineage: LineageService.ModelLineage) {
         print("\(lineage.name)@\(lineage.reference) = version \(lineage.version)   root \(lineage.rootDigest)")
@@ -156,6 +200,31 @@ struct TraceCommand: AsyncParsableCommand {
             print("  \(link.kind.padding(toLength: 13, withPad: " ", startingAt: 0))\(proof.padding(toLength: 18, withPad: " ", startingAt: 0)) \(link.summary)")
         }
         print("  (inclusion proofs checked against the signed checkpoint of size \(lineage.checkpointSize))")
+    }
+
+    struct Prediction: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "prediction → deployment → promotion → model version → run → dataset, commit, environment; each link proven.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var predictionID: String
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await options.localHome("trace", remoteAlternative: "the ledger routes")
+                let trace = try await home.lineage.prediction(id: predictionID)
+                if options.json { return Output.printJSON(trace) }
+                let p = trace.prediction
+                print("prediction \(p.predictionID)  \(p.outcome)  \(p.modelName) version \(p.modelVersion)  deployment \(p.deploymentID)")
+                print("  input        \(p.inputDigest)" + (p.rawInput == nil ? "  (raw input not kept)" : ""))
+                if let probability = p.probability { print("  output       p(positive) = \(probability), prediction \(p.prediction ?? -1)") }
+                print("  commit       event #\(trace.batchEventIndex), leaf \(trace.position) of \(trace.batchSize), Merkle path of \(trace.merklePath.count)")
+                for link in trace.links.prefix(trace.links.count - trace.model.links.count) {
+                    let proof = link.eventIndex.map { "#\($0) \(link.proven ? "✓ proven" : "✗ NOT PROVEN")" } ?? ""
+                    print("  \(link.kind.padding(toLength: 13, withPad: " ", startingAt: 0))\(proof.padding(toLength: 18, withPad: " ", startingAt: 0)) \(link.summary)")
+                }
+                TraceCommand.printLineage(trace.model)
+            }
+        }
     }
 
     struct Model: AsyncParsableCommand {
@@ -171,6 +240,70 @@ struct TraceCommand: AsyncParsableCommand {
                 let lineage = try await home.lineage.model(name: parts[0], reference: parts[1])
                 options.json ? Output.printJSON(lineage) : TraceCommand.printLineage(lineage)
             }
+        }
+    }
+}
+
+struct LineageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lineage", abstract: "Reverse impact: what depends on a dataset.", subcommands: [Dataset.self])
+
+    struct Dataset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Runs, model versions, deployments and prediction counts (per time window) that depend on a dataset digest.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "sha256:… of the dataset's bytes") var digest: String
+        @Option(help: "Window for prediction counts, e.g. 1h, 24h, 7d.") var window: String = "24h"
+
+        func run() async throws {
+            try await runReporting(options) {
+                let home = try await options.localHome("lineage", remoteAlternative: "the machine holding the home")
+                let impact = try await home.lineage.dataset(digest: digest, windowMillis: try DriftCommand.duration(window))
+                if options.json { return Output.printJSON(impact) }
+                print("dataset \(impact.digest): \(impact.runs.count) runs, \(impact.totalPredictions) predictions served")
+                for use in impact.runs {
+                    print("  run \(use.runID) \(use.runName)")
+                    for version in use.versions { print("    version     \(version)") }
+                    for deployment in use.deployments { print("    deployment  \(deployment)") }
+                }
+                if !impact.predictionsByWindow.isEmpty {
+                    Output.table(
+                        ["DEPLOYMENT", "WINDOW START", "PREDICTIONS", "REFUSED"],
+                        impact.predictionsByWindow.map { [$0.deploymentID, $0.start, String($0.predictions), String($0.refused)] })
+                }
+            }
+        }
+    }
+}
+
+struct DriftCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drift",
+        abstract: "Population stability index per feature of served inputs against the training profile (warning ≥ 0.1, alert ≥ 0.25); recorded.")
+    @OptionGroup var options: GlobalOptions
+    @Argument var reference: String
+    @Option(help: "e.g. 1h, 24h, 7d") var window: String = "24h"
+
+    static func duration(_ text: String) throws -> Int64 {
+        let units: [Character: Int64] = ["s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
+        guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count > 0 else {
+            throw TrailError.invalid("window", "a window is a positive number with s, m, h or d, e.g. 24h")
+        }
+        return count * unit
+    }
+
+    func run() async throws {
+        try await runReporting(options) {
+            let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw TrailError.invalid("reference", "give NAME@alias") }
+            let home = try await options.localHome("drift", remoteAlternative: "the machine holding the home")
+            let report = try await ServingService(tracking: home.tracking, registry: home.registry).drift(
+                name: parts[0], reference: parts[1], windowMillis: try Self.duration(window), actor: GlobalOptions.osUser)
+            if options.json { return Output.printJSON(report) }
+            print("\(report.name)@\(report.reference) version \(report.version): \(report.level.uppercased()) over \(report.served) served inputs in \(window) (event #\(report.eventIndex ?? -1))")
+            Output.table(
+                ["FEATURE", "PSI", "LEVEL"],
+                report.features.sorted { $0.psi > $1.psi }.map { [$0.name, String(format: "%.4f", $0.psi), $0.level] })
         }
     }
 }

@@ -43,10 +43,13 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
     /// Predicate types that must each be attested (a verified DSSE envelope signed by a key
     /// trusted for that type, whose subject is the version).
     public var attestations: [String]
+    /// The model's latest drift check must not be at alert level.
+    public var noOpenDriftAlert: Bool
 
     public init(
         approvals: Int = 0, approvalTTLHours: Int? = nil, metrics: [MetricRequirement] = [], evidenceArtifacts: [String] = [],
-        provenanceTags: [String] = [], securityDecision: String? = nil, attestations: [String] = []
+        provenanceTags: [String] = [], securityDecision: String? = nil, attestations: [String] = [],
+        noOpenDriftAlert: Bool = false
     ) {
         self.approvals = approvals
         self.approvalTTLHours = approvalTTLHours
@@ -55,11 +58,13 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
         self.provenanceTags = provenanceTags
         self.securityDecision = securityDecision
         self.attestations = attestations
+        self.noOpenDriftAlert = noOpenDriftAlert
     }
 
     enum CodingKeys: String, CodingKey {
         case approvals, approvalTTLHours = "approval_ttl_hours", metrics, evidenceArtifacts = "evidence_artifacts"
         case provenanceTags = "provenance_tags", securityDecision = "security_decision", attestations
+        case noOpenDriftAlert = "no_open_drift_alert"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -71,6 +76,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
         provenanceTags = try c.decodeIfPresent([String].self, forKey: .provenanceTags) ?? []
         securityDecision = try c.decodeIfPresent(String.self, forKey: .securityDecision)
         attestations = try c.decodeIfPresent([String].self, forKey: .attestations) ?? []
+        noOpenDriftAlert = try c.decodeIfPresent(Bool.self, forKey: .noOpenDriftAlert) ?? false
     }
 
     /// Parses a policy document. Syntax errors name the line; unknown keys, wrong types and
@@ -87,7 +93,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
             throw TrailError.invalid("policy", "the policy is not valid JSON (line \(line)): \(error.message)")
         }
         guard case .object(let members) = value else { throw TrailError.invalid("policy", "a policy is a JSON object") }
-        let known: Set<String> = ["approvals", "approval_ttl_hours", "metrics", "evidence_artifacts", "provenance_tags", "security_decision", "attestations"]
+        let known: Set<String> = ["approvals", "approval_ttl_hours", "metrics", "evidence_artifacts", "provenance_tags", "security_decision", "attestations", "no_open_drift_alert"]
         if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
             throw TrailError.invalid("policy.\(unknown)", "unknown policy key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
         }

@@ -224,3 +224,35 @@ public struct CompactRange: Sendable {
         return acc
     }
 }
+
+extension Merkle {
+    /// MTH over leaf hashes held in memory (RFC 9162 §2.1.1), for small trees such as one
+    /// group commit's predictions.
+    public static func root(leaves: ArraySlice<TreeHash>) -> TreeHash {
+        switch leaves.count {
+        case 0: return emptyRoot
+        case 1: return leaves.first!
+        default:
+            let k = largestPowerOfTwo(below: leaves.count)
+            let start = leaves.startIndex
+            return nodeHash(root(leaves: leaves[start..<start + k]), root(leaves: leaves[(start + k)...]))
+        }
+    }
+
+    /// The inclusion path (RFC 9162 §2.1.3) of leaf `index` among in-memory `leaves`.
+    public static func inclusionProof(index: Int, leaves: ArraySlice<TreeHash>) -> [TreeHash] {
+        guard leaves.count > 1 else { return [] }
+        let k = largestPowerOfTwo(below: leaves.count)
+        let start = leaves.startIndex
+        if index < k {
+            return inclusionProof(index: index, leaves: leaves[start..<start + k]) + [root(leaves: leaves[(start + k)...])]
+        }
+        return inclusionProof(index: index - k, leaves: leaves[(start + k)...]) + [root(leaves: leaves[start..<start + k])]
+    }
+
+    static func largestPowerOfTwo(below n: Int) -> Int {
+        var k = 1
+        while k << 1 < n { k <<= 1 }
+        return k
+    }
+}

@@ -156,6 +156,14 @@ extension RegistryService {
             requirements.append(
                 .init(requirement: "security_decision = \(decision)", met: value == decision, evidence: "security_decision = \(value ?? "missing")"))
         }
+        if policy.noOpenDriftAlert {
+            let last = try await store.events(matching: EventQuery(subjectType: "model", subjectID: name, action: "drift.check", limit: 100_000)).last
+            let level = last.flatMap { try? JSONValue.parse($0.body) }?["facts"]?["level"]?.stringValue
+            requirements.append(
+                .init(
+                    requirement: "no open drift alert", met: level != "alert",
+                    evidence: last.map { "latest drift check #\($0.index): \(level ?? "?")" } ?? "no drift check recorded"))
+        }
         for predicateType in policy.attestations {
             let standing = try await standingAttestations(of: found, predicateType: predicateType)
             requirements.append(

@@ -47,6 +47,18 @@ public protocol MetadataStore: Sendable {
     func trustedKeys() async throws -> [TrustedKey]
     /// Attestations of a version, oldest first.
     func attestations(name: String, version: Int64) async throws -> [Attestation]
+    /// Deployment rows, oldest first, for one deployment or (nil) all of a model.
+    func deployments(id: String?, modelName: String?) async throws -> [Deployment]
+    /// A prediction with its group commit's event index and its position in that commit.
+    func prediction(id: String) async throws -> (record: PredictionRecord, eventIndex: Int64, position: Int)?
+    /// The predictions of one group commit, in commit order.
+    func predictions(eventIndex: Int64) async throws -> [PredictionRecord]
+    /// Summed served-input counts per feature of a model version in [from, to).
+    func servedFeatureCounts(name: String, version: Int64, fromMillis: Int64, toMillis: Int64) async throws -> [String: [Int]]
+    /// Runs that consumed a dataset digest.
+    func runs(datasetDigest: String) async throws -> [RunID]
+    /// Prediction counts of a deployment per time bucket (bucket start → (ok, refused)).
+    func predictionCounts(deploymentID: String, bucketMillis: Int64) async throws -> [(bucket: Int64, ok: Int64, refused: Int64)]
 
     func user(name: String) async throws -> User?
     func users() async throws -> [User]

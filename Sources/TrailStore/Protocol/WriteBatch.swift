@@ -62,6 +62,10 @@ public enum Change: Sendable, Hashable {
     case setTrustedKey(keyID: String, name: String, publicKeyHex: String, predicateTypes: [String], revoked: Bool, timeMillis: Int64)
     /// Records a verified attestation (its `eventIndex` is filled in by the store).
     case recordAttestation(Attestation)
+    /// A deployment started, switched version or stopped (`eventIndex` filled in by the store).
+    case recordDeployment(Deployment)
+    /// One group commit of predictions with their drift counts.
+    case recordPredictions(PredictionBatch)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.

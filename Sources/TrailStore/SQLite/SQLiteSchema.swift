@@ -23,6 +23,9 @@ enum SQLiteSchema {
         migrator.registerMigration("006_trusted_keys_attestations") { db in
             try db.execute(sql: v006)
         }
+        migrator.registerMigration("007_deployments_predictions") { db in
+            try db.execute(sql: v007)
+        }
         return migrator
     }
 
@@ -45,6 +48,18 @@ enum SQLiteSchema {
         ("registry_history", ["seq", "name", "kind", "key", "from_value", "to_value", "reason", "time", "actor"]),
         ("policies", ["seq", "name", "target", "version", "document", "time", "actor"]),
         ("approvals", ["seq", "name", "version", "target", "approver", "root_digest", "decision", "comment", "time"]),
+        (
+            "deployments",
+            ["seq", "deployment_id", "model_name", "reference", "model_version", "config_digest", "binary_digest", "host", "action", "time"]
+        ),
+        (
+            "predictions",
+            [
+                "seq", "prediction_id", "time", "deployment_id", "model_name", "model_version", "input_digest", "probability", "prediction",
+                "latency_us", "outcome", "error", "raw_input", "position",
+            ]
+        ),
+        ("served_feature_counts", ["seq", "deployment_id", "model_name", "model_version", "time", "counts_json"]),
         ("trusted_keys", ["seq", "keyid", "name", "public_key", "predicate_types", "revoked", "actor", "time"]),
         (
             "attestations",
@@ -71,6 +86,58 @@ enum SQLiteSchema {
             ]
         ),
     ]
+
+    static let v007 = """
+        -- Every start, version switch and stop of a serving deployment.
+        CREATE TABLE deployments (
+            seq INTEGER PRIMARY KEY,
+            deployment_id TEXT NOT NULL,
+            model_name TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            model_version INTEGER NOT NULL,
+            config_digest TEXT NOT NULL,
+            binary_digest TEXT NOT NULL,
+            host TEXT NOT NULL,
+            action TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX deployments_id ON deployments(deployment_id, seq);
+        CREATE INDEX deployments_model ON deployments(model_name, model_version);
+        CREATE INDEX deployments_event ON deployments(event_index);
+        -- Served predictions and refused requests, one group commit (event) at a time.
+        CREATE TABLE predictions (
+            seq INTEGER PRIMARY KEY,
+            prediction_id TEXT NOT NULL UNIQUE,
+            time INTEGER NOT NULL,
+            deployment_id TEXT NOT NULL,
+            model_name TEXT NOT NULL,
+            model_version INTEGER NOT NULL,
+            input_digest TEXT NOT NULL,
+            probability REAL,
+            prediction INTEGER,
+            latency_us INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            error TEXT,
+            raw_input TEXT,
+            position INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX predictions_event ON predictions(event_index, position);
+        CREATE INDEX predictions_deployment ON predictions(deployment_id, time);
+        -- Per group commit: histogram counts of the served inputs per feature (drift).
+        CREATE TABLE served_feature_counts (
+            seq INTEGER PRIMARY KEY,
+            deployment_id TEXT NOT NULL,
+            model_name TEXT NOT NULL,
+            model_version INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            counts_json TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX served_counts_model ON served_feature_counts(model_name, model_version, time);
+        CREATE INDEX served_counts_event ON served_feature_counts(event_index);
+        """ + appendOnlyTriggers(["deployments", "predictions", "served_feature_counts"])
 
     static let v006 = """
         -- Every grant and withdrawal of trust in a signing key; the latest row per keyid is in force.

@@ -1,0 +1,119 @@
+import Foundation
+
+/// A serving process's deployment of a model version: started, switched to another version
+/// when the alias it follows moves, stopped. Each is a row and a ledger event.
+public struct Deployment: Sendable, Hashable, Codable {
+    public var deploymentID: String
+    public var modelName: String
+    /// What the process serves, e.g. `production` (an alias) or `3` (a pinned version).
+    public var reference: String
+    public var modelVersion: Int64
+    public var configDigest: Digest
+    public var binaryDigest: String
+    public var host: String
+    /// `start`, `switch` or `stop`.
+    public var action: String
+    public var timeMillis: Int64
+    public var eventIndex: Int64
+
+    public init(
+        deploymentID: String, modelName: String, reference: String, modelVersion: Int64, configDigest: Digest, binaryDigest: String, host: String,
+        action: String, timeMillis: Int64, eventIndex: Int64 = 0
+    ) {
+        self.deploymentID = deploymentID
+        self.modelName = modelName
+        self.reference = reference
+        self.modelVersion = modelVersion
+        self.configDigest = configDigest
+        self.binaryDigest = binaryDigest
+        self.host = host
+        self.action = action
+        self.timeMillis = timeMillis
+        self.eventIndex = eventIndex
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case deploymentID = "deployment_id", modelName = "model_name", reference, modelVersion = "model_version"
+        case configDigest = "config_digest", binaryDigest = "binary_digest", host, action, timeMillis = "time", eventIndex = "event_index"
+    }
+}
+
+/// One served prediction (or one refused request), as logged before the answer is sent.
+public struct PredictionRecord: Sendable, Hashable, Codable {
+    public var predictionID: String
+    public var timeMillis: Int64
+    public var deploymentID: String
+    public var modelName: String
+    public var modelVersion: Int64
+    /// sha256 of the canonical JSON of the input row (feature name → value); for a refused
+    /// request, of the request body.
+    public var inputDigest: Digest
+    public var probability: Double?
+    public var prediction: Int?
+    public var latencyMicros: Int64
+    /// `ok` or `refused`.
+    public var outcome: String
+    public var error: String?
+    /// The canonical input row, only when the deployment keeps raw inputs.
+    public var rawInput: String?
+
+    public init(
+        predictionID: String, timeMillis: Int64, deploymentID: String, modelName: String, modelVersion: Int64, inputDigest: Digest,
+        probability: Double?, prediction: Int?, latencyMicros: Int64, outcome: String, error: String? = nil, rawInput: String? = nil
+    ) {
+        self.predictionID = predictionID
+        self.timeMillis = timeMillis
+        self.deploymentID = deploymentID
+        self.modelName = modelName
+        self.modelVersion = modelVersion
+        self.inputDigest = inputDigest
+        self.probability = probability
+        self.prediction = prediction
+        self.latencyMicros = latencyMicros
+        self.outcome = outcome
+        self.error = error
+        self.rawInput = rawInput
+    }
+
+    /// The bytes of this record's Merkle leaf in its group commit: canonical JSON of every
+    /// field (the raw input by its presence only; its digest is `input_digest`).
+    public var leafBytes: [UInt8] {
+        let value: JSONValue = [
+            "prediction_id": .string(predictionID), "time": .int(timeMillis), "deployment_id": .string(deploymentID),
+            "model_name": .string(modelName), "model_version": .int(modelVersion), "input_digest": .string(inputDigest.description),
+            "probability": probability.map(JSONValue.double) ?? .null, "prediction": prediction.map { .int(Int64($0)) } ?? .null,
+            "latency_us": .int(latencyMicros), "outcome": .string(outcome), "error": error.map(JSONValue.string) ?? .null,
+        ]
+        return value.canonicalBytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case predictionID = "prediction_id", timeMillis = "time", deploymentID = "deployment_id", modelName = "model_name"
+        case modelVersion = "model_version", inputDigest = "input_digest", probability, prediction, latencyMicros = "latency_us", outcome, error
+        case rawInput = "raw_input"
+    }
+}
+
+/// One group commit of predictions: the records, the per-feature histogram counts of the
+/// served inputs (for drift), and the Merkle root over the records' leaves.
+public struct PredictionBatch: Sendable, Hashable {
+    public var deploymentID: String
+    public var modelName: String
+    public var modelVersion: Int64
+    public var records: [PredictionRecord]
+    /// Feature name → counts per bin of the training profile's edges.
+    public var featureCounts: [String: [Int]]
+    public var merkleRootHex: String
+
+    public init(
+        deploymentID: String, modelName: String, modelVersion: Int64, records: [PredictionRecord], featureCounts: [String: [Int]],
+        merkleRootHex: String
+    ) {
+        self.deploymentID = deploymentID
+        self.modelName = modelName
+        self.modelVersion = modelVersion
+        self.records = records
+        self.featureCounts = featureCounts
+        self.merkleRootHex = merkleRootHex
+    }
+}

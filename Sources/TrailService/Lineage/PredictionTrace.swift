@@ -1,0 +1,137 @@
+import Foundation
+import TrailCore
+import TrailLearn
+import TrailLedger
+import TrailStore
+
+extension LineageService {
+    public struct PredictionTrace: Sendable, Encodable {
+        public var prediction: PredictionRecord
+        public var batchEventIndex: Int64
+        public var position: Int
+        public var batchSize: Int
+        public var merklePath: [String]
+        public var deployment: Deployment?
+        public var model: ModelLineage
+        /// Prediction and deployment links first, then the model's.
+        public var links: [Link]
+
+        enum CodingKeys: String, CodingKey {
+            case prediction, batchEventIndex = "batch_event_index", position, batchSize = "batch_size", merklePath = "merkle_path", deployment
+            case model, links
+        }
+    }
+
+    /// prediction → its group commit (Merkle path to the event's root, event inclusion proof)
+    /// → deployment → promotion in force then → model version → run → data, code, environment.
+    public func prediction(id: String) async throws -> PredictionTrace {
+        guard let (record, eventIndex, position) = try await tracking.store.prediction(id: id) else {
+            throw TrailError.notFound("prediction", id, field: "prediction_id")
+        }
+        let batch = try await tracking.store.predictions(eventIndex: eventIndex)
+        let leaves = batch.map { Merkle.leafHash($0.leafBytes) }
+        let path = Merkle.inclusionProof(index: position, leaves: leaves[...])
+        let event = try await ledger.event(index: eventIndex)
+        let recordedRoot = (try JSONValue.parse(event.body))["facts"]?["merkle_root"]?.stringValue
+        let computedRoot = Merkle.rootFromInclusion(
+            index: UInt64(position), size: UInt64(leaves.count), leaf: Merkle.leafHash(record.leafBytes), path: path)
+        let rootMatches = computedRoot.map { $0.map { String(format: "%02x", $0) }.joined() } == recordedRoot
+        _ = try await ledger.checkpointIfBehind()
+        let checkpoint = try await ledger.latestCheckpoint()
+        func proven(_ index: Int64?) async -> Bool {
+            guard let index, let proof = try? await ledger.inclusionProof(index: index, checkpointSize: checkpoint.size) else { return false }
+            return proof.verify(with: ledger.signer.verifier)
+        }
+        var links: [Link] = []
+        links.append(
+            Link(
+                kind: "prediction",
+                summary: "\(record.predictionID) at \(Self.date(record.timeMillis)): \(record.outcome)"
+                    + (record.probability.map { ", p(positive) = \(JSONValue.ecmaScriptNumber($0)), prediction \(record.prediction ?? -1)" } ?? "")
+                    + ", input \(record.inputDigest); leaf \(position) of \(batch.count) in the commit's Merkle root \(rootMatches ? "✓" : "✗ MISMATCH")",
+                eventIndex: eventIndex, proven: rootMatches ? await proven(eventIndex) : false))
+        let rows = try await tracking.store.deployments(id: record.deploymentID, modelName: nil)
+        let deployment = rows.last { $0.timeMillis <= record.timeMillis && $0.modelVersion == record.modelVersion } ?? rows.first
+        if let deployment {
+            links.append(
+                Link(
+                    kind: "deployment",
+                    summary: "\(deployment.deploymentID) (\(deployment.action)) serving \(deployment.modelName)@\(deployment.reference) = version \(deployment.modelVersion) on \(deployment.host), binary \(deployment.binaryDigest), config \(deployment.configDigest)",
+                    eventIndex: deployment.eventIndex, proven: await proven(deployment.eventIndex)))
+            if Int64(deployment.reference) == nil,
+                let change = try await registry.history(record.modelName).last(where: {
+                    $0.kind == .alias && $0.key == deployment.reference && $0.to == String(record.modelVersion) && $0.timeMillis <= record.timeMillis
+                })
+            {
+                links.append(
+                    Link(
+                        kind: "promotion",
+                        summary: "\(record.modelName)@\(deployment.reference) → version \(record.modelVersion) by \(change.actor) at \(Self.date(change.timeMillis)): \(change.reason)",
+                        eventIndex: change.eventIndex, proven: await proven(change.eventIndex)))
+            }
+        }
+        let model = try await self.model(name: record.modelName, reference: String(record.modelVersion))
+        return PredictionTrace(
+            prediction: record, batchEventIndex: eventIndex, position: position, batchSize: batch.count,
+            merklePath: path.map { Data($0).base64EncodedString() }, deployment: deployment, model: model, links: links + model.links)
+    }
+
+    public struct DatasetImpact: Sendable, Encodable {
+        public struct Use: Sendable, Encodable {
+            public var runID: RunID
+            public var runName: String
+            public var versions: [String]
+            public var deployments: [String]
+        }
+
+        public struct Window: Sendable, Encodable {
+            public var deploymentID: String
+            public var start: String
+            public var predictions: Int64
+            public var refused: Int64
+        }
+
+        public var digest: String
+        public var runs: [Use]
+        public var predictionsByWindow: [Window]
+        public var totalPredictions: Int64
+
+        enum CodingKeys: String, CodingKey { case digest, runs, predictionsByWindow = "predictions_by_window", totalPredictions = "total_predictions" }
+    }
+
+    /// Everything that depends on a dataset: runs, model versions, deployments, and the
+    /// predictions served per time window.
+    public func dataset(digest: String, windowMillis: Int64 = 86_400_000) async throws -> DatasetImpact {
+        let digest = digest.hasPrefix("sha256:") ? digest : "sha256:" + digest
+        var uses: [DatasetImpact.Use] = []
+        var windows: [DatasetImpact.Window] = []
+        var total: Int64 = 0
+        var seenDeployments = Set<String>()
+        let models = try await registry.models(maxResults: 1000).items
+        var versionsByRun: [RunID: [ModelVersion]] = [:]
+        for model in models {
+            for version in try await registry.versions(model.name) { if let run = version.runID { versionsByRun[run, default: []].append(version) } }
+        }
+        for runID in try await tracking.store.runs(datasetDigest: digest) {
+            let run = try await tracking.run(runID)
+            var deploymentIDs: [String] = []
+            for version in versionsByRun[runID] ?? [] {
+                for deployment in try await tracking.store.deployments(id: nil, modelName: version.name)
+                where deployment.modelVersion == version.version && !deploymentIDs.contains(deployment.deploymentID) {
+                    deploymentIDs.append(deployment.deploymentID)
+                }
+            }
+            uses.append(
+                .init(
+                    runID: runID, runName: run.info.name, versions: (versionsByRun[runID] ?? []).map { "\($0.name)/\($0.version)" },
+                    deployments: deploymentIDs))
+            for id in deploymentIDs where seenDeployments.insert(id).inserted {
+                for bucket in try await tracking.store.predictionCounts(deploymentID: id, bucketMillis: windowMillis) {
+                    windows.append(.init(deploymentID: id, start: Self.date(bucket.bucket), predictions: bucket.ok, refused: bucket.refused))
+                    total += bucket.ok
+                }
+            }
+        }
+        return DatasetImpact(digest: digest, runs: uses, predictionsByWindow: windows, totalPredictions: total)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import TrailCore
+import TrailLearn
+import TrailStore
+
+public struct DriftReport: Sendable, Encodable {
+    public struct Feature: Sendable, Encodable {
+        public var name: String
+        public var psi: Double
+        public var level: String
+        public var served: Int
+    }
+
+    public var name: String
+    public var reference: String
+    public var version: Int64
+    public var windowSeconds: Int64
+    public var served: Int
+    public var level: String
+    public var warningThreshold: Double
+    public var alertThreshold: Double
+    public var features: [Feature]
+    public var eventIndex: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case name, reference, version, windowSeconds = "window_seconds", served, level, warningThreshold = "warning_threshold"
+        case alertThreshold = "alert_threshold", features, eventIndex = "event_index"
+    }
+}
+
+public struct PredictionCheck: Sendable, Encodable {
+    public var predictionID: String
+    public var outcome: String
+    public var differences: [String]
+    public var probability: Double?
+    public var prediction: Int?
+    public var eventIndex: Int64?
+
+    enum CodingKeys: String, CodingKey { case predictionID = "prediction_id", outcome, differences, probability, prediction, eventIndex = "event_index" }
+}
+
+extension ServingService {
+    public static let driftWarning = 0.1
+    public static let driftAlert = 0.25
+
+    /// Population stability index per feature of the inputs served by `name@reference`'s
+    /// current version in the last `windowMillis`, against its training profile. Recorded as a
+    /// `drift.check` event; an `alert` stays open until a later check is below alert.
+    public func drift(name: String, reference: String, windowMillis: Int64, actor: Actor) async throws -> DriftReport {
+        guard windowMillis > 0 else { throw TrailError.invalid("window", "the window must be positive") }
+        let loaded = try await load(name: name, reference: reference, pinned: true)
+        let now = tracking.clock.nowMillis()
+        let served = try await tracking.store.servedFeatureCounts(
+            name: name, version: loaded.version.version, fromMillis: now - windowMillis, toMillis: now + 1)
+        var features: [DriftReport.Feature] = []
+        for feature in loaded.model.featureNames {
+            guard let base = loaded.baseline[feature], let counts = served[feature], counts.count == base.counts.count else { continue }
+            let psi = FeatureProfile.psi(expected: base.counts, actual: counts)
+            features.append(
+                .init(name: feature, psi: psi, level: psi >= Self.driftAlert ? "alert" : psi >= Self.driftWarning ? "warning" : "ok", served: counts.reduce(0, +)))
+        }
+        let total = features.first?.served ?? 0
+        let level = total == 0 ? "no-data" : features.contains { $0.level == "alert" } ? "alert" : features.contains { $0.level == "warning" } ? "warning" : "ok"
+        var report = DriftReport(
+            name: name, reference: reference, version: loaded.version.version, windowSeconds: windowMillis / 1000, served: total, level: level,
+            warningThreshold: Self.driftWarning, alertThreshold: Self.driftAlert, features: features)
+        let receipt = try await tracking.store.apply(
+            WriteBatch(
+                changes: [],
+                event: EventDraft(
+                    action: "drift.check", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
+                    facts: [
+                        "reference": .string(reference), "version": .int(loaded.version.version), "window_ms": .int(windowMillis),
+                        "served": .int(Int64(total)), "level": .string(level),
+                        "psi": .object(Dictionary(uniqueKeysWithValues: features.map { ($0.name, JSONValue.double($0.psi)) })),
+                    ]),
+                recordWhenUnchanged: true))
+        report.eventIndex = receipt.eventIndex
+        return report
+    }
+
+    /// Re-scores a logged prediction with its exact model version: the input (given, or the
+    /// stored one when raw inputs were kept) must have the recorded digest, and the output
+    /// must be identical. Recorded as `prediction.reproduce`.
+    public func rescore(predictionID: String, input: [String: JSONValue]?, actor: Actor) async throws -> PredictionCheck {
+        guard let (record, _, _) = try await tracking.store.prediction(id: predictionID) else {
+            throw TrailError.notFound("prediction", predictionID, field: "prediction_id")
+        }
+        guard record.outcome == "ok" else { throw TrailError.invalid("prediction_id", "\(predictionID) was a refused request; nothing to re-score") }
+        var row = input
+        if row == nil, let raw = record.rawInput, case .object(let stored) = try JSONValue.parse(Array(raw.utf8)) { row = stored }
+        guard let row else {
+            throw TrailError.invalid("input", "the deployment did not keep raw inputs; pass the input row (--input row.json)")
+        }
+        var check = PredictionCheck(predictionID: predictionID, outcome: "DIFFERS", differences: [])
+        let digest = Self.inputDigest(row)
+        if digest != record.inputDigest {
+            check.differences.append("input digest: recorded \(record.inputDigest), given \(digest)")
+        } else {
+            let loaded = try await load(name: record.modelName, reference: String(record.modelVersion), pinned: true)
+            switch Self.check(row, for: loaded.model) {
+            case .failure(let problems): check.differences.append("input: \(problems.message)")
+            case .success(let values):
+                let probability = loaded.model.probability(values)
+                let prediction = probability >= loaded.model.threshold ? 1 : 0
+                check.probability = probability
+                check.prediction = prediction
+                if probability != record.probability { check.differences.append("probability: recorded \(record.probability ?? .nan), now \(probability)") }
+                if prediction != record.prediction { check.differences.append("prediction: recorded \(record.prediction ?? -1), now \(prediction)") }
+            }
+        }
+        check.outcome = check.differences.isEmpty ? "REPRODUCED" : "DIFFERS"
+        let receipt = try await tracking.store.apply(
+            WriteBatch(
+                changes: [],
+                event: EventDraft(
+                    action: "prediction.reproduce", actor: actor, timeMillis: tracking.clock.nowMillis(),
+                    subject: Subject(type: "prediction", id: predictionID),
+                    facts: ["outcome": .string(check.outcome), "differences": .array(check.differences.map(JSONValue.string))]),
+                recordWhenUnchanged: true))
+        check.eventIndex = receipt.eventIndex
+        return check
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import TrailArtifacts
+import TrailCore
+import TrailLearn
+import TrailLedger
+import TrailStore
+
+/// A model version loaded for serving: every file checked against the version's manifest.
+public struct LoadedModel: Sendable {
+    public var name: String
+    public var reference: String
+    public var version: ModelVersion
+    public var model: LinearModel
+    /// Per feature: the training profile's histogram edges and counts (the drift baseline).
+    public var baseline: [String: (edges: [Double], counts: [Int])]
+
+    public var positiveLabel: String { model.classLabels[model.positiveClass] }
+}
+
+/// A request row that does not fit the model's signature: what is missing, extra or bad.
+public struct InputProblems: Error, Sendable, Hashable {
+    public var missing: [String]
+    public var extra: [String]
+    /// Feature → what is wrong with its value.
+    public var invalid: [String: String]
+
+    public var message: String {
+        var parts: [String] = []
+        if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
+        if !extra.isEmpty { parts.append("extra \(extra.joined(separator: ", "))") }
+        for (feature, problem) in invalid.sorted(by: { $0.key < $1.key }) { parts.append("\(feature): \(problem)") }
+        return parts.joined(separator: "; ")
+    }
+}
+
+/// Serving rules: what may be served, how inputs are checked and scored, and what is recorded.
+public struct ServingService: Sendable {
+    public let tracking: TrackingService
+    public let registry: RegistryService
+
+    public init(tracking: TrackingService, registry: RegistryService) {
+        self.tracking = tracking
+        self.registry = registry
+    }
+
+    /// Resolves `name@reference` and loads that version. An alias or stage is served only as
+    /// the registry holds it (the gate admitted it there); a bare version number only with
+    /// `pinned`. Refuses any file whose bytes do not match the manifest.
+    public func load(name: String, reference: String, pinned: Bool = false) async throws -> LoadedModel {
+        let model = try await registry.model(name)
+        let number: Int64
+        if let direct = Int64(reference) {
+            guard pinned else {
+                throw TrailError(
+                    .permissionDenied,
+                    "version \(direct) is served only through an alias or stage the promotion policy admitted it to, or with --pinned",
+                    field: "reference")
+            }
+            number = direct
+        } else if let aliased = model.aliases[reference] {
+            number = aliased
+        } else if let stage = try? ModelStage(parsing: reference),
+            let held = try await registry.versions(name).filter({ $0.stage == stage }).map(\.version).max()
+        {
+            number = held
+        } else {
+            throw TrailError.notFound("model reference", "\(name)@\(reference)", field: "reference")
+        }
+        let version = try await registry.version(name, number)
+        var files: [String: [UInt8]] = [:]
+        for file in version.manifest.files {
+            let bytes: [UInt8]
+            do {
+                bytes = try tracking.blobs.get(file.digest)
+            } catch {
+                throw TrailError(.dataLoss, "model file \(file.path) (\(file.digest)) of \(name) version \(number) is missing", field: "reference")
+            }
+            guard Digest.of(bytes) == file.digest else {
+                throw TrailError(
+                    .dataLoss, "model file \(file.path) of \(name) version \(number) does not match its manifest digest \(file.digest); refusing to serve",
+                    field: "reference")
+            }
+            files[file.path] = bytes
+        }
+        guard ModelManifest(files: version.manifest.files).root == version.manifest.root else {
+            throw TrailError(.dataLoss, "the manifest of \(name) version \(number) does not match its root digest", field: "reference")
+        }
+        guard let modelBytes = files["model.json"] else {
+            throw TrailError.invalid("reference", "\(name) version \(number) has no model.json (a trail train model) to serve")
+        }
+        let linear = try LinearModel(parsing: modelBytes)
+        var baseline: [String: (edges: [Double], counts: [Int])] = [:]
+        if let profile = files["training_profile.json"], case .array(let features)? = try JSONValue.parse(profile)["features"] {
+            for feature in features {
+                guard let name = feature["name"]?.stringValue, case .array(let edges)? = feature["edges"], case .array(let counts)? = feature["counts"]
+                else { continue }
+                baseline[name] = (
+                    edges.compactMap { if case .double(let d) = $0 { d } else { $0.intValue.map(Double.init) } },
+                    counts.map { Int($0.intValue ?? 0) }
+                )
+            }
+        }
+        return LoadedModel(name: name, reference: reference, version: version, model: linear, baseline: baseline)
+    }
+
+    /// Checks one row (feature name → value) against the model's features: the exact set, and
+    /// finite numbers only. Returns the values in the model's order.
+    public static func check(_ row: [String: JSONValue], for model: LinearModel) -> Result<[Double], InputProblems> {
+        let expected = Set(model.featureNames)
+        var problems = InputProblems(
+            missing: model.featureNames.filter { row[$0] == nil }, extra: row.keys.filter { !expected.contains($0) }.sorted(), invalid: [:])
+        var values: [Double] = []
+        values.reserveCapacity(model.featureNames.count)
+        for name in model.featureNames {
+            guard let value = row[name] else { continue }
+            switch value {
+            case .double(let d) where d.isFinite: values.append(d)
+            case .int(let i): values.append(Double(i))
+            case .double: problems.invalid[name] = "must be a finite number"
+            case .string(let s) where ["nan", "inf", "infinity", "-inf", "-infinity"].contains(s.lowercased()):
+                problems.invalid[name] = "must be a finite number, got \(s)"
+            default: problems.invalid[name] = "must be a number, got \(Self.typeName(value))"
+            }
+        }
+        if problems.missing.isEmpty && problems.extra.isEmpty && problems.invalid.isEmpty { return .success(values) }
+        return .failure(problems)
+    }
+
+    static func typeName(_ value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        default: "a number"
+        }
+    }
+
+    /// sha256 of the canonical JSON of a row.
+    public static func inputDigest(_ row: [String: JSONValue]) -> Digest { Digest.of(JSONValue.object(row).canonicalBytes) }
+
+    /// Records a deployment's start, switch or stop.
+    public func record(_ deployment: Deployment, actor: Actor) async throws -> Int64 {
+        let receipt = try await tracking.store.apply(
+            WriteBatch(
+                preconditions: [.modelVersion(deployment.modelName, deployment.modelVersion)], changes: [.recordDeployment(deployment)],
+                event: EventDraft(
+                    action: "deployment.\(deployment.action)", actor: actor, timeMillis: deployment.timeMillis,
+                    subject: Subject(type: "deployment", id: deployment.deploymentID),
+                    related: ["model": "\(deployment.modelName)/\(deployment.modelVersion)"],
+                    facts: [
+                        "model_name": .string(deployment.modelName), "reference": .string(deployment.reference),
+                        "model_version": .int(deployment.modelVersion), "config_digest": .string(deployment.configDigest.description),
+                        "binary_digest": .string(deployment.binaryDigest), "host": .string(deployment.host),
+                    ])))
+        return receipt.eventIndex ?? 0
+    }
+
+    /// Writes one group commit: the records, drift counts and a Merkle root over the records,
+    /// in one transaction with one `predictions.batch` event.
+    public func commit(_ records: [PredictionRecord], deployment: String, model: LoadedModel, counts: [String: [Int]], actor: Actor)
+        async throws -> Int64?
+    {
+        guard !records.isEmpty else { return nil }
+        let leaves = records.map { Merkle.leafHash($0.leafBytes) }
+        let root = Merkle.root(leaves: leaves[...]).map { String(format: "%02x", $0) }.joined()
+        let refused = records.filter { $0.outcome != "ok" }.count
+        let batch = PredictionBatch(
+            deploymentID: deployment, modelName: model.name, modelVersion: model.version.version, records: records, featureCounts: counts,
+            merkleRootHex: root)
+        let receipt = try await tracking.store.apply(
+            WriteBatch(
+                changes: [.recordPredictions(batch)],
+                event: EventDraft(
+                    action: "predictions.batch", actor: actor, timeMillis: records.last!.timeMillis,
+                    subject: Subject(type: "deployment", id: deployment),
+                    related: ["model": "\(model.name)/\(model.version.version)"],
+                    facts: [
+                        "count": .int(Int64(records.count)), "refused": .int(Int64(refused)), "first_id": .string(records.first!.predictionID),
+                        "last_id": .string(records.last!.predictionID), "merkle_root": .string(root), "leaf": "sha256(0x00 || canonical record)",
+                    ])))
+        return receipt.eventIndex
+    }
+}

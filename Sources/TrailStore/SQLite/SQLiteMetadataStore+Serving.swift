@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+import TrailCore
+
+extension SQLiteMetadataStore {
+    public func deployments(id: String?, modelName: String?) async throws -> [Deployment] {
+        try await read { db in
+            var sql = """
+                SELECT deployment_id, model_name, reference, model_version, config_digest, binary_digest, host, action, time, event_index
+                FROM deployments
+                """
+            var arguments: StatementArguments = []
+            if let id {
+                sql += " WHERE deployment_id = ?"
+                arguments += [id]
+            } else if let modelName {
+                sql += " WHERE model_name = ?"
+                arguments += [modelName]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY seq", arguments: arguments).map { row in
+                Deployment(
+                    deploymentID: row[0], modelName: row[1], reference: row[2], modelVersion: row[3], configDigest: try Digest(parsing: row[4]),
+                    binaryDigest: row[5], host: row[6], action: row[7], timeMillis: row[8], eventIndex: row[9])
+            }
+        }
+    }
+
+    static let predictionColumns = """
+        prediction_id, time, deployment_id, model_name, model_version, input_digest, probability, prediction, latency_us, outcome, error,
+        raw_input, event_index, position
+        """
+
+    static func predictionRecord(_ row: Row) throws -> PredictionRecord {
+        PredictionRecord(
+            predictionID: row[0], timeMillis: row[1], deploymentID: row[2], modelName: row[3], modelVersion: row[4],
+            inputDigest: try Digest(parsing: row[5]), probability: row[6], prediction: row[7], latencyMicros: row[8], outcome: row[9], error: row[10],
+            rawInput: row[11])
+    }
+
+    public func prediction(id: String) async throws -> (record: PredictionRecord, eventIndex: Int64, position: Int)? {
+        try await read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE prediction_id = ?", arguments: [id])
+            else { return nil }
+            return (try Self.predictionRecord(row), row[12], row[13])
+        }
+    }
+
+    public func predictions(eventIndex: Int64) async throws -> [PredictionRecord] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE event_index = ? ORDER BY position", arguments: [eventIndex]
+            ).map(Self.predictionRecord)
+        }
+    }
+
+    public func servedFeatureCounts(name: String, version: Int64, fromMillis: Int64, toMillis: Int64) async throws -> [String: [Int]] {
+        try await read { db in
+            var total: [String: [Int]] = [:]
+            for json in try String.fetchAll(
+                db, sql: "SELECT counts_json FROM served_feature_counts WHERE model_name = ? AND model_version = ? AND time >= ? AND time < ?",
+                arguments: [name, version, fromMillis, toMillis])
+            {
+                guard case .object(let members) = try JSONValue.parse(Array(json.utf8)) else { continue }
+                for (feature, value) in members {
+                    guard case .array(let items) = value else { continue }
+                    let counts = items.map { Int($0.intValue ?? 0) }
+                    if var existing = total[feature], existing.count == counts.count {
+                        for i in counts.indices { existing[i] += counts[i] }
+                        total[feature] = existing
+                    } else {
+                        total[feature] = counts
+                    }
+                }
+            }
+            return total
+        }
+    }
+
+    public func runs(datasetDigest: String) async throws -> [RunID] {
+        try await read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT DISTINCT r.run_id FROM dataset_inputs d JOIN runs r ON r.pk = d.run_pk WHERE d.digest = ? ORDER BY r.start_time",
+                arguments: [datasetDigest]
+            ).compactMap { try? RunID(parsing: $0) }
+        }
+    }
+
+    public func predictionCounts(deploymentID: String, bucketMillis: Int64) async throws -> [(bucket: Int64, ok: Int64, refused: Int64)] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT (time / ?) * ?, SUM(outcome = 'ok'), SUM(outcome != 'ok') FROM predictions WHERE deployment_id = ?
+                    GROUP BY 1 ORDER BY 1
+                    """, arguments: [bucketMillis, bucketMillis, deploymentID]
+            ).map { (bucket: $0[0], ok: $0[1], refused: $0[2]) }
+        }
+    }
+}
