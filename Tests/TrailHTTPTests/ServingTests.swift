@@ -1,0 +1,131 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+import TrailCore
+import TrailHTTP
+import TrailService
+import TrailStore
+
+@Suite("Serving: traceable predictions")
+struct ServingTests {
+    static let environment = TrainingEnvironment(
+        gitCommit: "0123456789abcdef0123456789abcdef01234567", gitRemote: "none", gitBranch: "main", gitDirty: false, gitDiffSHA256: nil,
+        swiftToolchain: "Swift", os: "Linux", cpu: "test", trailBinarySHA256: "sha256:test", dependencyLockSHA256: "absent")
+
+    /// A home with `bc` versions 1 and 2 trained from the bundled data, version 1 at @live.
+    static func setUp() async throws -> (TrailHome, ServingService) {
+        let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-serve-\(UUID().uuidString)"))
+        for c in [1.0, 0.5] {
+            _ = try await home.pipeline.train(
+                TrainingConfig(dataPath: "bundled:breast_cancer.csv", c: c, registerAs: "bc"), environment: environment, actor: .user("carol"))
+        }
+        try await home.registry.setAlias(name: "bc", alias: "live", version: 1, actor: .user("carol"))
+        return (home, ServingService(tracking: home.tracking, registry: home.registry))
+    }
+
+    static func row(_ home: TrailHome) throws -> [String: JSONValue] {
+        let (bytes, _) = try TrainingPipeline.loadData("bundled:breast_cancer.csv")
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        let names = lines[0].split(separator: ",").map(String.init)
+        let values = lines[1].split(separator: ",").map { Double($0)! }
+        var row: [String: JSONValue] = [:]
+        for (name, value) in zip(names, values) where name != "target" { row[name] = .double(value) }
+        return row
+    }
+
+    @Test func predictValidatesLogsAndTracesBackToTheDataset() async throws {
+        let (home, serving) = try await Self.setUp()
+        let loaded = try await serving.load(name: "bc", reference: "live")
+        #expect(loaded.version.version == 1)
+        await #expect(throws: TrailError.self) { _ = try await serving.load(name: "bc", reference: "2") }  // not admitted; --pinned needed
+        let deployment = Deployment(
+            deploymentID: "dtest", modelName: "bc", reference: "live", modelVersion: 1, configDigest: Digest.of([1]), binaryDigest: "sha256:test",
+            host: "test", action: "start", timeMillis: home.tracking.clock.nowMillis())
+        _ = try await serving.record(deployment, actor: .service("serve"))
+        let log = PredictionLog(service: serving, deploymentID: "dtest", model: loaded, actor: .service("serve"))
+        let state = ServingState(model: loaded, deploymentID: "dtest", log: log, keepInputs: false)
+        let app = Application(router: ServingApplication.router(state: state, logger: Logger(label: "test")))
+        let row = try Self.row(home)
+        let predictionID = try await app.test(.router) { client -> String in
+            let id = try await client.execute(uri: "/predict", method: .post, body: ByteBuffer(bytes: JSONValue.object(row).canonicalBytes)) {
+                response -> String in
+                #expect(response.status == .ok)
+                let body = try JSONValue.parse(Array(response.body.readableBytesView))
+                let predictionID = body["prediction_id"]?.stringValue ?? ""
+                #expect(response.headers[HTTPField.Name("X-Prediction-Id")!] == predictionID)
+                #expect(response.headers[HTTPField.Name("X-Model-Version")!] == "1")
+                #expect(body["positive_class"] == .string("benign"))
+                #expect(body["prediction_label"] == .string("malignant"), "row 1 of the data set is malignant")
+                for key in ["model_name", "model_version", "deployment_id", "probability_positive_class", "prediction", "threshold"] {
+                    #expect(body[key] != nil, "\(key)")
+                }
+                return predictionID
+            }
+            var bad = row
+            bad.removeValue(forKey: "mean_radius")
+            bad["extra_one"] = .double(1)
+            bad["worst_area"] = .string("big")
+            try await client.execute(uri: "/predict", method: .post, body: ByteBuffer(bytes: JSONValue.object(bad).canonicalBytes)) { response in
+                #expect(response.status == .unprocessableContent)
+                let body = try JSONValue.parse(Array(response.body.readableBytesView))
+                #expect(body["missing"] == .array(["mean_radius"]))
+                #expect(body["extra"] == .array(["extra_one"]))
+                #expect(body["invalid"]?["worst_area"] != nil)
+            }
+            let batch = JSONValue.object(["inputs": .array([.object(row), .object(row)])])
+            try await client.execute(uri: "/predict", method: .post, body: ByteBuffer(bytes: batch.canonicalBytes)) { response in
+                #expect(response.status == .ok)
+                guard case .array(let items)? = try JSONValue.parse(Array(response.body.readableBytesView))["predictions"] else {
+                    Issue.record("no predictions list")
+                    return
+                }
+                #expect(items.count == 2)
+            }
+            for path in ["/health", "/model-info", "/openapi.json", "/docs"] {
+                try await client.execute(uri: path, method: .get) { response in #expect(response.status == .ok, "\(path)") }
+            }
+            return id
+        }
+        // Logged before the answer: the prediction is in the store, under a proven batch event.
+        let trace = try await home.lineage.prediction(id: predictionID)
+        #expect(trace.prediction.modelVersion == 1)
+        #expect(trace.prediction.inputDigest == ServingService.inputDigest(row))
+        let proven = trace.links.filter { $0.eventIndex != nil }.map(\.proven)
+        #expect(!proven.isEmpty && !proven.contains(false))
+        #expect(trace.links.contains { $0.kind == "deployment" })
+        let (bytes, _) = try TrainingPipeline.loadData("bundled:breast_cancer.csv")
+        #expect(trace.model.dataSHA256 == Digest.of(bytes).description, "equal to sha256sum of the CSV")
+        #expect(trace.model.gitCommit == Self.environment.gitCommit)
+        // Refused requests are logged too.
+        let refused = try await home.ledger.events(EventQuery(action: "predictions.batch"))
+        #expect(refused.contains { String(decoding: $0.body, as: UTF8.self).contains("\"refused\":1") })
+        // Re-scoring needs the input (not kept): given, it reproduces; altered, it differs.
+        #expect(try await serving.rescore(predictionID: predictionID, input: row, actor: .user("auditor")).outcome == "REPRODUCED")
+        var altered = row
+        altered["mean_radius"] = .double(99)
+        #expect(try await serving.rescore(predictionID: predictionID, input: altered, actor: .user("auditor")).outcome == "DIFFERS")
+        // Drift over the served inputs; the impact query finds the deployment and its predictions.
+        let drift = try await serving.drift(name: "bc", reference: "live", windowMillis: 3_600_000, actor: .user("auditor"))
+        #expect(drift.served == 3)
+        let impact = try await home.lineage.dataset(digest: Digest.of(bytes).description)
+        #expect(impact.totalPredictions == 3)
+        #expect(impact.runs.flatMap(\.deployments).contains("dtest"))
+        try await home.ledger.checkpointIfBehind()
+        #expect(try await home.verifier.verify().ok)
+    }
+
+    @Test func refusesToServeTamperedModelFiles() async throws {
+        let (home, serving) = try await Self.setUp()
+        let version = try await home.registry.version("bc", 1)
+        let file = try #require(version.manifest.files.first { $0.path == "model.json" })
+        let hex = file.digest.hex
+        let path = home.url.appendingPathComponent("blobs/sha256/\(hex.prefix(2))/\(hex)")
+        try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path.path)
+        try Data("{\"tampered\":true}".utf8).write(to: path)
+        let error = await #expect(throws: TrailError.self) { _ = try await serving.load(name: "bc", reference: "live") }
+        #expect(error?.code == .dataLoss)
+    }
+}
