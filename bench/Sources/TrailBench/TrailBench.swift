@@ -22,6 +22,11 @@ struct TrailBench {
             guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let value = Int(arguments[i + 1]) else { return fallback }
             return value
         }
+        if let port = Optional(option("--ceiling-port", 0)), port > 0 { return try await ServingBench.ceiling(port: port) }
+        if let count = Optional(option("--trace-predictions", 0)), count > 0 {
+            let figures = try await ServingBench.trace(count: count)
+            return print(JSONValue.object(figures).canonicalString)
+        }
         let searchRuns = option("--runs", 100_000)
         let proofEvents = option("--proof-events", 10_000_000)
         let artifactMiB = option("--artifact-mib", 256)
