@@ -155,27 +155,38 @@ public enum ServingApplication {
         }
         var answers: [JSONValue] = []
         var ids: [String] = []
+        var records: [(PredictionRecord, [Double])] = []
         answers.reserveCapacity(rows.count)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (i, values) in checked.enumerated() {
-                let probability = model.model.probability(values)
-                let prediction = probability >= model.model.threshold ? model.model.positiveClass : 1 - model.model.positiveClass
-                let id = newID()
-                ids.append(id)
-                let record = PredictionRecord(
-                    predictionID: id, timeMillis: now, deploymentID: state.deploymentID, modelName: model.name, modelVersion: model.version.version,
-                    inputDigest: ServingService.inputDigest(rows[i]), probability: probability, prediction: prediction, latencyMicros: micros(),
-                    outcome: "ok", rawInput: state.keepInputs ? JSONValue.object(rows[i]).canonicalString : nil)
-                answers.append(
-                    [
-                        "prediction_id": .string(id), "model_name": .string(model.name), "model_version": .int(model.version.version),
-                        "deployment_id": .string(state.deploymentID), "probability_positive_class": .double(probability),
-                        "prediction": .int(Int64(prediction)), "prediction_label": .string(model.model.classLabels[prediction]),
-                        "positive_class": .string(model.positiveLabel), "threshold": .double(model.model.threshold),
-                    ])
-                group.addTask { try await state.log.log(record, values: values) }
+        for (i, values) in checked.enumerated() {
+            let probability = model.model.probability(values)
+            let prediction = probability >= model.model.threshold ? model.model.positiveClass : 1 - model.model.positiveClass
+            let id = newID()
+            ids.append(id)
+            records.append(
+                (
+                    PredictionRecord(
+                        predictionID: id, timeMillis: now, deploymentID: state.deploymentID, modelName: model.name,
+                        modelVersion: model.version.version, inputDigest: ServingService.inputDigest(rows[i]), probability: probability,
+                        prediction: prediction, latencyMicros: micros(), outcome: "ok",
+                        rawInput: state.keepInputs ? JSONValue.object(rows[i]).canonicalString : nil), values
+                ))
+            answers.append(
+                [
+                    "prediction_id": .string(id), "model_name": .string(model.name), "model_version": .int(model.version.version),
+                    "deployment_id": .string(state.deploymentID), "probability_positive_class": .double(probability),
+                    "prediction": .int(Int64(prediction)), "prediction_label": .string(model.model.classLabels[prediction]),
+                    "positive_class": .string(model.positiveLabel), "threshold": .double(model.model.threshold),
+                ])
+        }
+        // Durable before the answer: wait for the group commit(s) holding these records.
+        if records.count == 1 {
+            try await state.log.log(records[0].0, values: records[0].1)
+        } else {
+            let pending = records
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (record, values) in pending { group.addTask { try await state.log.log(record, values: values) } }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
         let headers: HTTPFields = [
             HTTPField.Name("X-Prediction-Id")!: ids.count <= 100 ? ids.joined(separator: ",") : ids[0],
