@@ -93,4 +93,26 @@ struct CLIEndToEndTests {
         let url = "http://127.0.0.1:\(port)"
         try Self.flow(home: Self.temporaryHome(), server: url)
     }
+
+    /// The README's first command, then the reproduction promise, as a user types them.
+    @Test func demoThenReproduceAndTrace() throws {
+        let home = Self.temporaryHome()
+        let demo = try Self.trail(["demo", "--json"], home: home)
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let outcome = try demo.json()
+        #expect(outcome["verify_ok"] as? Bool == true)
+        let training = try #require(outcome["training"] as? [String: Any])
+        let runID = try #require(training["run_id"] as? String)
+        let metrics = try #require(training["metrics"] as? [String: Double])
+        #expect(metrics["accuracy"]! >= 0.95 && metrics["roc_auc"]! >= 0.98)
+        for _ in 0..<2 {
+            let again = try Self.trail(["reproduce", runID], home: home)
+            #expect(again.status == 0 && again.stdout.hasPrefix("REPRODUCED"), "\(again.stdout)\(again.stderr)")
+        }
+        let trace = try Self.trail(["trace", "model", "breast_cancer_classifier@production", "--json"], home: home)
+        #expect(trace.status == 0)
+        #expect(try trace.json()["data_sha256"] as? String == training["data_sha256"] as? String)
+        let bad = try Self.trail(["train", "--C", "0"], home: home)
+        #expect(bad.status == 1 && bad.stderr.contains("C must be a positive number"))
+    }
 }
