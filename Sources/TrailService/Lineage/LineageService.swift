@@ -23,8 +23,10 @@ public struct LineageService: Sendable {
         public var eventIndex: Int64?
         /// The event's inclusion in the latest checkpoint verified (signature and Merkle path).
         public var proven: Bool
+        /// The inclusion proof of `eventIndex` against the signed checkpoint, for offline checks.
+        public var proof: InclusionProof? = nil
 
-        enum CodingKeys: String, CodingKey { case kind, summary, eventIndex = "event_index", proven }
+        enum CodingKeys: String, CodingKey { case kind, summary, eventIndex = "event_index", proven, proof }
     }
 
     public struct ModelLineage: Sendable, Encodable {
@@ -68,10 +70,12 @@ public struct LineageService: Sendable {
         var links: [Link] = []
         func link(_ kind: String, _ summary: String, _ index: Int64?) async {
             var proven = false
+            var inclusion: InclusionProof?
             if let index, let proof = try? await ledger.inclusionProof(index: index, checkpointSize: checkpoint.size) {
                 proven = proof.verify(with: ledger.signer.verifier)
+                inclusion = proof
             }
-            links.append(Link(kind: kind, summary: summary, eventIndex: index, proven: proven))
+            links.append(Link(kind: kind, summary: summary, eventIndex: index, proven: proven, proof: inclusion))
         }
         if let promotion {
             await link(

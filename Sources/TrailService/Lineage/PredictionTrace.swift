@@ -38,36 +38,42 @@ extension LineageService {
         let rootMatches = computedRoot.map { $0.map { String(format: "%02x", $0) }.joined() } == recordedRoot
         _ = try await ledger.checkpointIfBehind()
         let checkpoint = try await ledger.latestCheckpoint()
-        func proven(_ index: Int64?) async -> Bool {
-            guard let index, let proof = try? await ledger.inclusionProof(index: index, checkpointSize: checkpoint.size) else { return false }
-            return proof.verify(with: ledger.signer.verifier)
+        func proof(_ index: Int64?) async -> InclusionProof? {
+            guard let index else { return nil }
+            return try? await ledger.inclusionProof(index: index, checkpointSize: checkpoint.size)
+        }
+        func link(_ kind: String, _ summary: String, _ index: Int64?, holds: Bool = true) async -> Link {
+            let inclusion = await proof(index)
+            return Link(
+                kind: kind, summary: summary, eventIndex: index, proven: holds && (inclusion?.verify(with: ledger.signer.verifier) ?? false),
+                proof: inclusion)
         }
         var links: [Link] = []
         links.append(
-            Link(
-                kind: "prediction",
-                summary: "\(record.predictionID) at \(Self.date(record.timeMillis)): \(record.outcome)"
+            await link(
+                "prediction",
+                "\(record.predictionID) at \(Self.date(record.timeMillis)): \(record.outcome)"
                     + (record.probability.map { ", p(positive) = \(JSONValue.ecmaScriptNumber($0)), prediction \(record.prediction ?? -1)" } ?? "")
                     + ", input \(record.inputDigest); leaf \(position) of \(batch.count) in the commit's Merkle root \(rootMatches ? "✓" : "✗ MISMATCH")",
-                eventIndex: eventIndex, proven: rootMatches ? await proven(eventIndex) : false))
+                eventIndex, holds: rootMatches))
         let rows = try await tracking.store.deployments(id: record.deploymentID, modelName: nil)
         let deployment = rows.last { $0.timeMillis <= record.timeMillis && $0.modelVersion == record.modelVersion } ?? rows.first
         if let deployment {
             links.append(
-                Link(
-                    kind: "deployment",
-                    summary: "\(deployment.deploymentID) (\(deployment.action)) serving \(deployment.modelName)@\(deployment.reference) = version \(deployment.modelVersion) on \(deployment.host), binary \(deployment.binaryDigest), config \(deployment.configDigest)",
-                    eventIndex: deployment.eventIndex, proven: await proven(deployment.eventIndex)))
+                await link(
+                    "deployment",
+                    "\(deployment.deploymentID) (\(deployment.action)) serving \(deployment.modelName)@\(deployment.reference) = version \(deployment.modelVersion) on \(deployment.host), binary \(deployment.binaryDigest), config \(deployment.configDigest)",
+                    deployment.eventIndex))
             if Int64(deployment.reference) == nil,
                 let change = try await registry.history(record.modelName).last(where: {
                     $0.kind == .alias && $0.key == deployment.reference && $0.to == String(record.modelVersion) && $0.timeMillis <= record.timeMillis
                 })
             {
                 links.append(
-                    Link(
-                        kind: "promotion",
-                        summary: "\(record.modelName)@\(deployment.reference) → version \(record.modelVersion) by \(change.actor) at \(Self.date(change.timeMillis)): \(change.reason)",
-                        eventIndex: change.eventIndex, proven: await proven(change.eventIndex)))
+                    await link(
+                        "promotion",
+                        "\(record.modelName)@\(deployment.reference) → version \(record.modelVersion) by \(change.actor) at \(Self.date(change.timeMillis)): \(change.reason)",
+                        change.eventIndex))
             }
         }
         let model = try await self.model(name: record.modelName, reference: String(record.modelVersion))

@@ -146,7 +146,7 @@ public struct TrainingPipeline: Sendable {
             let message = (error as? TrailError)?.message ?? "\(error)"
             try? await tracking.logBatch(
                 runID, tags: [Tag(key: "error", value: String(message.prefix(4000))), Tag(key: "failed_step", value: recorder.current)], actor: actor)
-            try? await tracking.updateRun(runID, status: .failed, endTimeMillis: tracking.clock.nowMillis(), actor: actor)
+            _ = try? await tracking.updateRun(runID, status: .failed, endTimeMillis: tracking.clock.nowMillis(), actor: actor)
             progress("✗ \(recorder.current) failed: \(message)")
             throw error
         }
@@ -291,7 +291,7 @@ public struct TrainingPipeline: Sendable {
                 name: name, runID: runID, path: "model", description: "trained by trail train, run \(runName)", actor: actor)
             progress("✓ registered \(name) version \(registered!.version) (root \(registered!.manifest.root))")
         }
-        try await tracking.updateRun(runID, status: .finished, endTimeMillis: tracking.clock.nowMillis(), actor: actor)
+        _ = try await tracking.updateRun(runID, status: .finished, endTimeMillis: tracking.clock.nowMillis(), actor: actor)
         return TrainingResult(
             runID: runID, runName: runName, experimentID: experimentID, dataSource: source, dataSHA256: dataDigest, rows: table.count,
             features: table.featureNames.count, trainRows: split.train.count, testRows: split.test.count, metrics: values,
