@@ -41,7 +41,7 @@ open(f"{work}/post.lua", "w").write(
     'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ' + json.dumps(body) + "\n")
 PY
 
-wait_up() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "server at $1 did not start" >&2; exit 1; }
+wait_up() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "server at $1 did not start" >&2; exit 1; }
 
 # wrk -> {"rps":…, "p50_ms":…, "p99_ms":…}
 load() {
@@ -62,7 +62,7 @@ PY
 rss() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
 
 "$BIN/trail-bench" --ceiling-port 18190 & CEIL=$!; PIDS="$PIDS $CEIL"
-wait_up "http://127.0.0.1:18190/invocations" || true
+wait_up "http://127.0.0.1:18190/invocations"
 CEIL64=$(load http://127.0.0.1:18190/invocations 64)
 kill $CEIL
 
@@ -84,11 +84,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 import pandas as pd
 df = pd.read_csv("data/breast_cancer.csv")
-X, y = df.drop(columns=["target"]), df["target"]
+X, y = df.drop(columns=["target"]).astype("float64"), df["target"]
 model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000)).fit(X, y)
 mlflow.sklearn.save_model(model, sys.argv[1] + "/sk-model", input_example=X.head(1))
 PY
-  "$VENV/bin/mlflow" models serve -m "$WORK/sk-model" --env-manager local -h 127.0.0.1 -p 18192 > "$WORK/mlflow.log" 2>&1 & MLF=$!; PIDS="$PIDS $MLF"
+  PATH="$VENV/bin:$PATH" "$VENV/bin/mlflow" models serve -m "$WORK/sk-model" --env-manager local -h 127.0.0.1 -p 18192 > "$WORK/mlflow.log" 2>&1 & MLF=$!; PIDS="$PIDS $MLF"
   for _ in $(seq 600); do curl -sf -o /dev/null http://127.0.0.1:18192/ping && break; sleep 0.2; done
   P16=$(load http://127.0.0.1:18192/invocations 16)
   P64=$(load http://127.0.0.1:18192/invocations 64)

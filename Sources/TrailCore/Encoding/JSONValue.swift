@@ -84,7 +84,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
             } else if d.isInfinite {
                 JSONValue.string(d > 0 ? "Infinity" : "-Infinity").write(into: &out)
             } else {
-                out.append(contentsOf: JSONValue.ecmaScriptNumber(d).utf8)
+                JSONValue.writeNumber(d, into: &out)
             }
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let a):
@@ -96,7 +96,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            let keys = o.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+            let keys = o.keys.sorted(by: JSONValue.canonicalKeyOrder)
             for (i, k) in keys.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONValue.writeString(k, into: &out)
@@ -107,9 +107,29 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    /// RFC 8785 orders object keys by UTF-16 code units. For ASCII (the usual case) that is
+    /// byte order, compared without building UTF-16 views; anything else takes the UTF-16 path.
+    @inlinable
+    public static func canonicalKeyOrder(_ a: String, _ b: String) -> Bool {
+        var left = a.utf8.makeIterator()
+        var right = b.utf8.makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let x?, let y?):
+                if x >= 0x80 || y >= 0x80 { return a.utf16.lexicographicallyPrecedes(b.utf16) }
+                if x != y { return x < y }
+            }
+        }
+    }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     /// Appends `s` as a canonical JSON string.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        let hex = hexDigits
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
             switch byte {
@@ -131,44 +151,76 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
     /// Swift's `description` already yields the shortest round-tripping digits; only the layout
     /// differs, so the digits and exponent are taken from it and laid out as ECMAScript does.
     public static func ecmaScriptNumber(_ value: Double) -> String {
-        if value == 0 { return "0" }
-        var text = "\(value.magnitude)"
+        var out: [UInt8] = []
+        writeNumber(value, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `ecmaScriptNumber(value)` to `out`, working on bytes (this is on every hot path
+    /// that writes an event or a digest).
+    public static func writeNumber(_ value: Double, into out: inout [UInt8]) {
+        if value == 0 { return out.append(UInt8(ascii: "0")) }
+        let magnitude = value.magnitude
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        // Integral values below 2^53 print as their integer digits.
+        if magnitude < 9_007_199_254_740_992, magnitude.rounded(.towardZero) == magnitude {
+            return out.append(contentsOf: String(UInt64(magnitude)).utf8)
+        }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(24)
+        var pointPosition = -1
         var exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            exponent = Int(text[text.index(after: e)...]) ?? 0
-            text = String(text[..<e])
+        var exponentNegative = false
+        var inExponent = false
+        var sawExponentDigit = false
+        for byte in magnitude.description.utf8 {
+            if inExponent {
+                if byte == UInt8(ascii: "-") { exponentNegative = true } else if byte != UInt8(ascii: "+") {
+                    exponent = exponent * 10 + Int(byte &- 48)
+                    sawExponentDigit = true
+                }
+            } else if byte == UInt8(ascii: ".") {
+                pointPosition = digits.count
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                inExponent = true
+            } else {
+                digits.append(byte)
+            }
         }
-        var digits: [Character]
-        var pointPosition: Int
-        if let dot = text.firstIndex(of: ".") {
-            pointPosition = text.distance(from: text.startIndex, to: dot)
-            digits = Array(text[..<dot]) + Array(text[text.index(after: dot)...])
-        } else {
-            pointPosition = text.count
-            digits = Array(text)
+        _ = sawExponentDigit
+        if exponentNegative { exponent = -exponent }
+        if pointPosition < 0 { pointPosition = digits.count }
+        var leading = 0
+        while leading < digits.count - 1, digits[leading] == UInt8(ascii: "0") { leading += 1 }
+        if leading > 0 {
+            digits.removeFirst(leading)
+            pointPosition -= leading
         }
-        while digits.first == "0" {
-            digits.removeFirst()
-            pointPosition -= 1
-        }
-        while digits.last == "0" { digits.removeLast() }
+        while digits.count > 1, digits.last == UInt8(ascii: "0") { digits.removeLast() }
         let k = digits.count
         let n = pointPosition + exponent
-        let s = String(digits)
-        var out = value < 0 ? "-" : ""
         if k <= n && n <= 21 {
-            out += s + String(repeating: "0", count: n - k)
+            out.append(contentsOf: digits)
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n - k))
         } else if 0 < n && n <= 21 {
-            out += String(digits[0..<n]) + "." + String(digits[n...])
+            out.append(contentsOf: digits[0..<n])
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: digits[n...])
         } else if -6 < n && n <= 0 {
-            out += "0." + String(repeating: "0", count: -n) + s
+            out.append(contentsOf: [UInt8(ascii: "0"), UInt8(ascii: ".")])
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -n))
+            out.append(contentsOf: digits)
         } else {
             let e = n - 1
-            let sign = e < 0 ? "-" : "+"
-            out += k == 1 ? s : String(digits[0]) + "." + String(digits[1...])
-            out += "e" + sign + String(abs(e))
+            out.append(digits[0])
+            if k > 1 {
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: digits[1...])
+            }
+            out.append(UInt8(ascii: "e"))
+            out.append(e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+            out.append(contentsOf: String(abs(e)).utf8)
         }
-        return out
     }
 }
 

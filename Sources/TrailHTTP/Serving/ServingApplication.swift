@@ -39,11 +39,14 @@ public final class ServingState: @unchecked Sendable {
 public enum ServingApplication {
     static let idAlphabet = Array("0123456789abcdef".utf8)
 
-    /// A prediction id: `p` + 24 random hex digits.
+    /// A prediction id: `p` + 24 random hex digits (96 random bits, two system random calls).
     static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
+        let bits: (UInt64, UInt64) = (generator.next(), generator.next())
         var bytes: [UInt8] = [UInt8(ascii: "p")]
-        for _ in 0..<24 { bytes.append(idAlphabet[Int(generator.next() % 16)]) }
+        bytes.reserveCapacity(25)
+        for i in 0..<16 { bytes.append(idAlphabet[Int((bits.0 >> (UInt64(i) * 4)) & 15)]) }
+        for i in 0..<8 { bytes.append(idAlphabet[Int((bits.1 >> (UInt64(i) * 4)) & 15)]) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
