@@ -78,13 +78,52 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
     /// The bytes of this record's Merkle leaf in its group commit: canonical JSON of every
     /// field (the raw input by its presence only; its digest is `input_digest`).
     public var leafBytes: [UInt8] {
-        let value: JSONValue = [
+        // Written directly in RFC 8785 key order (the same bytes as the canonical JSON of the
+        // object; `PredictionLeafTests` checks that): this runs for every prediction served
+        // and for every leaf of a commit when a prediction is traced.
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
+        func key(_ name: StaticString, first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        out.append(UInt8(ascii: "{"))
+        key("deployment_id", first: true)
+        JSONValue.writeString(deploymentID, into: &out)
+        key("error")
+        if let error { JSONValue.writeString(error, into: &out) } else { out.append(contentsOf: "null".utf8) }
+        key("input_digest")
+        JSONValue.writeString(inputDigest.description, into: &out)
+        key("latency_us")
+        out.append(contentsOf: String(latencyMicros).utf8)
+        key("model_name")
+        JSONValue.writeString(modelName, into: &out)
+        key("model_version")
+        out.append(contentsOf: String(modelVersion).utf8)
+        key("outcome")
+        JSONValue.writeString(outcome, into: &out)
+        key("prediction")
+        if let prediction { out.append(contentsOf: String(prediction).utf8) } else { out.append(contentsOf: "null".utf8) }
+        key("prediction_id")
+        JSONValue.writeString(predictionID, into: &out)
+        key("probability")
+        if let probability { JSONValue.double(probability).write(into: &out) } else { out.append(contentsOf: "null".utf8) }
+        key("time")
+        out.append(contentsOf: String(timeMillis).utf8)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// The leaf as the canonical JSON of an object (the definition `leafBytes` implements).
+    public var leafObject: JSONValue {
+        [
             "prediction_id": .string(predictionID), "time": .int(timeMillis), "deployment_id": .string(deploymentID),
             "model_name": .string(modelName), "model_version": .int(modelVersion), "input_digest": .string(inputDigest.description),
             "probability": probability.map(JSONValue.double) ?? .null, "prediction": prediction.map { .int(Int64($0)) } ?? .null,
             "latency_us": .int(latencyMicros), "outcome": .string(outcome), "error": error.map(JSONValue.string) ?? .null,
         ]
-        return value.canonicalBytes
     }
 
     enum CodingKeys: String, CodingKey {

@@ -48,6 +48,28 @@ public struct LineageService: Sendable {
         }
     }
 
+    /// The checkpoint every link of one answer is proven against: its signature is checked once,
+    /// then each link's Merkle path is checked against its root.
+    struct Prover: Sendable {
+        let ledger: LedgerService
+        let size: UInt64
+        let root: TreeHash?
+
+        init(ledger: LedgerService) async throws {
+            self.ledger = ledger
+            _ = try await ledger.checkpointIfBehind()
+            let checkpoint = try await ledger.latestCheckpoint()
+            size = checkpoint.size
+            root = (try? Checkpoint.open(checkpoint.note, verifier: ledger.signer.verifier))?.root
+        }
+
+        /// The inclusion proof of event `index` and whether it holds against the signed root.
+        func prove(_ index: Int64?) async -> (proven: Bool, proof: InclusionProof?) {
+            guard let index, let root, let proof = try? await ledger.inclusionProof(index: index, checkpointSize: size) else { return (false, nil) }
+            return (Merkle.verifyInclusion(index: proof.index, size: proof.treeSize, leaf: proof.leafHash, path: proof.path, root: root), proof)
+        }
+    }
+
     /// The lineage of `name@reference` (an alias, a stage, or a version number).
     public func model(name: String, reference: String) async throws -> ModelLineage {
         let model = try await registry.model(name)
@@ -65,16 +87,11 @@ public struct LineageService: Sendable {
             promotion = change
         }
         let version = try await registry.version(name, number)
-        _ = try await ledger.checkpointIfBehind()
-        let checkpoint = try await ledger.latestCheckpoint()
+        let prover = try await Prover(ledger: ledger)
+        let checkpoint = (size: prover.size, ())
         var links: [Link] = []
         func link(_ kind: String, _ summary: String, _ index: Int64?) async {
-            var proven = false
-            var inclusion: InclusionProof?
-            if let index, let proof = try? await ledger.inclusionProof(index: index, checkpointSize: checkpoint.size) {
-                proven = proof.verify(with: ledger.signer.verifier)
-                inclusion = proof
-            }
+            let (proven, inclusion) = await prover.prove(index)
             links.append(Link(kind: kind, summary: summary, eventIndex: index, proven: proven, proof: inclusion))
         }
         if let promotion {

@@ -36,17 +36,10 @@ extension LineageService {
         let computedRoot = Merkle.rootFromInclusion(
             index: UInt64(position), size: UInt64(leaves.count), leaf: Merkle.leafHash(record.leafBytes), path: path)
         let rootMatches = computedRoot.map { $0.map { String(format: "%02x", $0) }.joined() } == recordedRoot
-        _ = try await ledger.checkpointIfBehind()
-        let checkpoint = try await ledger.latestCheckpoint()
-        func proof(_ index: Int64?) async -> InclusionProof? {
-            guard let index else { return nil }
-            return try? await ledger.inclusionProof(index: index, checkpointSize: checkpoint.size)
-        }
+        let prover = try await Prover(ledger: ledger)
         func link(_ kind: String, _ summary: String, _ index: Int64?, holds: Bool = true) async -> Link {
-            let inclusion = await proof(index)
-            return Link(
-                kind: kind, summary: summary, eventIndex: index, proven: holds && (inclusion?.verify(with: ledger.signer.verifier) ?? false),
-                proof: inclusion)
+            let (proven, inclusion) = await prover.prove(index)
+            return Link(kind: kind, summary: summary, eventIndex: index, proven: holds && proven, proof: inclusion)
         }
         var links: [Link] = []
         links.append(
