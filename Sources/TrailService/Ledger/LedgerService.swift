@@ -116,6 +116,23 @@ public struct LedgerService: Sendable {
             index: UInt64(index), treeSize: checkpoint.size, leafHash: Merkle.leafHash(event.body), path: path, checkpoint: checkpoint.note)
     }
 
+    /// Inclusion proofs of several events against one checkpoint, from one read of the stored
+    /// nodes (the leaf hashes are the level-0 nodes). Indices outside the checkpoint are left out.
+    public func inclusionProofs(_ indices: [Int64], checkpoint: StoredCheckpoint) async throws -> [Int64: InclusionProof] {
+        let wanted = Array(Set(indices.filter { $0 >= 0 && UInt64($0) < checkpoint.size })).sorted()
+        guard !wanted.isEmpty else { return [:] }
+        return try await withNodes { node in
+            var proofs: [Int64: InclusionProof] = [:]
+            for index in wanted {
+                let path = try Merkle.inclusionProof(index: UInt64(index), size: checkpoint.size, stored: node)
+                proofs[index] = InclusionProof(
+                    index: UInt64(index), treeSize: checkpoint.size, leafHash: try node(NodeAddress(level: 0, index: UInt64(index))), path: path,
+                    checkpoint: checkpoint.note)
+            }
+            return proofs
+        }
+    }
+
     /// Proves that the checkpoint of size `first` is a prefix of the one of size `second`.
     public func consistencyProof(first: UInt64, second: UInt64) async throws -> ConsistencyProof {
         let older = try await checkpoint(size: first)

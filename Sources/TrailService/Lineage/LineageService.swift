@@ -52,21 +52,30 @@ public struct LineageService: Sendable {
     /// then each link's Merkle path is checked against its root.
     struct Prover: Sendable {
         let ledger: LedgerService
-        let size: UInt64
+        let checkpoint: StoredCheckpoint
         let root: TreeHash?
+        var size: UInt64 { checkpoint.size }
 
         init(ledger: LedgerService) async throws {
             self.ledger = ledger
             _ = try await ledger.checkpointIfBehind()
-            let checkpoint = try await ledger.latestCheckpoint()
-            size = checkpoint.size
+            checkpoint = try await ledger.latestCheckpoint()
             root = (try? Checkpoint.open(checkpoint.note, verifier: ledger.signer.verifier))?.root
         }
 
-        /// The inclusion proof of event `index` and whether it holds against the signed root.
-        func prove(_ index: Int64?) async -> (proven: Bool, proof: InclusionProof?) {
-            guard let index, let root, let proof = try? await ledger.inclusionProof(index: index, checkpointSize: size) else { return (false, nil) }
-            return (Merkle.verifyInclusion(index: proof.index, size: proof.treeSize, leaf: proof.leafHash, path: proof.path, root: root), proof)
+        /// Fills in every link's proof and verdict, from one read of the tree.
+        func prove(_ links: [Link]) async -> [Link] {
+            let proofs = (try? await ledger.inclusionProofs(links.compactMap(\.eventIndex), checkpoint: checkpoint)) ?? [:]
+            return links.map { link in
+                var link = link
+                guard let index = link.eventIndex, let proof = proofs[index], let root else {
+                    link.proven = false
+                    return link
+                }
+                link.proof = proof
+                link.proven = link.proven && Merkle.verifyInclusion(index: proof.index, size: proof.treeSize, leaf: proof.leafHash, path: proof.path, root: root)
+                return link
+            }
         }
     }
 
@@ -90,9 +99,9 @@ public struct LineageService: Sendable {
         let prover = try await Prover(ledger: ledger)
         let checkpoint = (size: prover.size, ())
         var links: [Link] = []
+        // `proven` starts as "nothing else is wrong"; `Prover.prove` adds the inclusion check.
         func link(_ kind: String, _ summary: String, _ index: Int64?) async {
-            let (proven, inclusion) = await prover.prove(index)
-            links.append(Link(kind: kind, summary: summary, eventIndex: index, proven: proven, proof: inclusion))
+            links.append(Link(kind: kind, summary: summary, eventIndex: index, proven: true))
         }
         if let promotion {
             await link(
@@ -146,7 +155,7 @@ public struct LineageService: Sendable {
                     runEvents.first { ($0.action == "metrics.log" || $0.action == "batch.log") && String(decoding: $0.body, as: UTF8.self).contains("metrics") }?.index)
             }
         }
-        lineage.links = links
+        lineage.links = await prover.prove(links)
         return lineage
     }
 

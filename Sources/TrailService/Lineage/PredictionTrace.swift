@@ -38,8 +38,7 @@ extension LineageService {
         let rootMatches = computedRoot.map { $0.map { String(format: "%02x", $0) }.joined() } == recordedRoot
         let prover = try await Prover(ledger: ledger)
         func link(_ kind: String, _ summary: String, _ index: Int64?, holds: Bool = true) async -> Link {
-            let (proven, inclusion) = await prover.prove(index)
-            return Link(kind: kind, summary: summary, eventIndex: index, proven: holds && proven, proof: inclusion)
+            Link(kind: kind, summary: summary, eventIndex: index, proven: holds)
         }
         var links: [Link] = []
         links.append(
@@ -72,7 +71,8 @@ extension LineageService {
         let model = try await self.model(name: record.modelName, reference: String(record.modelVersion))
         return PredictionTrace(
             prediction: record, batchEventIndex: eventIndex, position: position, batchSize: batch.count,
-            merklePath: path.map { Data($0).base64EncodedString() }, deployment: deployment, model: model, links: links + model.links)
+            merklePath: path.map { Data($0).base64EncodedString() }, deployment: deployment, model: model,
+            links: await prover.prove(links) + model.links)
     }
 
     public struct DatasetImpact: Sendable, Encodable {
