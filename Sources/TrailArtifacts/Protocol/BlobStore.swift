@@ -63,11 +63,18 @@ extension BlobStore {
     public func get(_ digest: Digest) throws -> [UInt8] {
         let reader = try open(digest)
         defer { reader.close() }
+        return try reader.readAll()
+    }
+}
+
+extension BlobReader {
+    /// Reads the rest of the blob into memory (for small blobs).
+    public func readAll() throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(Int(reader.sizeBytes))
+        out.reserveCapacity(Int(sizeBytes))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let count = try chunk.withUnsafeMutableBytes { try reader.read(into: $0) }
+            let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
             if count == 0 { break }
             out.append(contentsOf: chunk[0..<count])
         }

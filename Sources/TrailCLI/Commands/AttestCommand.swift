@@ -52,25 +52,12 @@ struct KeysCommand: AsyncParsableCommand {
     static func loadSeed(_ path: String) throws -> [UInt8] {
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.count == 64, let seed = hexBytes(text) else {
+        guard text.count == 64, let seed = [UInt8](hex: text) else {
             throw TrailError.invalid("key", "\(path) must hold an Ed25519 seed as 64 hexadecimal characters")
         }
         return seed
     }
 
-    static func hexBytes(_ text: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2, limitedBy: text.endIndex) ?? text.endIndex
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            out.append(byte)
-            index = next
-        }
-        return out
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an Ed25519 signing key (seed file, mode 0600) and print its public key.")
@@ -85,9 +72,9 @@ struct KeysCommand: AsyncParsableCommand {
                 let key = Curve25519.Signing.PrivateKey()
                 guard
                     FileManager.default.createFile(
-                        atPath: out, contents: Data((hex(key.rawRepresentation) + "\n").utf8), attributes: [.posixPermissions: 0o600])
+                        atPath: out, contents: Data((Array(key.rawRepresentation).hexString + "\n").utf8), attributes: [.posixPermissions: 0o600])
                 else { throw TrailError.invalid("out", "cannot write \(out)") }
-                let publicKey = hex(key.publicKey.rawRepresentation)
+                let publicKey = Array(key.publicKey.rawRepresentation).hexString
                 let keyID = DSSE.keyID(ed25519PublicKey: Array(key.publicKey.rawRepresentation))
                 options.json
                     ? Output.printJSON(["public_key": publicKey, "keyid": keyID, "file": out])

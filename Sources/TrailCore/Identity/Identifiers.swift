@@ -131,3 +131,26 @@ public struct StreamingSHA256 {
     public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
     public mutating func finalize() -> Digest { Digest(hasher.finalize()) }
 }
+
+extension Array where Element == UInt8 {
+    /// The bytes of an even-length hexadecimal string (either case); nil if it is not one.
+    public init?(hex: String) {
+        let utf8 = Array<UInt8>(hex.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70: c - 55
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count / 2)
+        for i in stride(from: 0, to: utf8.count, by: 2) {
+            guard let high = nibble(utf8[i]), let low = nibble(utf8[i + 1]) else { return nil }
+            out.append(high << 4 | low)
+        }
+        self = out
+    }
+}

@@ -18,9 +18,9 @@ public enum DSSE {
     /// The securesystemslib key id of an Ed25519 public key: SHA-256 of the canonical JSON of
     /// `{"keytype":"ed25519","keyval":{"public":<hex>},"scheme":"ed25519"}`.
     public static func keyID(ed25519PublicKey publicKey: [UInt8]) -> String {
-        let hex = publicKey.map { String(format: "%02x", $0) }.joined()
+        let hex = publicKey.hexString
         let preimage = #"{"keytype":"ed25519","keyval":{"public":"\#(hex)"},"scheme":"ed25519"}"#
-        return SHA256.hash(data: Array(preimage.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Array(SHA256.hash(data: Array(preimage.utf8))).hexString
     }
 
     /// Decodes standard or URL-safe base64, with or without padding.

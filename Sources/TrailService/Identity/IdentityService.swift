@@ -116,13 +116,10 @@ public struct IdentityService: Sendable {
 
     /// Records a refused request: who tried (if known), what, and why.
     public func recordDenied(method: String, path: String, who: String?, reason: String) async throws {
-        _ = try await store.apply(
-            WriteBatch(
-                changes: [],
-                event: EventDraft(
+        _ = try await store.record(
+            EventDraft(
                     action: "auth.denied", actor: who.map { .user($0) } ?? .service("anonymous"), timeMillis: clock.nowMillis(),
-                    subject: Subject(type: "route", id: "\(method) \(path)"), facts: ["reason": .string(reason)]),
-                recordWhenUnchanged: true))
+                    subject: Subject(type: "route", id: "\(method) \(path)"), facts: ["reason": .string(reason)]))
     }
 
     func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -144,10 +144,8 @@ public struct LedgerService: Sendable {
 
     /// Records an access to the record (a download, an export) as an event of its own.
     public func recordAccess(action: String, subject: Subject, facts: JSONValue, actor: Actor) async throws {
-        _ = try await store.apply(
-            WriteBatch(
-                changes: [], event: EventDraft(action: action, actor: actor, timeMillis: clock.nowMillis(), subject: subject, facts: facts),
-                recordWhenUnchanged: true))
+        _ = try await store.record(
+            EventDraft(action: action, actor: actor, timeMillis: clock.nowMillis(), subject: subject, facts: facts))
     }
 
     /// Writes the ledger as JSON lines for an auditor who verifies offline: a header with the

@@ -97,39 +97,38 @@ public struct LineageService: Sendable {
         }
         let version = try await registry.version(name, number)
         let prover = try await Prover(ledger: ledger)
-        let checkpoint = (size: prover.size, ())
         var links: [Link] = []
         // `proven` starts as "nothing else is wrong"; `Prover.prove` adds the inclusion check.
-        func link(_ kind: String, _ summary: String, _ index: Int64?) async {
+        func link(_ kind: String, _ summary: String, _ index: Int64?) {
             links.append(Link(kind: kind, summary: summary, eventIndex: index, proven: true))
         }
         if let promotion {
-            await link(
+            link(
                 "promotion",
                 "\(name)@\(reference) → version \(promotion.to ?? "-") by \(promotion.actor) at \(Self.date(promotion.timeMillis)): \(promotion.reason.isEmpty ? "(no reason)" : promotion.reason)",
                 promotion.eventIndex)
             if let event = try? await ledger.event(index: promotion.eventIndex), let body = try? JSONValue.parse(event.body),
                 let policy = body["facts"]?["evidence"]?["policy_version"]?.intValue ?? body["facts"]?["policy_version"]?.intValue
             {
-                await link("policy", "policy v\(policy) for @\(reference) (\(event.action))", nil)
+                link("policy", "policy v\(policy) for @\(reference) (\(event.action))", nil)
             }
         }
         for approval in try await registry.approvals(name: name, version: number) where approval.decision == "approve" {
-            await link(
+            link(
                 "approval", "\(approval.approver) approved for \(approval.target) at \(Self.date(approval.timeMillis)), digest \(approval.rootDigest)",
                 approval.eventIndex)
         }
         for attestation in try await registry.attestations(name: name, version: number) {
-            await link("attestation", "\(attestation.predicateType) signed by \(attestation.keyIDs.map { String($0.prefix(16)) }.joined(separator: ",")), envelope \(attestation.envelopeDigest)", attestation.eventIndex)
+            link("attestation", "\(attestation.predicateType) signed by \(attestation.keyIDs.map { String($0.prefix(16)) }.joined(separator: ",")), envelope \(attestation.envelopeDigest)", attestation.eventIndex)
         }
         let created = try await ledger.events(EventQuery(subjectType: "model", subjectID: name, action: "model_version.create", limit: 10_000))
             .first { (try? JSONValue.parse($0.body))?["facts"]?["root_digest"]?.stringValue == version.manifest.root.description }
-        await link(
+        link(
             "model_version", "\(name) version \(number) registered by \(version.createdBy) at \(Self.date(version.creationTimeMillis)), root \(version.manifest.root), \(version.manifest.files.count) files",
             created?.index)
         var lineage = ModelLineage(
             name: name, reference: reference, version: number, rootDigest: version.manifest.root, runID: version.runID, metrics: [:],
-            checkpointSize: checkpoint.size, links: [])
+            checkpointSize: prover.size, links: [])
         if let runID = version.runID, let run = try? await tracking.run(runID) {
             let tags = Dictionary(run.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
             lineage.gitCommit = tags["mlflow.source.git.commit"]
@@ -137,20 +136,20 @@ public struct LineageService: Sendable {
             lineage.dataSHA256 = tags["data_sha256"] ?? run.inputs.first?.digest
             lineage.metrics = Dictionary(run.metrics.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
             let runEvents = try await ledger.events(EventQuery(subjectType: "run", subjectID: runID.value, limit: 10_000))
-            await link(
+            link(
                 "run", "run \(runID) (\(run.info.name)) by \(run.info.userID), status \(run.info.status.rawValue)",
                 runEvents.first { $0.action == "run.create" }?.index)
             for input in run.inputs {
-                await link(
+                link(
                     "dataset", "\(input.name) \(input.digest) from \(input.source) (\(input.profile.map { "\($0.rows) rows × \($0.columns) columns" } ?? "?"))",
                     runEvents.first { $0.action == "inputs.log" }?.index)
             }
-            await link(
+            link(
                 "code", "git commit \(lineage.gitCommit ?? "unknown") (\(tags["mlflow.source.git.branch"] ?? "?")\(tags["git_dirty"] == "true" ? ", dirty" : ""))",
                 runEvents.first { $0.action == "run.create" }?.index)
-            await link("environment", "environment \(lineage.environmentSHA256 ?? "unknown"): \(tags["swift_toolchain"] ?? "?")", runEvents.first { $0.action == "run.create" }?.index)
+            link("environment", "environment \(lineage.environmentSHA256 ?? "unknown"): \(tags["swift_toolchain"] ?? "?")", runEvents.first { $0.action == "run.create" }?.index)
             if !lineage.metrics.isEmpty {
-                await link(
+                link(
                     "metrics", lineage.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(JSONValue.ecmaScriptNumber($0.value))" }.joined(separator: " "),
                     runEvents.first { ($0.action == "metrics.log" || $0.action == "batch.log") && String(decoding: $0.body, as: UTF8.self).contains("metrics") }?.index)
             }

@@ -35,14 +35,14 @@ extension LineageService {
         let recordedRoot = (try JSONValue.parse(event.body))["facts"]?["merkle_root"]?.stringValue
         let computedRoot = Merkle.rootFromInclusion(
             index: UInt64(position), size: UInt64(leaves.count), leaf: Merkle.leafHash(record.leafBytes), path: path)
-        let rootMatches = computedRoot.map { $0.map { String(format: "%02x", $0) }.joined() } == recordedRoot
+        let rootMatches = computedRoot?.hexString == recordedRoot
         let prover = try await Prover(ledger: ledger)
-        func link(_ kind: String, _ summary: String, _ index: Int64?, holds: Bool = true) async -> Link {
+        func link(_ kind: String, _ summary: String, _ index: Int64?, holds: Bool = true) -> Link {
             Link(kind: kind, summary: summary, eventIndex: index, proven: holds)
         }
         var links: [Link] = []
         links.append(
-            await link(
+            link(
                 "prediction",
                 "\(record.predictionID) at \(Self.date(record.timeMillis)): \(record.outcome)"
                     + (record.probability.map { ", p(positive) = \(JSONValue.ecmaScriptNumber($0)), prediction \(record.prediction ?? -1)" } ?? "")
@@ -52,7 +52,7 @@ extension LineageService {
         let deployment = rows.last { $0.timeMillis <= record.timeMillis && $0.modelVersion == record.modelVersion } ?? rows.first
         if let deployment {
             links.append(
-                await link(
+                link(
                     "deployment",
                     "\(deployment.deploymentID) (\(deployment.action)) serving \(deployment.modelName)@\(deployment.reference) = version \(deployment.modelVersion) on \(deployment.host), binary \(deployment.binaryDigest), config \(deployment.configDigest)",
                     deployment.eventIndex))
@@ -62,7 +62,7 @@ extension LineageService {
                 })
             {
                 links.append(
-                    await link(
+                    link(
                         "promotion",
                         "\(record.modelName)@\(deployment.reference) → version \(record.modelVersion) by \(change.actor) at \(Self.date(change.timeMillis)): \(change.reason)",
                         change.eventIndex))

@@ -9,7 +9,7 @@ extension RegistryService {
     /// only, as declared by the callers). Trusting a key again replaces its predicate types.
     public func trustKey(name: String, publicKeyHex: String, predicateTypes: [String], actor: Actor) async throws -> TrustedKey {
         let hex = publicKeyHex.lowercased()
-        guard hex.utf8.count == 64, let raw = Self.bytes(hex: hex) else {
+        guard hex.utf8.count == 64, let raw = [UInt8](hex: hex) else {
             throw TrailError.invalid("public_key", "public_key must be a raw Ed25519 public key: 64 hexadecimal characters")
         }
         guard !name.isEmpty, name.count <= 200 else { throw TrailError.invalid("name", "a key name is 1 to 200 characters") }
@@ -76,15 +76,12 @@ extension RegistryService {
         let now = clock.nowMillis()
         let envelopeDigest = Digest.of(bytes)
         func refuse(_ error: TrailError) async throws -> Never {
-            _ = try await store.apply(
-                WriteBatch(
-                    changes: [],
-                    event: EventDraft(
+            _ = try await store.record(
+                EventDraft(
                         action: "attestation.refused", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
                         facts: [
                             "version": .int(version), "envelope_digest": .string(envelopeDigest.description), "reason": .string(error.message),
-                        ]),
-                    recordWhenUnchanged: true))
+                        ]))
             var error = error
             error.recorded = true
             throw error
@@ -109,7 +106,7 @@ extension RegistryService {
         }
         var trusted: [String: [UInt8]] = [:]
         for key in try await store.trustedKeys() where !key.revoked && key.predicateTypes.contains(statement.predicateType) {
-            trusted[key.keyID] = Self.bytes(hex: key.publicKeyHex)
+            trusted[key.keyID] = [UInt8](hex: key.publicKeyHex)
         }
         let verified = envelope.verifiedKeyIDs(trusted: trusted)
         guard !verified.isEmpty else {
@@ -157,17 +154,5 @@ extension RegistryService {
         return try await store.attestations(name: found.name, version: found.version).filter {
             $0.predicateType == predicateType && candidates.contains($0.subjectDigest) && $0.keyIDs.contains(where: keys.contains)
         }
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        let utf8 = Array(hex.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        for i in stride(from: 0, to: utf8.count, by: 2) {
-            guard let byte = UInt8(String(decoding: utf8[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(byte)
-        }
-        return out
     }
 }

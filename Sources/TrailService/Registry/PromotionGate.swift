@@ -64,13 +64,10 @@ extension RegistryService {
         let policy = try await self.policy(name: name, target: target)?.policy
         let now = clock.nowMillis()
         func refuse(_ code: ErrorCode, _ message: String, field: String) async throws -> Never {
-            _ = try await store.apply(
-                WriteBatch(
-                    changes: [],
-                    event: EventDraft(
+            _ = try await store.record(
+                EventDraft(
                         action: "approval.refused", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
-                        facts: ["version": .int(version), "target": .string(target), "reason": .string(message)]),
-                    recordWhenUnchanged: true))
+                        facts: ["version": .int(version), "target": .string(target), "reason": .string(message)]))
             var error = TrailError(code, message, field: field)
             error.recorded = true
             throw error
@@ -207,17 +204,14 @@ extension RegistryService {
             report.requirements.map { ["requirement": .string($0.requirement), "met": .bool($0.met), "evidence": .string($0.evidence)] })
         guard report.granted else {
             let now = clock.nowMillis()
-            _ = try await store.apply(
-                WriteBatch(
-                    changes: [],
-                    event: EventDraft(
+            _ = try await store.record(
+                EventDraft(
                         action: "promotion.refused", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
                         facts: [
                             "version": .int(version), "target": .string(report.target),
                             "policy_version": report.policyVersion.map(JSONValue.int) ?? .null,
                             "requirements": requirements,
-                        ]),
-                    recordWhenUnchanged: true))
+                        ]))
             let unmet = report.unmet.map { "✗ \($0.requirement) (\($0.evidence))" }.joined(separator: "; ")
             throw TrailError.recorded(
                 .permissionDenied,

@@ -49,13 +49,10 @@ public struct RegistryService: Sendable {
             all["code"] = .string(error.code.rawValue)
             all["message"] = .string(error.message)
             all["field"] = error.field.map(JSONValue.string) ?? .null
-            _ = try? await store.apply(
-                WriteBatch(
-                    changes: [],
-                    event: EventDraft(
+            _ = try? await store.record(
+                EventDraft(
                         action: "registry.refused", actor: actor, timeMillis: clock.nowMillis(), subject: Subject(type: "model", id: String(model.prefix(256))),
-                        facts: .object(all)),
-                    recordWhenUnchanged: true))
+                        facts: .object(all)))
             var marked = error
             marked.recorded = true
             throw marked

@@ -64,18 +64,15 @@ extension ServingService {
         var report = DriftReport(
             name: name, reference: reference, version: loaded.version.version, windowSeconds: windowMillis / 1000, served: total, level: level,
             warningThreshold: Self.driftWarning, alertThreshold: Self.driftAlert, features: features)
-        let receipt = try await tracking.store.apply(
-            WriteBatch(
-                changes: [],
-                event: EventDraft(
+        let index = try await tracking.store.record(
+            EventDraft(
                     action: "drift.check", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
                     facts: [
                         "reference": .string(reference), "version": .int(loaded.version.version), "window_ms": .int(windowMillis),
                         "served": .int(Int64(total)), "level": .string(level),
                         "psi": .object(Dictionary(uniqueKeysWithValues: features.map { ($0.name, JSONValue.double($0.psi)) })),
-                    ]),
-                recordWhenUnchanged: true))
-        report.eventIndex = receipt.eventIndex
+                    ]))
+        report.eventIndex = index
         return report
     }
 
@@ -110,15 +107,12 @@ extension ServingService {
             }
         }
         check.outcome = check.differences.isEmpty ? "REPRODUCED" : "DIFFERS"
-        let receipt = try await tracking.store.apply(
-            WriteBatch(
-                changes: [],
-                event: EventDraft(
+        let index = try await tracking.store.record(
+            EventDraft(
                     action: "prediction.reproduce", actor: actor, timeMillis: tracking.clock.nowMillis(),
                     subject: Subject(type: "prediction", id: predictionID),
-                    facts: ["outcome": .string(check.outcome), "differences": .array(check.differences.map(JSONValue.string))]),
-                recordWhenUnchanged: true))
-        check.eventIndex = receipt.eventIndex
+                    facts: ["outcome": .string(check.outcome), "differences": .array(check.differences.map(JSONValue.string))]))
+        check.eventIndex = index
         return check
     }
 }

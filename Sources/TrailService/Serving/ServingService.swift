@@ -164,7 +164,7 @@ public struct ServingService: Sendable {
     {
         guard !records.isEmpty else { return nil }
         let leaves = records.map { Merkle.leafHash($0.leafBytes) }
-        let root = Merkle.root(leaves: leaves[...]).map { String(format: "%02x", $0) }.joined()
+        let root = Merkle.root(leaves: leaves[...]).hexString
         let refused = records.filter { $0.outcome != "ok" }.count
         let batch = PredictionBatch(
             deploymentID: deployment, modelName: model.name, modelVersion: model.version.version, records: records, featureCounts: counts,

@@ -95,13 +95,10 @@ extension TrackingService {
         }
         do {
             let reader = try blobs.open(entry.digest)
-            _ = try await store.apply(
-                WriteBatch(
-                    changes: [],
-                    event: EventDraft(
+            _ = try await store.record(
+                EventDraft(
                         action: "artifact.get", actor: actor, timeMillis: clock.nowMillis(), subject: Subject(type: "run", id: id.value),
-                        facts: ["path": .string(path.value), "digest": .string(entry.digest.description)]),
-                    recordWhenUnchanged: true))
+                        facts: ["path": .string(path.value), "digest": .string(entry.digest.description)]))
             return (entry, reader)
         } catch let error as TrailError where error.code != .resourceDoesNotExist {
             throw error

@@ -72,7 +72,7 @@ public struct DemoScenario: Sendable {
 
         say("5. Sign SLSA provenance with the demo trainer key and attach it (verified on arrival)")
         let key = try Self.trainerKey(home.url.appendingPathComponent("keys/demo-trainer.key"))
-        let publicHex = key.publicKey.rawRepresentation.map { String(format: "%02x", $0) }.joined()
+        let publicHex = Array(key.publicKey.rawRepresentation).hexString
         let keyID = DSSE.keyID(ed25519PublicKey: Array(key.publicKey.rawRepresentation))
         if try await registry.trustedKeys().first(where: { $0.keyID == keyID && !$0.revoked }) == nil {
             _ = try await registry.trustKey(name: "demo-trainer", publicKeyHex: publicHex, predicateTypes: [Self.provenanceType], actor: actor)

@@ -85,32 +85,22 @@ extension TrainingPipeline {
         if let rebuild = report.rebuildRunID {
             try await tracking.setTag(rebuild, key: "reproduce_outcome", value: report.outcome, actor: actor)
         }
-        let receipt = try await tracking.store.apply(
-            WriteBatch(
-                changes: [],
-                event: EventDraft(
+        let index = try await tracking.store.record(
+            EventDraft(
                     action: "run.reproduce", actor: actor, timeMillis: tracking.clock.nowMillis(), subject: Subject(type: "run", id: runID.value),
                     related: report.rebuildRunID.map { ["rebuild_run_id": $0.value] } ?? [:],
                     facts: [
                         "outcome": .string(report.outcome), "differences": .array(report.differences.map(JSONValue.string)),
                         "expected_model_sha256": .string(expectedModel),
                         "actual_model_sha256": report.actualModelSHA256.map(JSONValue.string) ?? .null, "data_sha256": .string(recordedData),
-                    ]),
-                recordWhenUnchanged: true))
-        report.eventIndex = receipt.eventIndex
+                    ]))
+        report.eventIndex = index
         return report
     }
 
     func stepFile(_ runID: RunID, _ path: String, actor: Actor) async throws -> JSONValue {
         let (_, reader) = try await tracking.openArtifact(runID, path: try ArtifactPath(validating: path), actor: actor)
         defer { reader.close() }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = try chunk.withUnsafeMutableBytes { try reader.read(into: $0) }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-        }
-        return try JSONValue.parse(bytes)
+        return try JSONValue.parse(try reader.readAll())
     }
 }

@@ -135,3 +135,12 @@ public struct EventQuery: Sendable, Hashable {
         self.limit = limit
     }
 }
+
+extension MetadataStore {
+    /// Appends an event that stands on its own: a refusal, an access, a verdict (nothing else
+    /// is written). Returns its ledger index.
+    @discardableResult
+    public func record(_ event: EventDraft) async throws -> Int64? {
+        try await apply(WriteBatch(changes: [], event: event, recordWhenUnchanged: true)).eventIndex
+    }
+}
