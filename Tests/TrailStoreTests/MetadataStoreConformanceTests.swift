@@ -119,13 +119,13 @@ struct MetadataStoreConformanceTests {
         let run = try await Fixtures.createRun(store, try await Fixtures.createExperiment(store, "e"))
         let path = try ArtifactPath(validating: "model/model.json")
         let entry = ArtifactEntry(path: path, digest: Digest.of(Array("a".utf8)), sizeBytes: 1, createdMillis: 1)
-        _ = try await store.apply(WriteBatch(changes: [.putArtifact(run, entry)], event: Fixtures.event("artifact.put")))
-        let again = try await store.apply(WriteBatch(changes: [.putArtifact(run, entry)], event: Fixtures.event("artifact.put")))
+        _ = try await store.apply(WriteBatch(changes: [.putArtifact(.run(run), entry)], event: Fixtures.event("artifact.put")))
+        let again = try await store.apply(WriteBatch(changes: [.putArtifact(.run(run), entry)], event: Fixtures.event("artifact.put")))
         #expect(again.eventIndex == nil, "the same content again is a no-op")
         var other = entry
         other.digest = Digest.of(Array("b".utf8))
         let error = await #expect(throws: TrailError.self) {
-            _ = try await store.apply(WriteBatch(changes: [.putArtifact(run, other)], event: Fixtures.event("artifact.put")))
+            _ = try await store.apply(WriteBatch(changes: [.putArtifact(.run(run), other)], event: Fixtures.event("artifact.put")))
         }
         #expect(error?.code == .resourceConflict)
         #expect(try await store.artifact(run: run, path: path)?.digest == entry.digest)

@@ -27,7 +27,7 @@ struct SQLiteAppendOnlyTests {
         _ = try await store.apply(
             WriteBatch(
                 changes: [
-                    .putArtifact(run, ArtifactEntry(path: try ArtifactPath(validating: "a"), digest: Digest.of([1]), sizeBytes: 1, createdMillis: 1)),
+                    .putArtifact(.run(run), ArtifactEntry(path: try ArtifactPath(validating: "a"), digest: Digest.of([1]), sizeBytes: 1, createdMillis: 1)),
                     .insertDatasetInputs(run, [DatasetInput(name: "d", digest: "x", source: "s")]),
                     .changeExperimentTags(ExperimentID(0), [TagChange(key: "k", value: "v", timeMillis: 1, actor: Fixtures.actor)]),
                 ], event: Fixtures.event("mixed")))

@@ -45,14 +45,25 @@ public struct RunFilter: Sendable, Hashable {
     /// Parses `text`; the empty string means "every run".
     /// - Throws: `TrailError` `INVALID_PARAMETER_VALUE` naming the `filter` field and the problem.
     public init(parsing text: String) throws {
+        self.clauses = try Self.parse(text, resolve: Self.resolveIdentifier, check: Self.check)
+    }
+
+    public typealias Resolver = (_ head: String, _ quotedKey: String?) throws -> (Entity, String)
+
+    /// The grammar shared by every MLflow search (runs, experiments, registered models, model
+    /// versions, logged models): clauses joined by AND; `resolve` names the identifiers the
+    /// searched entity has and `check` which comparators and values each accepts.
+    public static func parse(_ text: String, resolve: Resolver, check: (Clause) throws -> Void) throws -> [Clause] {
         var tokens = try FilterLexer.tokens(text)
         var clauses: [Clause] = []
-        guard !tokens.isEmpty else {
-            self.clauses = []
-            return
-        }
+        guard !tokens.isEmpty else { return [] }
         while true {
-            clauses.append(try Self.parseClause(&tokens))
+            let (entity, key) = try parseIdentifier(&tokens, resolve: resolve)
+            let comparator = try parseComparator(&tokens)
+            let value: Value = (comparator == .isNull || comparator == .isNotNull) ? .none : try parseValue(&tokens)
+            let clause = Clause(entity: entity, key: key, comparator: comparator, value: value)
+            try check(clause)
+            clauses.append(clause)
             guard let next = tokens.first else { break }
             tokens.removeFirst()
             guard case .word(let word) = next, word.uppercased() == "AND" else {
@@ -62,7 +73,7 @@ public struct RunFilter: Sendable, Hashable {
                 throw Self.error("expected AND between clauses, found \(next)")
             }
         }
-        self.clauses = clauses
+        return clauses
     }
 
     static func error(_ message: String) -> TrailError {
@@ -106,7 +117,7 @@ public struct RunFilter: Sendable, Hashable {
         return (entity, key)
     }
 
-    private static func parseIdentifier(_ tokens: inout [FilterLexer.Token]) throws -> (Entity, String) {
+    private static func parseIdentifier(_ tokens: inout [FilterLexer.Token], resolve resolveIdentifier: Resolver) throws -> (Entity, String) {
         guard let first = tokens.first else { throw error("expected an identifier") }
         tokens.removeFirst()
         switch first {
@@ -115,28 +126,28 @@ public struct RunFilter: Sendable, Hashable {
                 switch next {
                 case .backticked(let key), .doubleQuoted(let key):
                     tokens.removeFirst()
-                    return try resolveIdentifier(head, quotedKey: key)
+                    return try resolveIdentifier(head, key)
                 default: break
                 }
             }
-            return try resolveIdentifier(head, quotedKey: nil)
+            return try resolveIdentifier(head, nil)
         case .backticked(let name):
             // `entity`.`key` or a bare backticked attribute.
             if case .word(".")? = tokens.first, tokens.count > 1 {
                 tokens.removeFirst()
                 switch tokens.removeFirst() {
-                case .backticked(let key), .doubleQuoted(let key): return try resolveIdentifier(name + ".", quotedKey: key)
-                case .word(let key): return try resolveIdentifier(name + "." + key, quotedKey: nil)
+                case .backticked(let key), .doubleQuoted(let key): return try resolveIdentifier(name + ".", key)
+                case .word(let key): return try resolveIdentifier(name + "." + key, nil)
                 default: throw error("expected a key after '\(name).'")
                 }
             }
-            return try resolveIdentifier(name, quotedKey: nil)
+            return try resolveIdentifier(name, nil)
         default:
             throw error("expected an identifier, found \(first)")
         }
     }
 
-    private static func parseComparator(_ tokens: inout [FilterLexer.Token]) throws -> Comparator {
+    static func parseComparator(_ tokens: inout [FilterLexer.Token]) throws -> Comparator {
         guard let token = tokens.first else { throw error("expected a comparator") }
         tokens.removeFirst()
         switch token {
@@ -168,7 +179,7 @@ public struct RunFilter: Sendable, Hashable {
         }
     }
 
-    private static func parseValue(_ tokens: inout [FilterLexer.Token]) throws -> Value {
+    static func parseValue(_ tokens: inout [FilterLexer.Token]) throws -> Value {
         guard let token = tokens.first else { throw error("expected a value") }
         tokens.removeFirst()
         switch token {
@@ -195,17 +206,8 @@ public struct RunFilter: Sendable, Hashable {
         }
     }
 
-    private static func parseClause(_ tokens: inout [FilterLexer.Token]) throws -> Clause {
-        let (entity, key) = try parseIdentifier(&tokens)
-        let comparator = try parseComparator(&tokens)
-        let value: Value = (comparator == .isNull || comparator == .isNotNull) ? .none : try parseValue(&tokens)
-        let clause = Clause(entity: entity, key: key, comparator: comparator, value: value)
-        try check(clause)
-        return clause
-    }
-
     /// Enforces which comparators and value types each entity accepts (MLflow §4.1).
-    private static func check(_ clause: Clause) throws {
+    static func check(_ clause: Clause) throws {
         let numericOps: Set<Comparator> = [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual]
         let stringOps: Set<Comparator> = [.equal, .notEqual, .like, .ilike]
         let name = "\(clause.entity.rawValue) '\(clause.key)'"

@@ -30,6 +30,10 @@ public struct DatasetInput: Sendable, Hashable, Codable {
     public var profile: Profile?
     /// `training`, `evaluation`, … (MLflow's `mlflow.data.context` tag).
     public var context: String?
+    /// The schema and profile exactly as an MLflow client sent them (JSON encoded as strings,
+    /// of MLflow's own shape); stored verbatim and returned byte for byte.
+    public var schemaText: String?
+    public var profileText: String?
 
     public init(
         name: String, digest: String, sourceType: String = "local", source: String, schema: [Column]? = nil,

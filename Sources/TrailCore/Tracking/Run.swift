@@ -76,6 +76,10 @@ public struct Run: Sendable, Hashable, Codable {
     public var metrics: [Metric]
     public var tags: [Tag]
     public var inputs: [DatasetInput]
+    /// Logged models the run consumed or produced (MLflow 3).
+    public var modelLinks: [RunModelLink] = []
+
+    enum CodingKeys: String, CodingKey { case info, params, metrics, tags, inputs }
 
     public init(info: RunInfo, params: [Param] = [], metrics: [Metric] = [], tags: [Tag] = [], inputs: [DatasetInput] = []) {
         self.info = info

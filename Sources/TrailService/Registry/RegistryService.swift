@@ -105,11 +105,13 @@ public struct RegistryService: Sendable {
     /// model if needed), with a digest manifest of those files.
     public func registerVersion(name: String, runID: RunID, path: String, description: String = "", actor: Actor) async throws -> ModelVersion {
         try await recordingRefusal("model_version.create", model: name, actor: actor, facts: ["run_id": .string(runID.value), "path": .string(path)]) {
-            try await registerVersionUnrecorded(name: name, runID: runID, path: path, description: description, actor: actor)
+            try await registerVersionUnrecorded(name: name, runID: runID, path: path, description: description, tags: [], actor: actor)
         }
     }
 
-    func registerVersionUnrecorded(name: String, runID: RunID, path: String, description: String, actor: Actor) async throws -> ModelVersion {
+    func registerVersionUnrecorded(name: String, runID: RunID, path: String, description: String, tags: [Tag], actor: Actor) async throws
+        -> ModelVersion
+    {
         try Self.checkName(name)
         let prefix = path.hasSuffix("/") ? String(path.dropLast()) : path
         if !prefix.isEmpty { _ = try ArtifactPath(validating: prefix, field: "path") }
@@ -126,24 +128,9 @@ public struct RegistryService: Sendable {
                 ? String(prefix.split(separator: "/").last!) : String(entry.path.value.dropFirst(prefix.isEmpty ? 0 : prefix.count + 1))
             return ManifestFile(path: relative, digest: entry.digest, sizeBytes: entry.sizeBytes)
         }
-        let manifest = ModelManifest(files: files)
-        let now = clock.nowMillis()
-        var changes: [Change] = []
-        if try await store.registeredModel(name: name) == nil {
-            changes.append(.createRegisteredModel(name: name, description: "", timeMillis: now))
-        }
-        let source = "\(run.info.artifactURI)/\(prefix)"
-        changes.append(.createModelVersion(name: name, runID: runID, source: source, manifest: manifest, description: description, timeMillis: now))
-        let receipt = try await store.apply(
-            WriteBatch(
-                preconditions: [.run(runID, mustBeActive: true)], changes: changes,
-                event: EventDraft(
-                    action: "model_version.create", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
-                    related: ["run_id": runID.value],
-                    facts: ["root_digest": .string(manifest.root.description), "files": .int(Int64(files.count)), "source": .string(source)],
-                    artifactDigests: files.map(\.digest))))
-        guard let number = receipt.modelVersion else { throw TrailError.internalError("no version number was allocated") }
-        return try await version(name, number)
+        return try await createVersion(
+            name: name, runID: runID, source: "\(run.info.artifactURI)/\(prefix)", manifest: ModelManifest(files: files), description: description,
+            tags: tags, actor: actor)
     }
 
     /// Points `alias` at `version` (nil removes it). The move is recorded with its reason.

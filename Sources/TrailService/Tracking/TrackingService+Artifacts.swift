@@ -7,14 +7,14 @@ import TrailStore
 /// Made by `TrackingService.beginArtifactUpload`, which validates the path and the run before
 /// any byte touches the disk; feed it with `write`, then `finishArtifactUpload`.
 public final class ArtifactUpload {
-    public let runID: RunID
+    public let owner: ArtifactOwner
     public let path: ArtifactPath
     let writer: any BlobWriter
     let maxBytes: Int64
     var received: Int64 = 0
 
-    init(runID: RunID, path: ArtifactPath, writer: any BlobWriter, maxBytes: Int64) {
-        self.runID = runID
+    init(owner: ArtifactOwner, path: ArtifactPath, writer: any BlobWriter, maxBytes: Int64) {
+        self.owner = owner
         self.path = path
         self.writer = writer
         self.maxBytes = maxBytes
@@ -35,9 +35,29 @@ public final class ArtifactUpload {
 extension TrackingService {
     /// Checks the run (exists, active) and the logical path, then opens a streaming blob write.
     public func beginArtifactUpload(_ id: RunID, path: ArtifactPath, maxBytes: Int64 = 64 << 30) async throws -> ArtifactUpload {
-        let current = try await run(id)
-        guard current.info.lifecycleStage == .active else { throw TrailError.invalid("run_id", "run '\(id)' is deleted; restore it first") }
-        return ArtifactUpload(runID: id, path: path, writer: try blobs.makeWriter(), maxBytes: maxBytes)
+        try await beginArtifactUpload(.run(id), path: path, maxBytes: maxBytes)
+    }
+
+    /// Checks the owner (exists, active), then opens a streaming blob write.
+    public func beginArtifactUpload(_ owner: ArtifactOwner, path: ArtifactPath, maxBytes: Int64 = 64 << 30) async throws -> ArtifactUpload {
+        try await checkActive(owner)
+        return ArtifactUpload(owner: owner, path: path, writer: try blobs.makeWriter(), maxBytes: maxBytes)
+    }
+
+    func checkActive(_ owner: ArtifactOwner) async throws {
+        switch owner {
+        case .run(let id):
+            guard try await run(id).info.lifecycleStage == .active else { throw TrailError.invalid("run_id", "run '\(id)' is deleted; restore it first") }
+        case .loggedModel(let id):
+            guard try await loggedModel(id).lifecycleStage == .active else { throw TrailError.invalid("model_id", "logged model '\(id)' is deleted") }
+        }
+    }
+
+    static func precondition(_ owner: ArtifactOwner) -> Precondition {
+        switch owner {
+        case .run(let id): .run(id, mustBeActive: true)
+        case .loggedModel(let id): .loggedModel(id, mustBeActive: true)
+        }
     }
 
     /// Commits the blob and maps the path to it. The same path with the same bytes is a no-op;
@@ -45,7 +65,7 @@ extension TrackingService {
     @discardableResult
     public func finishArtifactUpload(_ upload: ArtifactUpload, actor: Actor) async throws -> ArtifactEntry {
         let (digest, size) = try upload.writer.seal()
-        if let existing = try await store.artifact(run: upload.runID, path: upload.path) {
+        if let existing = try await store.artifact(owner: upload.owner, path: upload.path) {
             upload.writer.abort()
             guard existing.digest == digest else {
                 throw TrailError(
@@ -60,12 +80,12 @@ extension TrackingService {
         let entry = ArtifactEntry(path: upload.path, digest: digest, sizeBytes: size, createdMillis: now)
         _ = try await store.apply(
             WriteBatch(
-                preconditions: [.run(upload.runID, mustBeActive: true)], changes: [.putArtifact(upload.runID, entry)],
+                preconditions: [Self.precondition(upload.owner)], changes: [.putArtifact(upload.owner, entry)],
                 event: EventDraft(
-                    action: "artifact.put", actor: actor, timeMillis: now, subject: Subject(type: "run", id: upload.runID.value),
+                    action: "artifact.put", actor: actor, timeMillis: now, subject: upload.owner.subject,
                     facts: ["path": .string(upload.path.value), "digest": .string(digest.description), "size_bytes": .int(size)],
                     artifactDigests: [digest])))
-        return try await store.artifact(run: upload.runID, path: upload.path) ?? entry
+        return try await store.artifact(owner: upload.owner, path: upload.path) ?? entry
     }
 
     /// Stores a small artifact from memory in one call.
@@ -82,7 +102,12 @@ extension TrackingService {
     }
 
     public func artifacts(_ id: RunID, prefix: String? = nil) async throws -> [ArtifactEntry] {
-        let all = try await store.artifacts(run: id)
+        try await artifacts(.run(id), prefix: prefix)
+    }
+
+    public func artifacts(_ owner: ArtifactOwner, prefix: String? = nil) async throws -> [ArtifactEntry] {
+        if case .loggedModel(let id) = owner { _ = try await loggedModel(id) }
+        let all = try await store.artifacts(owner: owner)
         guard let prefix, !prefix.isEmpty else { return all }
         let directory = prefix.hasSuffix("/") ? prefix : prefix + "/"
         return all.filter { $0.path.value == prefix || $0.path.value.hasPrefix(directory) }
@@ -90,14 +115,18 @@ extension TrackingService {
 
     /// Opens an artifact for streaming download; the access is recorded as `artifact.get`.
     public func openArtifact(_ id: RunID, path: ArtifactPath, actor: Actor) async throws -> (ArtifactEntry, any BlobReader) {
-        guard let entry = try await store.artifact(run: id, path: path) else {
+        try await openArtifact(.run(id), path: path, actor: actor)
+    }
+
+    public func openArtifact(_ owner: ArtifactOwner, path: ArtifactPath, actor: Actor) async throws -> (ArtifactEntry, any BlobReader) {
+        guard let entry = try await store.artifact(owner: owner, path: path) else {
             throw TrailError.notFound("artifact", path.value, field: "path")
         }
         do {
             let reader = try blobs.open(entry.digest)
             _ = try await store.record(
                 EventDraft(
-                        action: "artifact.get", actor: actor, timeMillis: clock.nowMillis(), subject: Subject(type: "run", id: id.value),
+                        action: "artifact.get", actor: actor, timeMillis: clock.nowMillis(), subject: owner.subject,
                         facts: ["path": .string(path.value), "digest": .string(entry.digest.description)]))
             return (entry, reader)
         } catch let error as TrailError where error.code != .resourceDoesNotExist {

@@ -249,7 +249,12 @@ public struct TrackingService: Sendable {
 
     /// Logs metrics, params and tags in one transaction and one ledger event. Params are
     /// immutable: a key re-logged with its value is accepted, with another value refused.
-    public func logBatch(_ id: RunID, metrics: [Metric] = [], params: [Param] = [], tags: [Tag] = [], actor: Actor) async throws {
+    /// `modelMetrics` are those of `metrics` that name a logged model (MLflow's `model_id`):
+    /// they are linked to that model in the same transaction.
+    public func logBatch(
+        _ id: RunID, metrics: [Metric] = [], params: [Param] = [], tags: [Tag] = [], modelMetrics: [String: [LoggedModel.LinkedMetric]] = [:],
+        actor: Actor
+    ) async throws {
         guard metrics.count <= Limits.maxBatchMetrics else {
             throw TrailError.invalid("metrics", "a batch holds at most \(Limits.maxBatchMetrics) metrics, got \(metrics.count)")
         }
@@ -283,6 +288,12 @@ public struct TrackingService: Sendable {
         if !params.isEmpty { changes.append(.insertParams(id, params)) }
         if !metrics.isEmpty { changes.append(.insertMetrics(id, metrics)) }
         if !tags.isEmpty { changes.append(.changeRunTags(id, tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })) }
+        var preconditions: [Precondition] = [.run(id, mustBeActive: true)]
+        for (modelID, linked) in modelMetrics.sorted(by: { $0.key < $1.key }) {
+            try LoggedModel.checkID(modelID, field: "metrics.model_id")
+            preconditions.append(.loggedModel(modelID, mustBeActive: false))
+            changes.append(.insertLoggedModelMetrics(modelID, linked))
+        }
         if let rename = tags.last(where: { $0.key == Self.runNameTag }) {
             changes.append(.updateRun(id, status: nil, endTimeMillis: nil, name: rename.value))
         }
@@ -302,10 +313,11 @@ public struct TrackingService: Sendable {
             facts["metrics"] = .int(Int64(metrics.count))
             facts["metric_keys"] = .array(Set(metrics.map(\.key)).sorted().map(JSONValue.string))
         }
+        if !modelMetrics.isEmpty { facts["model_ids"] = .array(modelMetrics.keys.sorted().map(JSONValue.string)) }
         if !tags.isEmpty { facts["tags"] = tagsJSON(tags) }
         _ = try await store.apply(
             WriteBatch(
-                preconditions: [.run(id, mustBeActive: true)], changes: changes,
+                preconditions: preconditions, changes: changes,
                 event: EventDraft(action: action, actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value), facts: .object(facts))))
     }
 

@@ -27,6 +27,19 @@ public protocol MetadataStore: Sendable {
 
     func artifacts(run: RunID) async throws -> [ArtifactEntry]
     func artifact(run: RunID, path: ArtifactPath) async throws -> ArtifactEntry?
+    /// Artifacts of a run or a logged model, by path.
+    func artifacts(owner: ArtifactOwner) async throws -> [ArtifactEntry]
+    func artifact(owner: ArtifactOwner, path: ArtifactPath) async throws -> ArtifactEntry?
+    func loggedModel(id: String) async throws -> LoggedModel?
+    /// Logged models of the experiments, newest first.
+    func loggedModels(experimentIDs: [ExperimentID]) async throws -> [LoggedModel]
+    func runModelLinks(run: RunID) async throws -> [RunModelLink]
+    /// Current tags of a registered model (`version` nil) or of one version.
+    func registryTags(name: String, version: Int64?) async throws -> [Tag]
+    func allRegisteredModels() async throws -> [RegisteredModel]
+    func allModelVersions() async throws -> [ModelVersion]
+    /// Current tags of every registered model (version 0) and version, by name and version.
+    func allRegistryTags() async throws -> [String: [Int64: [Tag]]]
     /// Every digest any run refers to (for blob reconciliation).
     func referencedDigests() async throws -> Set<Digest>
 

@@ -13,6 +13,8 @@ public enum Precondition: Sendable, Hashable {
     case run(RunID, mustBeActive: Bool)
     case registeredModel(String)
     case modelVersion(String, Int64)
+    /// The logged model exists (and, if `active`, is not deleted).
+    case loggedModel(String, mustBeActive: Bool)
 }
 
 /// One change to the record. Fact rows (params, metric points, tag changes, dataset inputs,
@@ -38,11 +40,27 @@ public enum Change: Sendable, Hashable {
     case insertDatasetInputs(RunID, [DatasetInput])
     /// Immutable insert: the same path with the same digest is a no-op; with another digest
     /// the batch fails with `RESOURCE_CONFLICT`.
-    case putArtifact(RunID, ArtifactEntry)
+    case putArtifact(ArtifactOwner, ArtifactEntry)
+    /// Creates a logged model with its params and tags.
+    case createLoggedModel(LoggedModel)
+    /// Changes a logged model's status or lifecycle (nil leaves it as it is).
+    case updateLoggedModel(String, status: LoggedModel.Status?, lifecycle: LifecycleStage?, timeMillis: Int64)
+    case changeLoggedModelTags(String, [TagChange])
+    /// Params of a logged model are immutable like a run's: same value again is a no-op.
+    case insertLoggedModelParams(String, [Param])
+    /// Metric points linked to a logged model; an exactly repeated point is a no-op.
+    case insertLoggedModelMetrics(String, [LoggedModel.LinkedMetric])
+    /// Records that a run consumed or produced logged models (idempotent per link).
+    case linkRunModels(RunID, [RunModelLink])
+    /// Sets or deletes tags of a registered model (`version` nil) or of one version.
+    case changeRegistryTags(name: String, version: Int64?, [TagChange])
+    /// Sets the description of a registered model (`version` nil) or of one version.
+    case describeRegistryEntry(name: String, version: Int64?, description: String, timeMillis: Int64)
     /// A taken name fails with `RESOURCE_ALREADY_EXISTS`.
     case createRegisteredModel(name: String, description: String, timeMillis: Int64)
     /// The store allocates the next version number (max + 1; numbers are never reused).
-    case createModelVersion(name: String, runID: RunID?, source: String, manifest: ModelManifest, description: String, timeMillis: Int64)
+    /// Its `tags` are the version's first tag changes.
+    case createModelVersion(name: String, runID: RunID?, source: String, manifest: ModelManifest, description: String, tags: [TagChange], timeMillis: Int64)
     /// Points `alias` at `version`, or removes it when `version` is nil; recorded in the history.
     case setAlias(name: String, alias: String, version: Int64?, reason: String, timeMillis: Int64)
     /// Moves a version to `stage`; with `archiveExisting`, other versions in that stage move to

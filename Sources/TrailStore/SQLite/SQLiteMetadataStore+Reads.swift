@@ -106,12 +106,18 @@ extension SQLiteMetadataStore {
             let schemaText: String? = row[5]
             let profileText: String? = row[6]
             let context: String = row[7]
-            runs[row[0]]?.inputs.append(
-                DatasetInput(
-                    name: row[1], digest: row[2], sourceType: row[3], source: row[4],
-                    schema: try schemaText.map { try decoder.decode([DatasetInput.Column].self, from: Data($0.utf8)) },
-                    profile: try profileText.map { try decoder.decode(DatasetInput.Profile.self, from: Data($0.utf8)) },
-                    context: context.isEmpty ? nil : context))
+            // Native inputs hold ModelTrail's schema shape; MLflow clients send their own, kept verbatim.
+            var input = DatasetInput(
+                name: row[1], digest: row[2], sourceType: row[3], source: row[4],
+                schema: schemaText.flatMap { try? decoder.decode([DatasetInput.Column].self, from: Data($0.utf8)) },
+                profile: profileText.flatMap { try? decoder.decode(DatasetInput.Profile.self, from: Data($0.utf8)) },
+                context: context.isEmpty ? nil : context)
+            input.schemaText = schemaText
+            input.profileText = profileText
+            runs[row[0]]?.inputs.append(input)
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT run_pk, model_id, direction, step FROM run_model_links WHERE run_pk IN (\(list)) ORDER BY seq") {
+            runs[row[0]]?.modelLinks.append(RunModelLink(modelID: row[1], direction: RunModelLink.Direction(rawValue: row[2]) ?? .output, step: row[3]))
         }
         return order.compactMap { runs[$0] }
     }
@@ -179,7 +185,7 @@ extension SQLiteMetadataStore {
 
     public func referencedDigests() async throws -> Set<Digest> {
         try await read { db in
-            Set(try String.fetchAll(db, sql: "SELECT digest FROM artifacts UNION SELECT envelope_digest FROM attestations").compactMap { try? Digest(parsing: $0) })
+            Set(try String.fetchAll(db, sql: "SELECT digest FROM artifacts UNION SELECT digest FROM logged_model_artifacts UNION SELECT envelope_digest FROM attestations").compactMap { try? Digest(parsing: $0) })
         }
     }
 

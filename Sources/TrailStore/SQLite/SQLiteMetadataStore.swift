@@ -113,6 +113,14 @@ public final class SQLiteMetadataStore: MetadataStore {
                 try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM model_versions WHERE name = ? AND version = ?"), arguments: [name, version])
                     == true
             else { throw TrailError.notFound("model version", "\(name)/\(version)", field: "version") }
+        case .loggedModel(let id, let mustBeActive):
+            guard
+                let stage = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT lifecycle_stage FROM logged_models WHERE model_id = ?"), arguments: [id])
+            else { throw TrailError.notFound("logged model", id, field: "model_id") }
+            if mustBeActive, stage != LifecycleStage.active.rawValue {
+                throw TrailError.invalid("model_id", "logged model '\(id)' is deleted")
+            }
         }
     }
 
@@ -275,9 +283,17 @@ struct ApplyContext {
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            let existing = try db.cachedStatement(
+                sql: "SELECT 1 FROM metrics WHERE run_pk = ? AND key = ? AND timestamp = ? AND step = ? AND is_nan = ? AND value IS ?")
             var latest: [String: Metric] = [:]
             for metric in metrics {
                 let value: Double? = metric.value.isNaN ? nil : metric.value
+                // MLflow's metric identity is (run, key, timestamp, step, value): a repeated
+                // point (a client retry, log_model re-linking metrics) is a no-op.
+                if try Bool.fetchOne(existing, arguments: [pk, metric.key, metric.timestampMillis, metric.step, metric.value.isNaN, value]) == true {
+                    continue
+                }
+                changed = true
                 try insert.execute(arguments: [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step, eventIndex])
                 record("metrics", [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step])
                 if let current = latest[metric.key], !metric.isLater(than: current) { continue }
@@ -298,7 +314,6 @@ struct ApplyContext {
                     pk, metric.key, metric.value.isNaN ? nil : metric.value, metric.value.isNaN, metric.timestampMillis, metric.step,
                 ])
             }
-            changed = true
         case .changeRunTags(let id, let changes):
             try changeRunTags(try SQLiteMetadataStore.runPK(id, in: db), changes)
         case .insertDatasetInputs(let id, let inputs):
@@ -306,8 +321,8 @@ struct ApplyContext {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             for input in inputs {
-                let schema = try input.schema.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-                let profile = try input.profile.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                let schema = try input.schemaText ?? input.schema.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                let profile = try input.profileText ?? input.profile.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO dataset_inputs (run_pk, name, digest, source_type, source, schema_json, profile_json, context, event_index)
@@ -330,7 +345,7 @@ struct ApplyContext {
             ).execute(arguments: [name, description, time, time, eventIndex])
             try recordState("registered_models", key: db.lastInsertedRowID)
             changed = true
-        case .createModelVersion(let name, let runID, let source, let manifest, let description, let time):
+        case .createModelVersion(let name, let runID, let source, let manifest, let description, let tags, let time):
             let version = try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?"), arguments: [name])!
             let encoder = JSONEncoder()
@@ -346,6 +361,7 @@ struct ApplyContext {
             ])
             try recordState("model_versions", key: db.lastInsertedRowID)
             try touchModel(name, time)
+            if !tags.isEmpty { try changeRegistryTags(name, version: version, tags) }
             modelVersion = version
             changed = true
         case .setAlias(let name, let alias, let version, let reason, let time):
@@ -500,24 +516,24 @@ struct ApplyContext {
                     a.subjectDigest.description, keyIDs, a.submittedBy, a.timeMillis,
                 ])
             changed = true
-        case .putArtifact(let id, let entry):
-            let pk = try SQLiteMetadataStore.runPK(id, in: db)
-            if let existing = try String.fetchOne(
-                db, sql: "SELECT digest FROM artifacts WHERE run_pk = ? AND path = ?", arguments: [pk, entry.path.value])
-            {
-                guard existing == entry.digest.description else {
-                    throw TrailError(
-                        .resourceConflict,
-                        "artifact '\(entry.path)' already exists with other content (\(existing)); artifacts are never overwritten, so log it under a new path",
-                        field: "path")
-                }
-                return
-            }
-            try db.cachedStatement(
-                sql: "INSERT INTO artifacts (run_pk, path, digest, size_bytes, created_time, event_index) VALUES (?, ?, ?, ?, ?, ?)"
-            ).execute(arguments: [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis, eventIndex])
-            record("artifacts", [pk, entry.path.value, entry.digest.description, entry.sizeBytes, entry.createdMillis])
-            changed = true
+        case .putArtifact(let owner, let entry):
+            try putArtifact(owner, entry)
+        case .createLoggedModel(let model):
+            try createLoggedModel(model)
+        case .updateLoggedModel(let id, let status, let lifecycle, let time):
+            try updateLoggedModel(id, status: status, lifecycle: lifecycle, time: time)
+        case .changeLoggedModelTags(let id, let changes):
+            try changeLoggedModelTags(try SQLiteMetadataStore.loggedModelPK(id, in: db), changes)
+        case .insertLoggedModelParams(let id, let params):
+            try insertLoggedModelParams(try SQLiteMetadataStore.loggedModelPK(id, in: db), params)
+        case .insertLoggedModelMetrics(let id, let metrics):
+            try insertLoggedModelMetrics(id, metrics)
+        case .linkRunModels(let id, let links):
+            try linkRunModels(id, links)
+        case .changeRegistryTags(let name, let version, let changes):
+            try changeRegistryTags(name, version: version, changes)
+        case .describeRegistryEntry(let name, let version, let description, let time):
+            try describeRegistryEntry(name, version: version, description: description, time: time)
         }
     }
 

@@ -26,6 +26,9 @@ enum SQLiteSchema {
         migrator.registerMigration("007_deployments_predictions") { db in
             try db.execute(sql: v007)
         }
+        migrator.registerMigration("008_logged_models_registry_tags") { db in
+            try db.execute(sql: v008)
+        }
         return migrator
     }
 
@@ -59,6 +62,15 @@ enum SQLiteSchema {
                 "latency_us", "outcome", "error", "raw_input", "position",
             ]
         ),
+        ("logged_model_params", ["seq", "model_pk", "key", "value"]),
+        ("logged_model_tag_history", ["seq", "model_pk", "key", "value", "time", "actor"]),
+        (
+            "logged_model_metrics",
+            ["seq", "model_pk", "run_id", "key", "value", "is_nan", "timestamp", "step", "dataset_name", "dataset_digest"]
+        ),
+        ("logged_model_artifacts", ["model_pk", "path", "digest", "size_bytes", "created_time"]),
+        ("run_model_links", ["seq", "run_pk", "model_id", "direction", "step"]),
+        ("registry_tag_history", ["seq", "name", "version", "key", "value", "time", "actor"]),
         ("served_feature_counts", ["seq", "deployment_id", "model_name", "model_version", "time", "counts_json"]),
         ("trusted_keys", ["seq", "keyid", "name", "public_key", "predicate_types", "revoked", "actor", "time"]),
         (
@@ -77,6 +89,13 @@ enum SQLiteSchema {
         "runs": ("pk", ["pk", "run_id", "experiment_id", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage"]),
         "users": ("pk", ["pk", "name", "roles", "disabled", "creation_time"]),
         "tokens": ("pk", ["pk", "token_id", "user_name", "secret_digest", "creation_time", "expires", "revoked"]),
+        "logged_models": (
+            "pk",
+            [
+                "pk", "model_id", "experiment_id", "name", "model_type", "source_run_id", "status", "status_message", "lifecycle_stage",
+                "creation_time", "last_update_time",
+            ]
+        ),
         "registered_models": ("pk", ["pk", "name", "description", "creation_time", "last_update_time"]),
         "model_versions": (
             "pk",
@@ -86,6 +105,102 @@ enum SQLiteSchema {
             ]
         ),
     ]
+
+    static let v008 = """
+        -- MLflow 3 logged models: entity rows whose every state is in state_history.
+        CREATE TABLE logged_models (
+            pk INTEGER PRIMARY KEY,
+            model_id TEXT NOT NULL UNIQUE,
+            experiment_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            model_type TEXT NOT NULL,
+            source_run_id TEXT,
+            status TEXT NOT NULL,
+            status_message TEXT NOT NULL,
+            lifecycle_stage TEXT NOT NULL,
+            creation_time INTEGER NOT NULL,
+            last_update_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX logged_models_experiment ON logged_models(experiment_id, creation_time DESC);
+        CREATE INDEX logged_models_run ON logged_models(source_run_id);
+        CREATE TABLE logged_model_params (
+            seq INTEGER PRIMARY KEY,
+            model_pk INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            event_index INTEGER NOT NULL,
+            UNIQUE (model_pk, key)
+        );
+        CREATE INDEX logged_model_params_event ON logged_model_params(event_index);
+        -- Tags of logged models: every change kept; the current value is the last change per key.
+        CREATE TABLE logged_model_tag_history (
+            seq INTEGER PRIMARY KEY,
+            model_pk INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX logged_model_tag_history_key ON logged_model_tag_history(model_pk, key, seq);
+        CREATE INDEX logged_model_tag_history_event ON logged_model_tag_history(event_index);
+        CREATE TABLE logged_model_metrics (
+            seq INTEGER PRIMARY KEY,
+            model_pk INTEGER NOT NULL,
+            run_id TEXT,
+            key TEXT NOT NULL,
+            value REAL,
+            is_nan INTEGER NOT NULL,
+            timestamp INTEGER NOT NULL,
+            step INTEGER NOT NULL,
+            dataset_name TEXT,
+            dataset_digest TEXT,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX logged_model_metrics_key ON logged_model_metrics(model_pk, key, timestamp, step);
+        CREATE INDEX logged_model_metrics_event ON logged_model_metrics(event_index);
+        -- A logged model's files: logical path to digest, like a run's.
+        CREATE TABLE logged_model_artifacts (
+            model_pk INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            created_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL,
+            PRIMARY KEY (model_pk, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX logged_model_artifacts_digest ON logged_model_artifacts(digest);
+        CREATE INDEX logged_model_artifacts_event ON logged_model_artifacts(event_index);
+        -- Models a run consumed (input) or produced (output).
+        CREATE TABLE run_model_links (
+            seq INTEGER PRIMARY KEY,
+            run_pk INTEGER NOT NULL,
+            model_id TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            event_index INTEGER NOT NULL,
+            UNIQUE (run_pk, model_id, direction, step)
+        );
+        CREATE INDEX run_model_links_event ON run_model_links(event_index);
+        -- Tags of registered models (version 0) and model versions: every change kept.
+        CREATE TABLE registry_tag_history (
+            seq INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX registry_tag_history_key ON registry_tag_history(name, version, key, seq);
+        CREATE INDEX registry_tag_history_event ON registry_tag_history(event_index);
+        """
+        + appendOnlyTriggers([
+            "logged_model_params", "logged_model_tag_history", "logged_model_metrics", "logged_model_artifacts", "run_model_links",
+            "registry_tag_history",
+        ])
 
     static let v007 = """
         -- Every start, version switch and stop of a serving deployment.
