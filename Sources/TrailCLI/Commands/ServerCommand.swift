@@ -7,7 +7,7 @@ import TrailHTTP
 import TrailService
 
 struct ServerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "server", abstract: "Run the tracking server (native API under /api/v1).")
+    static let configuration = CommandConfiguration(commandName: "server", abstract: "Run the tracking server: the native API under /api/v1 and MLflow's REST API under /api/2.0/mlflow.")
 
     @OptionGroup var options: GlobalOptions
 

@@ -20,6 +20,21 @@ public enum TrailApplication {
         NativeRoutes(tracking: home.tracking, config: config).add(to: api)
         LedgerRoutes(ledger: home.ledger).add(to: api)
         RegistryRoutes(registry: home.registry, config: config).add(to: api)
+        // MLflow's REST API and artifact proxy, over the same services.
+        let mlflow = SecuredRoutes(router: router, prefix: "api/2.0/mlflow", table: table, identity: home.identity)
+        MLflowRoutes(tracking: home.tracking, registry: home.registry, config: config).add(to: mlflow)
+        let proxy = SecuredRoutes(router: router, prefix: "api/2.0/mlflow-artifacts", table: table, identity: home.identity)
+        MLflowArtifactRoutes(tracking: home.tracking, config: config).add(to: proxy)
+        let root = SecuredRoutes(router: router, prefix: "", table: table, identity: home.identity)
+        root.get("version", .public) { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: MLflowRoutes.compatibleVersion)))
+        }
+        root.get("api/3.0/mlflow/server-info", .public) { _, _ in
+            MLflowJSON.response([
+                "store_type": "SqlStore", "workspaces_enabled": false, "trace_archival_enabled": false, "multipart_uploads_enabled": false,
+                "multipart_downloads_enabled": false, "server": "ModelTrail", "server_version": .string(TrailVersion.current),
+            ])
+        }
         return router
     }
 

@@ -36,7 +36,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if trailError.code == .internalError || trailError.code == .dataLoss {
                 logger.error("\(request.method) \(request.uri.path) failed: \(trailError) cause: \(String(describing: trailError.cause ?? error))")
             }
-            return JSONResponse.error(trailError)
+            return MLflowErrors.isMLflowPath(request.uri.path) ? MLflowErrors.response(trailError) : JSONResponse.error(trailError)
         }
     }
 

@@ -59,22 +59,30 @@ public struct RegistryService: Sendable {
         }
     }
 
-    public func createModel(name: String, description: String = "", actor: Actor) async throws -> RegisteredModel {
+    public func createModel(name: String, description: String = "", tags: [Tag] = [], actor: Actor) async throws -> RegisteredModel {
         try await recordingRefusal("model.create", model: name, actor: actor) {
-            try await createModelUnrecorded(name: name, description: description, actor: actor)
+            try await createModelUnrecorded(name: name, description: description, tags: tags, actor: actor)
         }
     }
 
-    func createModelUnrecorded(name: String, description: String, actor: Actor) async throws -> RegisteredModel {
+    func createModelUnrecorded(name: String, description: String, tags: [Tag], actor: Actor) async throws -> RegisteredModel {
         try Self.checkName(name)
         try Limits.checkLength(description, max: 5000, field: "description")
+        for (i, tag) in tags.enumerated() {
+            try Limits.checkKey(tag.key, field: "tags[\(i)].key")
+            try Limits.checkLength(tag.value, max: Limits.maxTagValueLength, field: "tags[\(i)].value")
+        }
         let now = clock.nowMillis()
+        var changes: [Change] = [.createRegisteredModel(name: name, description: description, timeMillis: now)]
+        if !tags.isEmpty {
+            changes.append(.changeRegistryTags(name: name, version: nil, tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) }))
+        }
         _ = try await store.apply(
             WriteBatch(
-                changes: [.createRegisteredModel(name: name, description: description, timeMillis: now)],
+                changes: changes,
                 event: EventDraft(
                     action: "model.create", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
-                    facts: ["description": .string(description)])))
+                    facts: ["description": .string(description), "tags": .array(tags.map { ["key": .string($0.key), "value": .string($0.value)] })])))
         return try await model(name)
     }
 
