@@ -229,8 +229,14 @@ enum MLflowJSON {
                         "name": .string(input.name), "digest": .string(input.digest), "source_type": .string(input.sourceType),
                         "source": .string(input.source),
                     ]
-                    if let schema = input.schemaText { dataset["schema"] = .string(schema) }
-                    if let profile = input.profileText { dataset["profile"] = .string(profile) }
+                    // MLflow's client sends these as JSON text and gets its text back; native
+                    // inputs have ModelTrail's shapes, shown as their canonical JSON.
+                    if let schema = input.schemaText ?? input.schema.map({ s in
+                        JSONValue.array(s.map { ["name": .string($0.name), "type": .string($0.type)] }).canonicalString
+                    }) { dataset["schema"] = .string(schema) }
+                    if let profile = input.profileText ?? input.profile.map({ JSONValue.object(["rows": .int($0.rows), "columns": .int($0.columns)]).canonicalString }) {
+                        dataset["profile"] = .string(profile)
+                    }
                     var entry: [String: JSONValue] = ["dataset": .object(dataset)]
                     if let context = input.context { entry["tags"] = tags([Tag(key: "mlflow.data.context", value: context)]) }
                     return .object(entry)

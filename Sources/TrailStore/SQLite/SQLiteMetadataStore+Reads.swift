@@ -112,8 +112,8 @@ extension SQLiteMetadataStore {
                 schema: schemaText.flatMap { try? decoder.decode([DatasetInput.Column].self, from: Data($0.utf8)) },
                 profile: profileText.flatMap { try? decoder.decode(DatasetInput.Profile.self, from: Data($0.utf8)) },
                 context: context.isEmpty ? nil : context)
-            input.schemaText = schemaText
-            input.profileText = profileText
+            if input.schema == nil { input.schemaText = schemaText }
+            if input.profile == nil { input.profileText = profileText }
             runs[row[0]]?.inputs.append(input)
         }
         for row in try Row.fetchAll(db, sql: "SELECT run_pk, model_id, direction, step FROM run_model_links WHERE run_pk IN (\(list)) ORDER BY seq") {
