@@ -1,0 +1,140 @@
+"""Runs bench/mlflow_workload.py against ModelTrail and against `mlflow server` (SQLite backend,
+artifact proxy, --workers 1) one after the other on this machine, samples each server's resident
+memory (its whole process tree) while the workload runs, and prints one JSON object with both
+sides, the ratios and the targets, then the same as a Markdown table on stderr.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# phase: (direction, required factor) — "higher" means ModelTrail must be that many times higher.
+TARGETS = {
+    "runs_per_second": ("higher", 5),
+    "log_metric_p50_ms": ("lower", 5),
+    "log_batch_metrics_per_second": ("higher", 20),
+    "search_p50_ms": ("lower", 20),
+    "upload_mib_per_second": ("higher", 5),
+    "download_mib_per_second": ("higher", 20),
+    "log_model_register_load_seconds": ("lower", 5),
+    "server_peak_rss_mib": ("lower", 10),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tree_rss_kib(pid):
+    """Resident memory of a process and all its descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        stack.extend(children.get(p, []))
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def wait_up(url, process):
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError("server exited early")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2):
+                return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError("server did not come up")
+
+
+def run_side(kind, trail_bin, workload_args, env):
+    work = tempfile.mkdtemp(prefix=f"bench-{kind}-")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(env)
+    if kind == "modeltrail":
+        home = os.path.join(work, "home")
+        henv = dict(env, TRAIL_HOME=home)
+        subprocess.run([trail_bin, "users", "create", "bench", "--role", "contributor"], env=henv, check=True, capture_output=True)
+        token = json.loads(subprocess.run([trail_bin, "tokens", "create", "bench", "--json"], env=henv, check=True, capture_output=True).stdout)["token"]
+        server = subprocess.Popen([trail_bin, "server", "--port", str(port)], env=henv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env.update(MLFLOW_TRACKING_USERNAME="bench", MLFLOW_TRACKING_PASSWORD=token)
+    else:
+        mlflow_bin = os.path.join(os.path.dirname(sys.executable), "mlflow")
+        server = subprocess.Popen([mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{work}/mlflow.db", "--artifacts-destination",
+                                   os.path.join(work, "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                                  cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env.pop("MLFLOW_TRACKING_USERNAME", None)
+        env.pop("MLFLOW_TRACKING_PASSWORD", None)
+    try:
+        wait_up(url, server)
+        peak = [0]
+        done = threading.Event()
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], tree_rss_kib(server.pid))
+                time.sleep(0.25)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        print(f"{kind}: workload", file=sys.stderr, flush=True)
+        result = subprocess.run([sys.executable, os.path.join(HERE, "mlflow_workload.py"), *workload_args], env=dict(env, MLFLOW_TRACKING_URI=url),
+                                capture_output=True, text=True)
+        done.set()
+        sampler.join()
+        if result.returncode != 0:
+            raise RuntimeError(f"{kind} workload failed:\n{result.stderr[-3000:]}")
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        figures["server_peak_rss_mib"] = peak[0] / 1024
+        return figures
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main():
+    trail_bin = os.environ["TRAIL_BIN"]
+    workload_args = sys.argv[1:]
+    env = dict(os.environ)
+    modeltrail = run_side("modeltrail", trail_bin, workload_args, env)
+    mlflow_side = run_side("mlflow", trail_bin, workload_args, env)
+    rows = {}
+    for key, (direction, factor) in TARGETS.items():
+        ours, theirs = modeltrail[key], mlflow_side[key]
+        ratio = ours / theirs if direction == "higher" else theirs / ours
+        rows[key] = {"modeltrail": round(ours, 3), "mlflow": round(theirs, 3), "factor": round(ratio, 1), "target_factor": factor, "met": ratio >= factor}
+    print(json.dumps({"workload_args": workload_args, "phases": rows}, indent=1))
+    print("\n| phase | ModelTrail | mlflow server 3.17.2 | factor | target |", file=sys.stderr)
+    print("|---|---|---|---|---|", file=sys.stderr)
+    for key, row in rows.items():
+        print(f"| {key} | {row['modeltrail']:,} | {row['mlflow']:,} | {row['factor']}× | ≥{row['target_factor']}× {'met' if row['met'] else 'MISSED'} |", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""One MLflow client workload, timed phase by phase, against whatever server MLFLOW_TRACKING_URI names.
+
+Used by bench/mlflow_compare.sh, which runs it against ModelTrail and against `mlflow server`
+with the same arguments and prints the side-by-side table. Prints one JSON object.
+"""
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+
+warnings.filterwarnings("ignore")
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+
+
+def p50(samples):
+    return statistics.median(samples)
+
+
+def progress(message):
+    print(f"  {message}", file=os.sys.stderr, flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=100, help="runs created one at a time (run creation phase)")
+    parser.add_argument("--metrics", type=int, default=500, help="single log_metric calls")
+    parser.add_argument("--batches", type=int, default=30, help="log_batch calls of 1,000 metrics")
+    parser.add_argument("--search-runs", type=int, default=2000, help="runs the filtered search looks through")
+    parser.add_argument("--searches", type=int, default=20)
+    parser.add_argument("--artifact-mib", type=int, default=64)
+    parser.add_argument("--models", type=int, default=3, help="log_model + register + load repetitions")
+    parser.add_argument("--threads", type=int, default=8, help="client threads that create the search population")
+    args = parser.parse_args()
+
+    client = MlflowClient()
+    out = {}
+    exp = client.create_experiment(f"bench-{uuid.uuid4().hex[:8]}")
+
+    progress("run creation")
+    start = time.perf_counter()
+    for _ in range(args.runs):
+        client.create_run(exp)
+    out["runs_per_second"] = args.runs / (time.perf_counter() - start)
+
+    progress("single log_metric")
+    run = client.create_run(exp).info.run_id
+    samples = []
+    for i in range(args.metrics):
+        t = time.perf_counter()
+        client.log_metric(run, "loss", 1.0 / (i + 1), step=i)
+        samples.append((time.perf_counter() - t) * 1000)
+    out["log_metric_p50_ms"] = p50(samples)
+
+    progress("log_batch")
+    now = int(time.time() * 1000)
+    batches = [[Metric(f"m{j % 10}", float(j), now + b, b * 1000 + j) for j in range(1000)] for b in range(args.batches)]
+    start = time.perf_counter()
+    for batch in batches:
+        client.log_batch(run, metrics=batch)
+    out["log_batch_metrics_per_second"] = args.batches * 1000 / (time.perf_counter() - start)
+
+    progress(f"search population: {args.search_runs} runs")
+    search_exp = client.create_experiment(f"bench-search-{uuid.uuid4().hex[:8]}")
+    def populate(count, seed):
+        local = MlflowClient()
+        for i in range(count):
+            r = local.create_run(search_exp).info.run_id
+            k = seed * count + i
+            local.log_batch(r, metrics=[Metric("acc", (k % 1000) / 1000, now, 0)],
+                            params=[Param("model", "logreg" if k % 3 else "tree")], tags=[RunTag("team", f"t{k % 7}")])
+    threads = [threading.Thread(target=populate, args=(args.search_runs // args.threads, s)) for s in range(args.threads)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    samples = []
+    for _ in range(args.searches):
+        t = time.perf_counter()
+        found = client.search_runs([search_exp], "metrics.acc > 0.5 and params.model = 'logreg'", order_by=["metrics.acc DESC"], max_results=100)
+        samples.append((time.perf_counter() - t) * 1000)
+    assert len(found) == 100
+    out["search_p50_ms"] = p50(samples)
+
+    progress(f"artifact {args.artifact_mib} MiB up and down")
+    with tempfile.TemporaryDirectory() as work:
+        path = os.path.join(work, "blob.bin")
+        with open(path, "wb") as f:
+            f.write(os.urandom(args.artifact_mib << 20))
+        art_run = client.create_run(exp).info.run_id
+        start = time.perf_counter()
+        client.log_artifact(art_run, path)
+        out["upload_mib_per_second"] = args.artifact_mib / (time.perf_counter() - start)
+        samples = []
+        for i in range(3):
+            start = time.perf_counter()
+            client.download_artifacts(art_run, "blob.bin", os.path.join(work, f"d{i}"))
+            samples.append(args.artifact_mib / (time.perf_counter() - start))
+        out["download_mib_per_second"] = max(samples)
+
+    progress("log_model + register + load")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = LogisticRegression(max_iter=5000).fit(X, y)
+    mlflow.set_experiment(experiment_id=exp)
+    name = f"bench-model-{uuid.uuid4().hex[:8]}"
+    samples = []
+    for _ in range(args.models):
+        start = time.perf_counter()
+        with mlflow.start_run():
+            mlflow.sklearn.log_model(model, name="model", registered_model_name=name)
+        version = max(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+        loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+        assert (loaded.predict(X.head(5)) == model.predict(X.head(5))).all()
+        samples.append(time.perf_counter() - start)
+    out["log_model_register_load_seconds"] = p50(samples)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
