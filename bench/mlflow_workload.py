@@ -74,7 +74,7 @@ def main():
         for i in range(count):
             r = local.create_run(search_exp).info.run_id
             k = seed * count + i
-            local.log_batch(r, metrics=[Metric("acc", (k % 1000) / 1000, now, 0)],
+            local.log_batch(r, metrics=[Metric("acc", (k * 7919 % 1000) / 1000, now, 0)],
                             params=[Param("model", "logreg" if k % 3 else "tree")], tags=[RunTag("team", f"t{k % 7}")])
     threads = [threading.Thread(target=populate, args=(args.search_runs // args.threads, s)) for s in range(args.threads)]
     [t.start() for t in threads]
@@ -84,8 +84,8 @@ def main():
         t = time.perf_counter()
         found = client.search_runs([search_exp], "metrics.acc > 0.5 and params.model = 'logreg'", order_by=["metrics.acc DESC"], max_results=100)
         samples.append((time.perf_counter() - t) * 1000)
-    assert len(found) == 100
     out["search_p50_ms"] = p50(samples)
+    out["search_results"] = len(found)
 
     progress(f"artifact {args.artifact_mib} MiB up and down")
     with tempfile.TemporaryDirectory() as work:
