@@ -128,12 +128,15 @@ def main():
     for key, (direction, factor) in TARGETS.items():
         ours, theirs = modeltrail[key], mlflow_side[key]
         ratio = ours / theirs if direction == "higher" else theirs / ours
-        rows[key] = {"modeltrail": round(ours, 3), "mlflow": round(theirs, 3), "factor": round(ratio, 1), "target_factor": factor, "met": ratio >= factor}
+        share = modeltrail.get("client_cpu_share", {}).get(key)
+        rows[key] = {"modeltrail": round(ours, 3), "mlflow": round(theirs, 3), "factor": round(ratio, 1), "target_factor": factor, "met": ratio >= factor,
+                     "client_cpu_share_modeltrail": share, "client_cpu_share_mlflow": mlflow_side.get("client_cpu_share", {}).get(key)}
     print(json.dumps({"workload_args": workload_args, "phases": rows}, indent=1))
-    print("\n| phase | ModelTrail | mlflow server 3.17.2 | factor | target |", file=sys.stderr)
-    print("|---|---|---|---|---|", file=sys.stderr)
+    print("\n| phase | ModelTrail | mlflow server 3.17.2 | factor | target | Python client's CPU share of the phase (ModelTrail / MLflow) |", file=sys.stderr)
+    print("|---|---|---|---|---|---|", file=sys.stderr)
     for key, row in rows.items():
-        print(f"| {key} | {row['modeltrail']:,} | {row['mlflow']:,} | {row['factor']}× | ≥{row['target_factor']}× {'met' if row['met'] else 'MISSED'} |", file=sys.stderr)
+        shares = f"{row['client_cpu_share_modeltrail']:.0%} / {row['client_cpu_share_mlflow']:.0%}" if row["client_cpu_share_modeltrail"] is not None else "—"
+        print(f"| {key} | {row['modeltrail']:,} | {row['mlflow']:,} | {row['factor']}× | ≥{row['target_factor']}× {'met' if row['met'] else 'MISSED'} | {shares} |", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,21 @@ def progress(message):
     print(f"  {message}", file=os.sys.stderr, flush=True)
 
 
+class Phase:
+    """Wall time and this client process's own CPU time (the Python client's share) of a phase."""
+
+    def __init__(self, out, name):
+        self.out, self.name = out, name
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        wall, cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        self.out.setdefault("client_cpu_share", {})[self.name] = round(min(cpu / wall, 1.0), 3) if wall else 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=100, help="runs created one at a time (run creation phase)")
@@ -46,25 +61,28 @@ def main():
 
     progress("run creation")
     start = time.perf_counter()
-    for _ in range(args.runs):
-        client.create_run(exp)
+    with Phase(out, "runs_per_second"):
+        for _ in range(args.runs):
+            client.create_run(exp)
     out["runs_per_second"] = args.runs / (time.perf_counter() - start)
 
     progress("single log_metric")
     run = client.create_run(exp).info.run_id
     samples = []
-    for i in range(args.metrics):
-        t = time.perf_counter()
-        client.log_metric(run, "loss", 1.0 / (i + 1), step=i)
-        samples.append((time.perf_counter() - t) * 1000)
+    with Phase(out, "log_metric_p50_ms"):
+        for i in range(args.metrics):
+            t = time.perf_counter()
+            client.log_metric(run, "loss", 1.0 / (i + 1), step=i)
+            samples.append((time.perf_counter() - t) * 1000)
     out["log_metric_p50_ms"] = p50(samples)
 
     progress("log_batch")
     now = int(time.time() * 1000)
     batches = [[Metric(f"m{j % 10}", float(j), now + b, b * 1000 + j) for j in range(1000)] for b in range(args.batches)]
     start = time.perf_counter()
-    for batch in batches:
-        client.log_batch(run, metrics=batch)
+    with Phase(out, "log_batch_metrics_per_second"):
+        for batch in batches:
+            client.log_batch(run, metrics=batch)
     out["log_batch_metrics_per_second"] = args.batches * 1000 / (time.perf_counter() - start)
 
     progress(f"search population: {args.search_runs} runs")
@@ -80,10 +98,11 @@ def main():
     [t.start() for t in threads]
     [t.join() for t in threads]
     samples = []
-    for _ in range(args.searches):
-        t = time.perf_counter()
-        found = client.search_runs([search_exp], "metrics.acc > 0.5 and params.model = 'logreg'", order_by=["metrics.acc DESC"], max_results=100)
-        samples.append((time.perf_counter() - t) * 1000)
+    with Phase(out, "search_p50_ms"):
+        for _ in range(args.searches):
+            t = time.perf_counter()
+            found = client.search_runs([search_exp], "metrics.acc > 0.5 and params.model = 'logreg'", order_by=["metrics.acc DESC"], max_results=100)
+            samples.append((time.perf_counter() - t) * 1000)
     out["search_p50_ms"] = p50(samples)
     out["search_results"] = len(found)
 
@@ -94,13 +113,15 @@ def main():
             f.write(os.urandom(args.artifact_mib << 20))
         art_run = client.create_run(exp).info.run_id
         start = time.perf_counter()
-        client.log_artifact(art_run, path)
+        with Phase(out, "upload_mib_per_second"):
+            client.log_artifact(art_run, path)
         out["upload_mib_per_second"] = args.artifact_mib / (time.perf_counter() - start)
         samples = []
-        for i in range(3):
-            start = time.perf_counter()
-            client.download_artifacts(art_run, "blob.bin", os.path.join(work, f"d{i}"))
-            samples.append(args.artifact_mib / (time.perf_counter() - start))
+        with Phase(out, "download_mib_per_second"):
+            for i in range(3):
+                start = time.perf_counter()
+                client.download_artifacts(art_run, "blob.bin", os.path.join(work, f"d{i}"))
+                samples.append(args.artifact_mib / (time.perf_counter() - start))
         out["download_mib_per_second"] = max(samples)
 
     progress("log_model + register + load")
@@ -111,14 +132,15 @@ def main():
     mlflow.set_experiment(experiment_id=exp)
     name = f"bench-model-{uuid.uuid4().hex[:8]}"
     samples = []
-    for _ in range(args.models):
-        start = time.perf_counter()
-        with mlflow.start_run():
-            mlflow.sklearn.log_model(model, name="model", registered_model_name=name)
-        version = max(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
-        loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        assert (loaded.predict(X.head(5)) == model.predict(X.head(5))).all()
-        samples.append(time.perf_counter() - start)
+    with Phase(out, "log_model_register_load_seconds"):
+        for _ in range(args.models):
+            start = time.perf_counter()
+            with mlflow.start_run():
+                mlflow.sklearn.log_model(model, name="model", registered_model_name=name)
+            version = max(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+            loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+            assert (loaded.predict(X.head(5)) == model.predict(X.head(5))).all()
+            samples.append(time.perf_counter() - start)
     out["log_model_register_load_seconds"] = p50(samples)
     print(json.dumps(out))
 

@@ -94,7 +94,7 @@ public struct IdentityService: Sendable {
     /// revoked or expired token or a disabled user, naming which without revealing the secret.
     public func authenticate(secret: String) async throws -> Principal {
         let parts = secret.split(separator: "_")
-        guard parts.count == 3, parts[0] == "mtk", let token = try await store.token(id: String(parts[1])) else {
+        guard parts.count == 3, parts[0] == "mtk", let (token, user) = try await store.credential(tokenID: String(parts[1])) else {
             throw TrailError(.unauthenticated, "the token is not a ModelTrail token or does not exist")
         }
         guard constantTimeEqual(Array(Digest.of(Array(secret.utf8)).hex.utf8), Array(token.secretDigest.hex.utf8)) else {
@@ -102,7 +102,6 @@ public struct IdentityService: Sendable {
         }
         if token.revokedMillis != nil { throw TrailError(.unauthenticated, "token \(token.id) was revoked") }
         if let expires = token.expiresMillis, expires <= clock.nowMillis() { throw TrailError(.unauthenticated, "token \(token.id) has expired") }
-        let user = try await self.user(token.userName)
         if user.disabled { throw TrailError(.unauthenticated, "user \(user.name) is disabled") }
         return Principal(actor: .user(user.name), roles: user.roles)
     }

@@ -76,6 +76,8 @@ public protocol MetadataStore: Sendable {
     func user(name: String) async throws -> User?
     func users() async throws -> [User]
     func token(id: String) async throws -> TokenInfo?
+    /// A token with its user, in one read (every authenticated request asks).
+    func credential(tokenID: String) async throws -> (TokenInfo, User)?
     func tokens(user: String?) async throws -> [TokenInfo]
 
     /// Number of events in the ledger.

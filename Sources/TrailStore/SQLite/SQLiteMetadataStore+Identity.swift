@@ -34,6 +34,23 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func credential(tokenID id: String) async throws -> (TokenInfo, User)? {
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT token_id, user_name, secret_digest, creation_time, expires, revoked FROM tokens WHERE token_id = ?",
+                    arguments: [id])
+            else { return nil }
+            let token = try Self.token(row)
+            guard
+                let user = try Row.fetchOne(
+                    db, sql: "SELECT name, roles, disabled, creation_time FROM users WHERE name = ?", arguments: [token.userName]
+                ).map(Self.user)
+            else { return nil }
+            return (token, user)
+        }
+    }
+
     public func tokens(user: String?) async throws -> [TokenInfo] {
         try await read { db in
             try Row.fetchAll(

@@ -281,20 +281,20 @@ struct ApplyContext {
         case .insertMetrics(let id, let metrics):
             guard !metrics.isEmpty else { return }
             let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            // MLflow's metric identity is (run, key, timestamp, step, value): a repeated point
+            // (a client retry, log_model re-linking metrics) is a no-op, decided in one statement.
             let insert = try db.cachedStatement(
-                sql: "INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            let existing = try db.cachedStatement(
-                sql: "SELECT 1 FROM metrics WHERE run_pk = ? AND key = ? AND timestamp = ? AND step = ? AND is_nan = ? AND value IS ?")
+                sql: """
+                    INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index)
+                    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM metrics
+                        WHERE run_pk = ?1 AND key = ?2 AND timestamp = ?5 AND step = ?6 AND is_nan = ?4 AND value IS ?3)
+                    """)
             var latest: [String: Metric] = [:]
             for metric in metrics {
                 let value: Double? = metric.value.isNaN ? nil : metric.value
-                // MLflow's metric identity is (run, key, timestamp, step, value): a repeated
-                // point (a client retry, log_model re-linking metrics) is a no-op.
-                if try Bool.fetchOne(existing, arguments: [pk, metric.key, metric.timestampMillis, metric.step, metric.value.isNaN, value]) == true {
-                    continue
-                }
-                changed = true
                 try insert.execute(arguments: [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step, eventIndex])
+                guard db.changesCount > 0 else { continue }
+                changed = true
                 record("metrics", [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step])
                 if let current = latest[metric.key], !metric.isLater(than: current) { continue }
                 latest[metric.key] = metric
