@@ -27,6 +27,15 @@ TARGETS = {
     "server_peak_rss_mib": ("lower", 10),
 }
 
+# The same requests sent with `requests` and prepared JSON, without the mlflow client's own cost:
+# what each server does when the client is not the bottleneck (reported, not targets).
+RAW = {
+    "raw_log_metric_p50_ms": "lower",
+    "raw_log_batch_metrics_per_second": "higher",
+    "raw_search_p50_ms": "lower",
+    "raw_download_mib_per_second": "higher",
+}
+
 
 def free_port():
     with socket.socket() as s:
@@ -131,12 +140,18 @@ def main():
         share = modeltrail.get("client_cpu_share", {}).get(key)
         rows[key] = {"modeltrail": round(ours, 3), "mlflow": round(theirs, 3), "factor": round(ratio, 1), "target_factor": factor, "met": ratio >= factor,
                      "client_cpu_share_modeltrail": share, "client_cpu_share_mlflow": mlflow_side.get("client_cpu_share", {}).get(key)}
-    print(json.dumps({"workload_args": workload_args, "phases": rows}, indent=1))
+    raw = {}
+    for key, direction in RAW.items():
+        ours, theirs = modeltrail[key], mlflow_side[key]
+        raw[key] = {"modeltrail": round(ours, 3), "mlflow": round(theirs, 3), "factor": round(ours / theirs if direction == "higher" else theirs / ours, 1)}
+    print(json.dumps({"workload_args": workload_args, "phases": rows, "without_the_python_client": raw}, indent=1))
     print("\n| phase | ModelTrail | mlflow server 3.17.2 | factor | target | Python client's CPU share of the phase (ModelTrail / MLflow) |", file=sys.stderr)
     print("|---|---|---|---|---|---|", file=sys.stderr)
     for key, row in rows.items():
         shares = f"{row['client_cpu_share_modeltrail']:.0%} / {row['client_cpu_share_mlflow']:.0%}" if row["client_cpu_share_modeltrail"] is not None else "—"
         print(f"| {key} | {row['modeltrail']:,} | {row['mlflow']:,} | {row['factor']}× | ≥{row['target_factor']}× {'met' if row['met'] else 'MISSED'} | {shares} |", file=sys.stderr)
+    for key, row in raw.items():
+        print(f"| {key} (requests, no mlflow client) | {row['modeltrail']:,} | {row['mlflow']:,} | {row['factor']}× | — | — |", file=sys.stderr)
 
 
 if __name__ == "__main__":

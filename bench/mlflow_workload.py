@@ -124,6 +124,47 @@ def main():
                 samples.append(args.artifact_mib / (time.perf_counter() - start))
         out["download_mib_per_second"] = max(samples)
 
+    progress("raw HTTP (the same requests without the mlflow client's own cost)")
+    import requests
+    base = os.environ["MLFLOW_TRACKING_URI"].rstrip("/")
+    session = requests.Session()
+    if os.environ.get("MLFLOW_TRACKING_USERNAME"):
+        session.auth = (os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"])
+    raw_run = client.create_run(exp).info.run_id
+    samples = []
+    for i in range(args.metrics):
+        body = json.dumps({"run_id": raw_run, "key": "loss", "value": 1.0 / (i + 1), "timestamp": now, "step": i})
+        t = time.perf_counter()
+        session.post(base + "/api/2.0/mlflow/runs/log-metric", data=body, headers={"Content-Type": "application/json"}).raise_for_status()
+        samples.append((time.perf_counter() - t) * 1000)
+    out["raw_log_metric_p50_ms"] = p50(samples)
+    bodies = [json.dumps({"run_id": raw_run, "metrics": [{"key": f"m{j % 10}", "value": float(j), "timestamp": now + b, "step": b * 1000 + j}
+                                                         for j in range(1000)]}) for b in range(args.batches)]
+    start = time.perf_counter()
+    for body in bodies:
+        session.post(base + "/api/2.0/mlflow/runs/log-batch", data=body, headers={"Content-Type": "application/json"}).raise_for_status()
+    out["raw_log_batch_metrics_per_second"] = args.batches * 1000 / (time.perf_counter() - start)
+    query = json.dumps({"experiment_ids": [search_exp], "filter": "metrics.acc > 0.5 and params.model = 'logreg'", "order_by": ["metrics.acc DESC"],
+                        "max_results": 100, "run_view_type": "ACTIVE_ONLY"})
+    samples = []
+    for _ in range(args.searches):
+        t = time.perf_counter()
+        r = session.post(base + "/api/2.0/mlflow/runs/search", data=query, headers={"Content-Type": "application/json"})
+        r.raise_for_status()
+        assert len(r.json()["runs"]) == out["search_results"]
+        samples.append((time.perf_counter() - t) * 1000)
+    out["raw_search_p50_ms"] = p50(samples)
+    location = client.get_run(art_run).info.artifact_uri.replace("mlflow-artifacts:", base + "/api/2.0/mlflow-artifacts/artifacts")
+    samples = []
+    for _ in range(3):
+        t = time.perf_counter()
+        with session.get(location + "/blob.bin", stream=True) as r:
+            r.raise_for_status()
+            received = sum(len(chunk) for chunk in r.iter_content(4 << 20))
+        assert received == args.artifact_mib << 20
+        samples.append(args.artifact_mib / (time.perf_counter() - t))
+    out["raw_download_mib_per_second"] = max(samples)
+
     progress("log_model + register + load")
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
