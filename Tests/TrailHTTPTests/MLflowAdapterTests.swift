@@ -129,9 +129,32 @@ struct MLflowAdapterTests {
             #expect(ok.0 == .ok, "an unprotected alias moves")
             let (_, stage) = try await call(client, .post, "/api/2.0/mlflow/model-versions/transition-stage", ["name": "gated", "version": "1", "stage": "bogus", "archive_existing_versions": false])
             #expect(stage["error_code"] == "INVALID_PARAMETER_VALUE")
+            _ = try await home.registry.setPolicy(name: "gated", target: "Production", document: Array(#"{"approvals": 2}"#.utf8), actor: .user("root"))
+            let (refused, why) = try await call(
+                client, .post, "/api/2.0/mlflow/model-versions/transition-stage", ["name": "gated", "version": "1", "stage": "production", "archive_existing_versions": true])
+            #expect(refused == .forbidden && why["error_code"] == "PERMISSION_DENIED", "a protected stage is gated too")
+            let (staged, moved) = try await call(
+                client, .post, "/api/2.0/mlflow/model-versions/transition-stage", ["name": "gated", "version": "1", "stage": "staging", "archive_existing_versions": false])
+            #expect(staged == .ok && moved["model_version"]?["current_stage"] == "Staging")
         }
-        #expect(try await home.ledger.events(EventQuery(action: "promotion.refused", limit: 10)).count == 1)
+        #expect(try await home.ledger.events(EventQuery(action: "promotion.refused", limit: 10)).count == 2)
         #expect(try await home.registry.model("gated").aliases == ["candidate": 1])
+    }
+
+    @Test func legacyLogModelKeepsTheHistoryTag() async throws {
+        let (app, home) = try await makeMLflowApp()
+        try await app.test(.router) { client in
+            let (_, created) = try await call(client, .post, "/api/2.0/mlflow/runs/create", ["experiment_id": "0"])
+            let run = try #require(created["run"]?["info"]?["run_id"]?.stringValue)
+            let model: JSONValue = ["artifact_path": "model", "flavors": ["spark": [:]], "utc_time_created": "2026-01-01", "run_id": .string(run)]
+            for _ in 0..<2 {
+                #expect(try await call(client, .post, "/api/2.0/mlflow/runs/log-model", ["run_id": .string(run), "model_json": .string(model.canonicalString)]).0 == .ok)
+            }
+            let (status, body) = try await call(client, .post, "/api/2.0/mlflow/runs/log-model", ["run_id": .string(run), "model_json": "{}"])
+            #expect(status == .badRequest && body["field"] == "model_json")
+            let tag = try await home.tracking.run(try RunID(parsing: run)).tags.first { $0.key == "mlflow.log-model.history" }?.value
+            #expect(tag == JSONValue.array([model, model]).canonicalString)
+        }
     }
 
     @Test func registrySearchesFollowMLflowsGrammar() async throws {

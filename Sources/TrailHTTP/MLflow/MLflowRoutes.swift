@@ -193,6 +193,28 @@ struct MLflowRoutes {
             try await tracking.linkModels(try input.runID(), links, actor: context.actor)
             return MLflowJSON.empty
         }
+        // MLflow 2's model record on a run: kept, as MLflow keeps it, in the run's
+        // `mlflow.log-model.history` tag (a JSON list, one entry per logged model).
+        on(.post, "runs/log-model", .write) { input, context in
+            let runID = try input.runID()
+            let text = try input.require("model_json")
+            guard case .object(let model)? = try? JSONValue.parse(Array(text.utf8)) else {
+                throw TrailError.invalid("model_json", "model_json must be a JSON object (the MLmodel file as JSON)")
+            }
+            for field in ["artifact_path", "flavors", "utc_time_created", "run_id"] where model[field] == nil {
+                throw TrailError.invalid("model_json", "model_json is missing '\(field)'")
+            }
+            let tag = "mlflow.log-model.history"
+            var history: [JSONValue] = []
+            if let current = try await tracking.run(runID).tags.first(where: { $0.key == tag })?.value,
+                case .array(let items)? = try? JSONValue.parse(Array(current.utf8))
+            {
+                history = items
+            }
+            history.append(.object(model))
+            try await tracking.setTag(runID, key: tag, value: JSONValue.array(history).canonicalString, actor: context.actor)
+            return MLflowJSON.empty
+        }
         on(.get, "artifacts/list", .read) { input, _ in
             let runID = try input.runID()
             let run = try await tracking.run(runID)

@@ -75,8 +75,14 @@ extension ApplyContext {
     }
 
     mutating func insertLoggedModelParams(_ pk: Int64, _ params: [Param]) throws {
-        let select = try db.cachedStatement(sql: "SELECT value FROM logged_model_params WHERE model_pk = ? AND key = ?")
-        let insert = try db.cachedStatement(sql: "INSERT INTO logged_model_params (model_pk, key, value, event_index) VALUES (?, ?, ?, ?)")
+        try insertParams(params, table: "logged_model_params", owner: "model_pk", pk: pk)
+    }
+
+    /// Params of a run or a logged model: immutable, so a key re-logged with its value is a
+    /// no-op and with another value fails the batch.
+    mutating func insertParams(_ params: [Param], table: String, owner: String, pk: Int64) throws {
+        let select = try db.cachedStatement(sql: "SELECT value FROM \(table) WHERE \(owner) = ? AND key = ?")
+        let insert = try db.cachedStatement(sql: "INSERT INTO \(table) (\(owner), key, value, event_index) VALUES (?, ?, ?, ?)")
         for param in params {
             if let existing = try String.fetchOne(select, arguments: [pk, param.key]) {
                 guard existing == param.value else {
@@ -87,7 +93,7 @@ extension ApplyContext {
                 continue
             }
             try insert.execute(arguments: [pk, param.key, param.value, eventIndex])
-            record("logged_model_params", [db.lastInsertedRowID, pk, param.key, param.value])
+            record(table, [pk, param.key, param.value])
             changed = true
         }
     }

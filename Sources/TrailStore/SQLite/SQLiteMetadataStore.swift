@@ -261,23 +261,7 @@ struct ApplyContext {
                 try recordState("runs", key: try SQLiteMetadataStore.runPK(id, in: db))
             }
         case .insertParams(let id, let params):
-            let pk = try SQLiteMetadataStore.runPK(id, in: db)
-            let select = try db.cachedStatement(sql: "SELECT value FROM params WHERE run_pk = ? AND key = ?")
-            let insert = try db.cachedStatement(sql: "INSERT INTO params (run_pk, key, value, event_index) VALUES (?, ?, ?, ?)")
-            for param in params {
-                if let existing = try String.fetchOne(select, arguments: [pk, param.key]) {
-                    guard existing == param.value else {
-                        throw TrailError.invalid(
-                            "params.\(param.key)",
-                            "param '\(param.key)' was already logged with value '\(existing.prefix(100))'; params are immutable, so '\(param.value.prefix(100))' is refused"
-                        )
-                    }
-                    continue
-                }
-                try insert.execute(arguments: [pk, param.key, param.value, eventIndex])
-                record("params", [pk, param.key, param.value])
-                changed = true
-            }
+            try insertParams(params, table: "params", owner: "run_pk", pk: try SQLiteMetadataStore.runPK(id, in: db))
         case .insertMetrics(let id, let metrics):
             guard !metrics.isEmpty else { return }
             let pk = try SQLiteMetadataStore.runPK(id, in: db)

@@ -62,7 +62,7 @@ enum SQLiteSchema {
                 "latency_us", "outcome", "error", "raw_input", "position",
             ]
         ),
-        ("logged_model_params", ["seq", "model_pk", "key", "value"]),
+        ("logged_model_params", ["model_pk", "key", "value"]),
         ("logged_model_tag_history", ["seq", "model_pk", "key", "value", "time", "actor"]),
         (
             "logged_model_metrics",
