@@ -39,4 +39,12 @@ public enum Limits {
             throw TrailError.invalid(field, "value is \(value.count) characters long; the limit is \(max)")
         }
     }
+
+    /// Every tag's key and value, naming the offending one (`tags[2].value`).
+    public static func checkTags(_ tags: [Tag], field: String) throws {
+        for (i, tag) in tags.enumerated() {
+            try checkKey(tag.key, field: "\(field)[\(i)].key")
+            try checkLength(tag.value, max: maxTagValueLength, field: "\(field)[\(i)].value")
+        }
+    }
 }

@@ -391,6 +391,7 @@ struct MLflowRoutes {
     func addModelVersions(_ on: On) {
         on(.post, "model-versions/create", .write) { input, context in
             let name = try input.require("name")
+            _ = try await registry.model(name)  // MLflow creates versions of existing models only
             var source = try input.require("source")
             if let modelID = try input.string("model_id"), !modelID.isEmpty, !source.hasPrefix("models:/") {
                 // MLflow 3 sends the logged model; a source inside its folder is that model.

@@ -60,10 +60,7 @@ extension RegistryService {
     ) async throws -> ModelVersion {
         try await recordingRefusal("model_version.create", model: name, actor: actor, facts: ["source": .string(String(source.prefix(500)))]) {
             try Self.checkName(name)
-            for (i, tag) in tags.enumerated() {
-                try Limits.checkKey(tag.key, field: "tags[\(i)].key")
-                try Limits.checkLength(tag.value, max: Limits.maxTagValueLength, field: "tags[\(i)].value")
-            }
+            try Limits.checkTags(tags, field: "tags")
             switch try VersionSource(parsing: source) {
             case .runArtifacts(let run, let path):
                 if let runID, runID != run { throw TrailError.invalid("run_id", "run_id \(runID) does not match the source's run \(run)") }

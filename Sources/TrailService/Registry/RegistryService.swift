@@ -68,10 +68,7 @@ public struct RegistryService: Sendable {
     func createModelUnrecorded(name: String, description: String, tags: [Tag], actor: Actor) async throws -> RegisteredModel {
         try Self.checkName(name)
         try Limits.checkLength(description, max: 5000, field: "description")
-        for (i, tag) in tags.enumerated() {
-            try Limits.checkKey(tag.key, field: "tags[\(i)].key")
-            try Limits.checkLength(tag.value, max: Limits.maxTagValueLength, field: "tags[\(i)].value")
-        }
+        try Limits.checkTags(tags, field: "tags")
         let now = clock.nowMillis()
         var changes: [Change] = [.createRegisteredModel(name: name, description: description, timeMillis: now)]
         if !tags.isEmpty {

@@ -377,12 +377,7 @@ public struct TrackingService: Sendable {
 
     // MARK: - Helpers
 
-    func checkTags(_ tags: [Tag], field: String) throws {
-        for (i, tag) in tags.enumerated() {
-            try Limits.checkKey(tag.key, field: "\(field)[\(i)].key")
-            try Limits.checkLength(tag.value, max: Limits.maxTagValueLength, field: "\(field)[\(i)].value")
-        }
-    }
+    func checkTags(_ tags: [Tag], field: String) throws { try Limits.checkTags(tags, field: field) }
 
     func checkMaxResults(_ maxResults: Int) throws {
         guard (1...Limits.maxSearchResults).contains(maxResults) else {
