@@ -110,7 +110,14 @@ public struct LineageService: Sendable {
             if let event = try? await ledger.event(index: promotion.eventIndex), let body = try? JSONValue.parse(event.body),
                 let policy = body["facts"]?["evidence"]?["policy_version"]?.intValue ?? body["facts"]?["policy_version"]?.intValue
             {
-                link("policy", "policy v\(policy) for @\(reference) (\(event.action))", nil)
+                // Versions of a target's policy are numbered 1, 2, … in the order of their
+                // `policy.set` events, so version v is the v-th such event for the target.
+                let target = try? PromotionTarget.canonical("@" + reference)
+                let sets = try await ledger.events(EventQuery(subjectType: "model", subjectID: name, action: "policy.set", limit: 10_000)).filter {
+                    $0.index < promotion.eventIndex && (try? JSONValue.parse($0.body))?["facts"]?["target"]?.stringValue == target
+                }
+                let set = policy >= 1 && Int(policy) <= sets.count ? sets[Int(policy) - 1] : nil
+                link("policy", "policy v\(policy) for @\(reference) (\(event.action))", set?.index)
             }
         }
         for approval in try await registry.approvals(name: name, version: number) where approval.decision == "approve" {
