@@ -79,6 +79,14 @@ struct MLflowAdapterTests {
         try await app.test(.router) { client in
             let (_, created) = try await call(client, .post, "/api/2.0/mlflow/runs/create", ["experiment_id": "0"])
             let run = try #require(created["run"]?["info"]?["run_id"]?.stringValue)
+            try await client.execute(uri: "/api/2.0/mlflow-artifacts/artifacts/0/\(run)/artifacts/a/b.txt", method: .put, body: ByteBuffer(string: "bb")) {
+                response in #expect(response.status == .ok)
+            }
+            let (_, runFiles) = try await call(client, .get, "/api/2.0/mlflow/artifacts/list?run_id=\(run)&path=a%2F")
+            #expect(runFiles["files"] == .array([["path": "a/b.txt", "is_dir": false, "file_size": 2]]), "the tracking listing names paths from the run root")
+            #expect(runFiles["root_uri"] == .string("mlflow-artifacts:/0/\(run)/artifacts"))
+            let (wrong, _) = try await call(client, .get, "/api/2.0/mlflow-artifacts/artifacts/7/\(run)/artifacts/a/b.txt")
+            #expect(wrong == .badRequest, "the experiment in the path must be the run's")
             let (_, made) = try await call(
                 client, .post, "/api/2.0/mlflow/logged-models", ["experiment_id": "0", "name": "model", "source_run_id": .string(run)])
             let model = try #require(made["model"]?["info"]?["model_id"]?.stringValue)

@@ -82,14 +82,18 @@ struct MLflowArtifactRoutes {
         let entries = try await tracking.artifacts(owner)
         let children = Self.listing(entries, under: inner ?? "")
         guard !children.isEmpty else { return MLflowJSON.empty }
-        return [
-            "files": .array(
-                children.map { child in
-                    var out: [String: JSONValue] = ["path": .string(child.name), "is_dir": .bool(child.size == nil)]
-                    if let size = child.size { out["file_size"] = .int(size) }
-                    return .object(out)
-                })
-        ]
+        return ["files": Self.fileInfos(children, prefix: "")]
+    }
+
+    /// MLflow's `FileInfo` list: `path` (the proxy lists basenames; the tracking API prefixes
+    /// the folder), `is_dir`, and `file_size` for files.
+    static func fileInfos(_ children: [(name: String, size: Int64?)], prefix: String) -> JSONValue {
+        .array(
+            children.map { child in
+                var out: [String: JSONValue] = ["path": .string(prefix.isEmpty ? child.name : "\(prefix)/\(child.name)"), "is_dir": .bool(child.size == nil)]
+                if let size = child.size { out["file_size"] = .int(size) }
+                return .object(out)
+            })
     }
 
     /// Direct children of `folder` among `entries`: files with their size, folders with nil.

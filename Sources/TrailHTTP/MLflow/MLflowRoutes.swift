@@ -218,16 +218,10 @@ struct MLflowRoutes {
         on(.get, "artifacts/list", .read) { input, _ in
             let runID = try input.runID()
             let run = try await tracking.run(runID)
-            let prefix = try input.string("path") ?? ""
+            var prefix = try input.string("path") ?? ""
+            while prefix.hasSuffix("/") { prefix.removeLast() }
             let listing = MLflowArtifactRoutes.listing(try await tracking.artifacts(.run(runID)), under: prefix)
-            return [
-                "root_uri": .string(run.info.artifactURI),
-                "files": .array(listing.map { entry in
-                    var out: [String: JSONValue] = ["path": .string(prefix.isEmpty ? entry.name : "\(prefix)/\(entry.name)"), "is_dir": .bool(entry.size == nil)]
-                    if let size = entry.size { out["file_size"] = .int(size) }
-                    return .object(out)
-                }),
-            ]
+            return ["root_uri": .string(run.info.artifactURI), "files": MLflowArtifactRoutes.fileInfos(listing, prefix: prefix)]
         }
     }
 
