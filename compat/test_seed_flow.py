@@ -9,6 +9,7 @@ import pytest
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -114,6 +115,11 @@ def test_alias_and_load_predict_exactly_like_the_model_in_memory(flow):
     assert np.array_equal(np.asarray(loaded.predict(X)), flow["model"].predict(X))
     proba = mlflow.sklearn.load_model(f"models:/{flow['model_name']}@champion").predict_proba(X)
     assert np.array_equal(proba, flow["model"].predict_proba(X))
+    client.set_registered_model_alias(flow["model_name"], "temporary", "1")
+    client.delete_registered_model_alias(flow["model_name"], "temporary")  # DELETE with a JSON body
+    assert set(client.get_registered_model(flow["model_name"]).aliases) == {"champion"}
+    with pytest.raises(MlflowException):
+        client.get_model_version_by_alias(flow["model_name"], "temporary")
 
 
 def test_search_runs_filters_and_order_by(flow):
