@@ -29,7 +29,8 @@ struct MLflowArtifactRoutes {
             let (owner, path) = try await locate(request)
             let (entry, reader) = try await tracking.openArtifact(owner, path: path, actor: context.actor)
             var response = ArtifactRoutes.stream(entry, reader)
-            response.headers[.contentDisposition] = "attachment; filename=\"\(path.value.split(separator: "/").last ?? "")\""
+            let name = (path.value.split(separator: "/").last.map(String.init) ?? "").replacingOccurrences(of: "\"", with: "_")
+            response.headers[.contentDisposition] = "attachment; filename=\"\(name)\""
             return response
         }
         api.delete("artifacts/**", .write) { request, _ in
