@@ -196,23 +196,7 @@ struct MLflowRoutes {
         // MLflow 2's model record on a run: kept, as MLflow keeps it, in the run's
         // `mlflow.log-model.history` tag (a JSON list, one entry per logged model).
         on(.post, "runs/log-model", .write) { input, context in
-            let runID = try input.runID()
-            let text = try input.require("model_json")
-            guard case .object(let model)? = try? JSONValue.parse(Array(text.utf8)) else {
-                throw TrailError.invalid("model_json", "model_json must be a JSON object (the MLmodel file as JSON)")
-            }
-            for field in ["artifact_path", "flavors", "utc_time_created", "run_id"] where model[field] == nil {
-                throw TrailError.invalid("model_json", "model_json is missing '\(field)'")
-            }
-            let tag = "mlflow.log-model.history"
-            var history: [JSONValue] = []
-            if let current = try await tracking.run(runID).tags.first(where: { $0.key == tag })?.value,
-                case .array(let items)? = try? JSONValue.parse(Array(current.utf8))
-            {
-                history = items
-            }
-            history.append(.object(model))
-            try await tracking.setTag(runID, key: tag, value: JSONValue.array(history).canonicalString, actor: context.actor)
+            try await tracking.recordModelHistory(try input.runID(), modelJSON: try input.require("model_json"), actor: context.actor)
             return MLflowJSON.empty
         }
         on(.get, "artifacts/list", .read) { input, _ in
@@ -385,7 +369,6 @@ struct MLflowRoutes {
     func addModelVersions(_ on: On) {
         on(.post, "model-versions/create", .write) { input, context in
             let name = try input.require("name")
-            _ = try await registry.model(name)  // MLflow creates versions of existing models only
             var source = try input.require("source")
             if let modelID = try input.string("model_id"), !modelID.isEmpty, !source.hasPrefix("models:/") {
                 // MLflow 3 sends the logged model; a source inside its folder is that model.

@@ -54,12 +54,14 @@ extension RegistryService {
         }
     }
 
-    /// Creates a version from an MLflow source, with the digest manifest of its files.
+    /// Creates a version of an existing model (as MLflow does) from an MLflow source, with the
+    /// digest manifest of its files.
     public func createVersion(
         name: String, source: String, runID: RunID?, description: String = "", tags: [Tag] = [], tracking: TrackingService, actor: Actor
     ) async throws -> ModelVersion {
         try await recordingRefusal("model_version.create", model: name, actor: actor, facts: ["source": .string(String(source.prefix(500)))]) {
             try Self.checkName(name)
+            _ = try await model(name)
             try Limits.checkTags(tags, field: "tags")
             switch try VersionSource(parsing: source) {
             case .runArtifacts(let run, let path):

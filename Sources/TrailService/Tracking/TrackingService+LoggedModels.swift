@@ -149,6 +149,24 @@ extension TrackingService {
                     ])))
     }
 
+    /// MLflow 2's model record on a run (`runs/log-model`): appended, as MLflow keeps it, to the
+    /// run's `mlflow.log-model.history` tag (a JSON list, one entry per logged model).
+    public func recordModelHistory(_ id: RunID, modelJSON: String, actor: Actor) async throws {
+        guard case .object(let model)? = try? JSONValue.parse(Array(modelJSON.utf8)) else {
+            throw TrailError.invalid("model_json", "model_json must be a JSON object (the MLmodel file as JSON)")
+        }
+        for field in ["artifact_path", "flavors", "utc_time_created", "run_id"] where model[field] == nil {
+            throw TrailError.invalid("model_json", "model_json is missing '\(field)'")
+        }
+        let tag = "mlflow.log-model.history"
+        var history: [JSONValue] = []
+        if let current = try await run(id).tags.first(where: { $0.key == tag })?.value, case .array(let items)? = try? JSONValue.parse(Array(current.utf8)) {
+            history = items
+        }
+        history.append(.object(model))
+        try await setTag(id, key: tag, value: JSONValue.array(history).canonicalString, actor: actor)
+    }
+
     /// MLflow's logged-model search: the filter grammar over attributes, params, tags and
     /// metrics; `orders` of `field_name` objects; offset page tokens.
     public func searchLoggedModels(
