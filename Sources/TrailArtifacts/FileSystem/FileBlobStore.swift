@@ -126,16 +126,29 @@ final class FileBlobWriter: BlobWriter {
     }
 }
 
-/// Used by one task at a time (a download), so its mutable descriptor needs no lock.
+/// Used by one task at a time (a download), so its mutable state needs no lock. Opens the
+/// blob without following a symbolic link, only as a regular file, and hashes what it reads:
+/// bytes that are not the blob's digest end the read with `DATA_LOSS` instead of completing.
 final class FileBlobReader: BlobReader, @unchecked Sendable {
     var descriptor: Int32
     let sizeBytes: Int64
+    let digest: Digest
+    var hasher = SHA256()
+    var readSoFar: Int64 = 0
 
     init(path: String, digest: Digest) throws {
-        descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw TrailError.notFound("blob", digest.description) }
+        self.digest = digest
+        descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else {
+            if errno == ELOOP { throw TrailError(.dataLoss, "blob \(digest) has been replaced by a symbolic link; refusing to read it") }
+            throw TrailError.notFound("blob", digest.description)
+        }
         var info = stat()
-        fstat(descriptor, &info)
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            Glibc.close(descriptor)
+            descriptor = -1
+            throw TrailError(.dataLoss, "blob \(digest) is not a regular file; refusing to read it")
+        }
         sizeBytes = Int64(info.st_size)
     }
 
@@ -147,6 +160,16 @@ final class FileBlobReader: BlobReader, @unchecked Sendable {
             if count < 0 {
                 if errno == EINTR { continue }
                 throw TrailError.internalError("cannot read a blob (errno \(errno))")
+            }
+            if count > 0 {
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                readSoFar += Int64(count)
+            } else {
+                let actual = Digest(hasher.finalize())
+                hasher = SHA256()
+                guard actual == digest, readSoFar == sizeBytes else {
+                    throw TrailError(.dataLoss, "blob \(digest) does not match its digest on disk (read \(actual)); it has been altered")
+                }
             }
             return count
         }

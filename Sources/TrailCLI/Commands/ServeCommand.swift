@@ -56,8 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
                     do {
                         try await home.ledger.checkpointIfBehind()
                         let current = state.model
-                        let latest = try await home.registry.model(name)
-                        let target = Int64(ref) ?? latest.aliases[ref]
+                        let target = try await home.registry.currentVersion(name: name, reference: ModelReference(parsing: ref))
                         guard let target, target != current.version.version else { continue }
                         let next = try await serving.load(name: name, reference: ref, pinned: pinned)
                         try await log.switchModel(next)

@@ -37,6 +37,7 @@ struct ServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "modeltrail")
         logger.logLevel = environment["TRAIL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         try await runReporting(options) {
+            try config.validate()
             let home = try await options.openHome()
             let app = TrailApplication.make(home: home, config: config, logger: logger)
             let log = logger

@@ -283,13 +283,17 @@ struct DriftCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument var reference: String
     @Option(help: "e.g. 1h, 24h, 7d") var window: String = "24h"
+    @Option(name: .customLong("min-rows"), help: "Fewest served rows for a verdict; fewer give INSUFFICIENT-DATA, which clears nothing.")
+    var minRows: Int = PromotionPolicy.defaultDriftMinRows
 
     static func duration(_ text: String) throws -> Int64 {
         let units: [Character: Int64] = ["s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
         guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count > 0 else {
             throw TrailError.invalid("window", "a window is a positive number with s, m, h or d, e.g. 24h")
         }
-        return count * unit
+        let (millis, overflow) = count.multipliedReportingOverflow(by: unit)
+        guard !overflow else { throw TrailError.invalid("window", "the window '\(text.prefix(40))' is too long") }
+        return millis
     }
 
     func run() async throws {
@@ -298,7 +302,7 @@ struct DriftCommand: AsyncParsableCommand {
             guard parts.count == 2 else { throw TrailError.invalid("reference", "give NAME@alias") }
             let home = try await options.localHome("drift", remoteAlternative: "the machine holding the home")
             let report = try await ServingService(tracking: home.tracking, registry: home.registry).drift(
-                name: parts[0], reference: parts[1], windowMillis: try Self.duration(window), actor: GlobalOptions.osUser)
+                name: parts[0], reference: parts[1], windowMillis: try Self.duration(window), minimumRows: minRows, actor: GlobalOptions.osUser)
             if options.json { return Output.printJSON(report) }
             print("\(report.name)@\(report.reference) version \(report.version): \(report.level.uppercased()) over \(report.served) served inputs in \(window) (event #\(report.eventIndex ?? -1))")
             Output.table(

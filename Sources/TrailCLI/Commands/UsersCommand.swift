@@ -84,7 +84,13 @@ struct TokensCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReporting(options) {
                 let (secret, token) = try await identityHome(options).identity.createToken(
-                    user: user, expiresInSeconds: expiresDays.map { $0 * 86400 }, actor: GlobalOptions.osUser)
+                    user: user,
+                    expiresInSeconds: try expiresDays.map { days in
+                        guard (1...IdentityService.maxTokenDays).contains(days) else {
+                            throw TrailError.invalid("expires-days", "expires-days must be 1 to \(IdentityService.maxTokenDays) (100 years)")
+                        }
+                        return days * 86400
+                    }, actor: GlobalOptions.osUser)
                 if options.json { return Output.printJSON(["token": secret, "token_id": token.id, "user": user]) }
                 print(secret)
                 FileHandle.standardError.write(

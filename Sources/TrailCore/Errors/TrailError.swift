@@ -63,4 +63,15 @@ public struct TrailError: Error, Sendable, CustomStringConvertible {
     public static func internalError(_ message: String, cause: (any Error & Sendable)? = nil) -> TrailError {
         TrailError(.internalError, message, cause: cause)
     }
+
+    /// The field a `concurrentChange` carries: what a decision read changed before it committed.
+    public static let concurrentChangeField = "concurrent_change"
+
+    /// A write's precondition found that what its decision read has changed since (another
+    /// writer got there first). Services re-read and decide again; a client sees 409.
+    public static func concurrentChange(_ what: String) -> TrailError {
+        TrailError(.resourceConflict, "\(what) changed while this request was being decided; try again", field: concurrentChangeField)
+    }
+
+    public var isConcurrentChange: Bool { code == .resourceConflict && field == Self.concurrentChangeField }
 }

@@ -45,6 +45,8 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
     public var attestations: [String]
     /// The model's latest drift check must not be at alert level.
     public var noOpenDriftAlert: Bool
+    /// The fewest served rows a drift check needs to count at the gate (default 100).
+    public var driftMinRows: Int?
 
     public init(
         approvals: Int = 0, approvalTTLHours: Int? = nil, metrics: [MetricRequirement] = [], evidenceArtifacts: [String] = [],
@@ -64,8 +66,12 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case approvals, approvalTTLHours = "approval_ttl_hours", metrics, evidenceArtifacts = "evidence_artifacts"
         case provenanceTags = "provenance_tags", securityDecision = "security_decision", attestations
-        case noOpenDriftAlert = "no_open_drift_alert"
+        case noOpenDriftAlert = "no_open_drift_alert", driftMinRows = "drift_min_rows"
     }
+
+    /// The largest `approval_ttl_hours` accepted: ten years.
+    public static let maxApprovalTTLHours = 87_600
+    public static let defaultDriftMinRows = 100
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -77,6 +83,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
         securityDecision = try c.decodeIfPresent(String.self, forKey: .securityDecision)
         attestations = try c.decodeIfPresent([String].self, forKey: .attestations) ?? []
         noOpenDriftAlert = try c.decodeIfPresent(Bool.self, forKey: .noOpenDriftAlert) ?? false
+        driftMinRows = try c.decodeIfPresent(Int.self, forKey: .driftMinRows)
     }
 
     /// Parses a policy document. Syntax errors name the line; unknown keys, wrong types and
@@ -93,7 +100,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
             throw TrailError.invalid("policy", "the policy is not valid JSON (line \(line)): \(error.message)")
         }
         guard case .object(let members) = value else { throw TrailError.invalid("policy", "a policy is a JSON object") }
-        let known: Set<String> = ["approvals", "approval_ttl_hours", "metrics", "evidence_artifacts", "provenance_tags", "security_decision", "attestations", "no_open_drift_alert"]
+        let known: Set<String> = ["approvals", "approval_ttl_hours", "metrics", "evidence_artifacts", "provenance_tags", "security_decision", "attestations", "no_open_drift_alert", "drift_min_rows"]
         if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
             throw TrailError.invalid("policy.\(unknown)", "unknown policy key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
         }
@@ -107,7 +114,14 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
             throw TrailError.invalid("policy." + (context.codingPath + [key]).map(\.stringValue).joined(separator: "."), "is required")
         }
         guard policy.approvals >= 0, policy.approvals <= 10 else { throw TrailError.invalid("policy.approvals", "approvals must be 0 to 10") }
-        if let ttl = policy.approvalTTLHours, ttl <= 0 { throw TrailError.invalid("policy.approval_ttl_hours", "must be positive") }
+        if let ttl = policy.approvalTTLHours, ttl <= 0 || ttl > maxApprovalTTLHours {
+            throw TrailError.invalid("policy.approval_ttl_hours", "must be 1 to \(maxApprovalTTLHours) (ten years)")
+        }
+        if let rows = policy.driftMinRows, rows < 1 || rows > 1_000_000_000 {
+            throw TrailError.invalid("policy.drift_min_rows", "must be 1 to 1000000000")
+        }
+        guard policy.metrics.count <= 100, policy.evidenceArtifacts.count <= 100, policy.provenanceTags.count <= 100, policy.attestations.count <= 20
+        else { throw TrailError.invalid("policy", "a policy names at most 100 metrics, evidence files and provenance tags, and 20 attestation types") }
         for (i, metric) in policy.metrics.enumerated() where ![">=", ">", "<=", "<", "=="].contains(metric.op) {
             throw TrailError.invalid("policy.metrics[\(i)].op", "op must be one of >= > <= < ==")
         }

@@ -278,7 +278,8 @@ public struct EntitySearch: Sendable {
     /// One page of `items` from the offset in `pageToken`.
     public static func page<T: Sendable>(_ items: [T], maxResults: Int, pageToken: String?) throws -> Page<T> {
         let offset = try PageToken.decode(pageToken)
-        let slice = Array(items.dropFirst(offset).prefix(maxResults))
-        return Page(items: slice, nextPageToken: offset + maxResults < items.count ? PageToken.encode(offset: offset + maxResults) : nil)
+        let slice = Array(items.dropFirst(offset).prefix(max(0, maxResults)))
+        let (next, overflow) = offset.addingReportingOverflow(slice.count)
+        return Page(items: slice, nextPageToken: !overflow && !slice.isEmpty && next < items.count ? PageToken.encode(offset: next) : nil)
     }
 }

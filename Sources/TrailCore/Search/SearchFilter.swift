@@ -53,7 +53,11 @@ public struct RunFilter: Sendable, Hashable {
     /// The grammar shared by every MLflow search (runs, experiments, registered models, model
     /// versions, logged models): clauses joined by AND; `resolve` names the identifiers the
     /// searched entity has and `check` which comparators and values each accepts.
+    public static let maxClauses = 100
+    public static let maxListValues = 1000
+
     public static func parse(_ text: String, resolve: Resolver, check: (Clause) throws -> Void) throws -> [Clause] {
+        guard text.utf8.count <= 100_000 else { throw Self.error("a filter is at most 100000 bytes") }
         var tokens = try FilterLexer.tokens(text)
         var clauses: [Clause] = []
         guard !tokens.isEmpty else { return [] }
@@ -63,7 +67,11 @@ public struct RunFilter: Sendable, Hashable {
             let value: Value = (comparator == .isNull || comparator == .isNotNull) ? .none : try parseValue(&tokens)
             let clause = Clause(entity: entity, key: key, comparator: comparator, value: value)
             try check(clause)
+            if case .list(let values) = value, values.count > maxListValues {
+                throw Self.error("an IN list holds at most \(maxListValues) values, got \(values.count)")
+            }
             clauses.append(clause)
+            guard clauses.count <= maxClauses else { throw Self.error("a filter holds at most \(maxClauses) clauses") }
             guard let next = tokens.first else { break }
             tokens.removeFirst()
             guard case .word(let word) = next, word.uppercased() == "AND" else {
@@ -382,6 +390,10 @@ enum FilterLexer {
 
 /// An opaque page token: base64 of `{"offset": N}`, as MLflow's own.
 public enum PageToken {
+    /// The largest offset a token may carry: far past any page, small enough that no offset
+    /// plus page size can overflow.
+    public static let maxOffset = 1 << 40
+
     public static func encode(offset: Int) -> String {
         Data("{\"offset\": \(offset)}".utf8).base64EncodedString()
     }
@@ -389,7 +401,9 @@ public enum PageToken {
     public static func decode(_ token: String?, field: String = "page_token") throws -> Int {
         guard let token, !token.isEmpty else { return 0 }
         struct Body: Decodable { var offset: Int }
-        guard let data = Data(base64Encoded: token), let body = try? JSONDecoder().decode(Body.self, from: data), body.offset >= 0 else {
+        guard let data = Data(base64Encoded: token), let body = try? JSONDecoder().decode(Body.self, from: data), body.offset >= 0,
+            body.offset <= maxOffset
+        else {
             throw TrailError.invalid(field, "invalid page token")
         }
         return body.offset

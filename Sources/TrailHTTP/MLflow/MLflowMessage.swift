@@ -17,6 +17,7 @@ struct MLflowInput: Sendable {
         var request = request
         let buffer = try await request.collectBody(upTo: limit)
         guard buffer.readableBytes > 0 else { return MLflowInput(fields: [:]) }
+        try JSONResponse.requireJSON(request, bodyBytes: buffer.readableBytes)
         let value: JSONValue
         do {
             value = try JSONValue.parse(Array(buffer.readableBytesView))

@@ -46,7 +46,10 @@ struct LedgerRoutes {
         api.get("ledger/proofs/inclusion", .read) { request, context in
             let query = request.uri.queryParameters
             guard let index = try NativeRoutes.int(query.get("index"), field: "index") else { throw TrailError.invalid("index", "index is required") }
-            let size = try NativeRoutes.int(query.get("size"), field: "size").map(UInt64.init)
+            let size = try NativeRoutes.int(query.get("size"), field: "size").map { size in
+                guard size > 0 else { throw TrailError.invalid("size", "size must be a positive tree size") }
+                return UInt64(size)
+            }
             return try JSONResponse.make(try await ledger.inclusionProof(index: Int64(index), checkpointSize: size))
         }
         api.get("ledger/proofs/consistency", .read) { request, context in

@@ -77,7 +77,7 @@ struct NativeRoutes {
                 tags: input.tags ?? [], actor: context.actor)
             return try JSONResponse.make(NativeAPI.RunBody(run: run))
         }
-        api.post("runs/search", .write) { request, context in
+        api.post("runs/search", .read) { request, context in
             let input = try await body(NativeAPI.SearchRuns.self, request)
             let page = try await tracking.searchRuns(
                 experimentIDs: input.experimentIDs, filter: input.filter ?? "", orderBy: input.orderBy ?? [], view: input.runViewType ?? .activeOnly,

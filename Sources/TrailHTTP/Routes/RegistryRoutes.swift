@@ -22,7 +22,8 @@ struct RegistryRoutes {
 
     struct SetAlias: Decodable {
         var alias: String
-        var version: Int64
+        /// Required to set an alias; absent on the emergency path, it removes the alias.
+        var version: Int64?
         var reason: String?
     }
 
@@ -82,7 +83,8 @@ struct RegistryRoutes {
         api.post("models/:name/aliases", .write) { request, context in
             let input = try await body(SetAlias.self, request)
             let name = try Self.name(context)
-            try await registry.setAlias(name: name, alias: input.alias, version: input.version, reason: input.reason ?? "", actor: context.actor)
+            guard let version = input.version else { throw TrailError.invalid("version", "version is required (remove an alias with DELETE)") }
+            try await registry.setAlias(name: name, alias: input.alias, version: version, reason: input.reason ?? "", actor: context.actor)
             return try JSONResponse.make(try await registry.model(name))
         }
         api.delete("models/:name/aliases/:alias", .write) { request, context in
@@ -95,6 +97,7 @@ struct RegistryRoutes {
         api.post("models/:name/policies", .admin) { request, context in
             var request = request
             let bytes = try await request.collectBody(upTo: config.maxBodyBytes)
+            try JSONResponse.requireJSON(request, bodyBytes: bytes.readableBytes)
             guard let target = request.uri.queryParameters.get("target") else {
                 throw TrailError.invalid("target", "target (@alias or stage) is required")
             }
@@ -111,7 +114,8 @@ struct RegistryRoutes {
             let input = try await body(Decision.self, request)
             return try JSONResponse.make(
                 try await registry.approve(
-                    name: try Self.name(context), version: try Self.version(context), target: input.target, approve: input.decision != "reject",
+                    name: try Self.name(context), version: try Self.version(context), target: input.target,
+                    decision: try ApprovalDecision(parsing: input.decision),
                     comment: input.comment ?? "", reviewedDigest: try input.digest.map { try Digest(parsing: $0) }, actor: context.actor))
         }
         api.get("models/:name/versions/:version/approvals", .read) { _, context in
@@ -126,6 +130,7 @@ struct RegistryRoutes {
         api.post("models/:name/versions/:version/attestations", .write) { request, context in
             var request = request
             let bytes = try await request.collectBody(upTo: config.maxBodyBytes)
+            try JSONResponse.requireJSON(request, bodyBytes: bytes.readableBytes)
             return try JSONResponse.make(
                 try await registry.attest(
                     name: try Self.name(context), version: try Self.version(context), predicateType: request.uri.queryParameters.get("predicate_type"),

@@ -10,10 +10,13 @@ public struct TrailRequestContext: RequestContext {
     /// Set by `AuthMiddleware` from the request's credentials (or the local identity in
     /// local-only mode); nil when none were presented.
     public var principal: Principal?
+    /// The peer's address (for bounding recorded refusals per source).
+    public var remoteAddress: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         principal = nil
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The acting identity: always the authenticated one, never a name from a request body.
@@ -71,14 +74,16 @@ struct SecuredRoutes {
     static func authorize(_ access: Access, _ request: Request, _ context: TrailRequestContext, _ identity: IdentityService) async throws {
         if access == .public { return }
         guard let principal = context.principal else {
-            try? await identity.recordDenied(method: request.method.rawValue, path: request.uri.path, who: nil, reason: "no credentials")
+            try? await identity.recordDenied(
+                method: request.method.rawValue, path: request.uri.path, who: nil, reason: "no credentials", source: context.remoteAddress)
             throw TrailError(
                 .unauthenticated, "this endpoint needs a token: send 'Authorization: Bearer <token>' (create one with 'trail tokens create USER')")
         }
         guard access.allows(principal.roles) else {
             let needed = access == .write ? "contributor or admin" : access.rawValue == "approve" ? "approver" : access.rawValue
             try? await identity.recordDenied(
-                method: request.method.rawValue, path: request.uri.path, who: principal.actor.id, reason: "needs the \(needed) role")
+                method: request.method.rawValue, path: request.uri.path, who: principal.actor.id, reason: "needs the \(needed) role",
+                source: context.remoteAddress)
             throw TrailError(.permissionDenied, "\(principal.actor.id) lacks the \(needed) role this endpoint needs")
         }
     }
@@ -107,11 +112,64 @@ struct AuthMiddleware: RouterMiddleware {
                     throw TrailError(.unauthenticated, "use 'Authorization: Bearer <token>' or Basic with your user name and token")
                 }
             } catch let error as TrailError {
-                try? await identity.recordDenied(method: request.method.rawValue, path: request.uri.path, who: nil, reason: error.message)
+                try? await identity.recordDenied(
+                    method: request.method.rawValue, path: request.uri.path, who: nil, reason: error.message, source: context.remoteAddress)
                 throw error
             }
         } else {
             context.principal = localPrincipal
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Refuses what a web page could make a browser send: a request from another origin
+/// (`Origin` or `Sec-Fetch-Site` says so), and — on a server bound to loopback, where DNS
+/// rebinding is the way in — a `Host` that is not this server's loopback name. Runs before
+/// authentication, so a local-only server's ambient identity is never lent to a web page.
+struct BrowserBoundaryMiddleware: RouterMiddleware {
+    typealias Context = TrailRequestContext
+    let host: String
+    let port: Int
+
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+    }
+
+    /// `name` or `name:port` with a loopback name (and this server's port, when it has a fixed one).
+    func allowedHost(_ value: String) -> Bool {
+        var name = value.lowercased()
+        var givenPort: String?
+        if name.hasPrefix("[") {
+            guard let close = name.firstIndex(of: "]") else { return false }
+            let rest = name[name.index(after: close)...]
+            if rest.hasPrefix(":") { givenPort = String(rest.dropFirst()) } else if !rest.isEmpty { return false }
+            name = String(name[...close])
+        } else if let colon = name.lastIndex(of: ":") {
+            givenPort = String(name[name.index(after: colon)...])
+            name = String(name[..<colon])
+        }
+        guard Self.isLoopback(name) || name == self.host.lowercased() else { return false }
+        if let givenPort, port != 0 { return givenPort == String(port) }
+        return true
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!]?.lowercased(), site == "cross-site" || site == "same-site" {
+            throw TrailError(.permissionDenied, "cross-site requests are refused (Sec-Fetch-Site: \(site))", field: "Sec-Fetch-Site")
+        }
+        let hostHeader = request.head.authority
+        if let origin = request.headers[.origin] {
+            let expected = hostHeader.map { "http://\($0)".lowercased() }
+            guard let expected, origin.lowercased() == expected || origin.lowercased() == expected.replacingOccurrences(of: "http://", with: "https://")
+            else {
+                throw TrailError(.permissionDenied, "cross-origin requests are refused (Origin: \(origin.prefix(100)))", field: "Origin")
+            }
+        }
+        if Self.isLoopback(host), let hostHeader, !allowedHost(hostHeader) {
+            throw TrailError(
+                .permissionDenied, "this server answers only to its loopback address; Host '\(hostHeader.prefix(100))' is refused", field: "Host")
         }
         return try await next(request, context)
     }

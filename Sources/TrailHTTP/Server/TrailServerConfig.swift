@@ -28,4 +28,15 @@ public struct TrailServerConfig: Sendable {
         self.maxArtifactBytes = maxArtifactBytes
         self.localActor = localActor
     }
+
+    /// Refuses settings that would open the server wider than intended: `--local-only` (no
+    /// token needed, every role) only on a loopback address, a port in range, sane limits.
+    public func validate() throws {
+        if localOnly, !BrowserBoundaryMiddleware.isLoopback(host) {
+            throw TrailError.invalid(
+                "host", "--local-only lets requests without a token act as \(localActor.id) with every role: it binds only to a loopback address (127.0.0.1, ::1, localhost), not '\(host)'")
+        }
+        guard (0...65535).contains(port) else { throw TrailError.invalid("port", "port must be 0 to 65535") }
+        guard maxBodyBytes > 0 else { throw TrailError.invalid("max-body-bytes", "must be positive") }
+    }
 }

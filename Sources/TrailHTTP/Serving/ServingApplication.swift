@@ -156,12 +156,20 @@ public enum ServingApplication {
                     digest: ServingService.inputDigest(row))
             }
         }
+        // A score that is not a finite number (inputs so large that the linear term overflows)
+        // is no answer: refused like bad input, and never stored.
+        let probabilities = checked.map { model.model.probability($0) }
+        if let i = probabilities.firstIndex(where: { !$0.isFinite }) {
+            return try await refuse(
+                (batch ? "row \(i): " : "") + "the model's score for this input is not a finite number (the inputs are out of any range it can score)",
+                field: batch ? "inputs[\(i)]" : "features", extra: batch ? ["row": .int(Int64(i))] : [:], digest: ServingService.inputDigest(rows[i]))
+        }
         var answers: [JSONValue] = []
         var ids: [String] = []
         var records: [(PredictionRecord, [Double])] = []
         answers.reserveCapacity(rows.count)
         for (i, values) in checked.enumerated() {
-            let probability = model.model.probability(values)
+            let probability = probabilities[i]
             let prediction = probability >= model.model.threshold ? model.model.positiveClass : 1 - model.model.positiveClass
             let id = newID()
             ids.append(id)

@@ -121,7 +121,20 @@ enum JSONResponse {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         var request = request
         let buffer = try await request.collectBody(upTo: limit)
+        try requireJSON(request, bodyBytes: buffer.readableBytes)
         let bytes = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView)
         return try JSONDecoder().decode(T.self, from: bytes)
+    }
+
+    /// A JSON body must say so: `Content-Type: application/json`. A web page can send
+    /// `text/plain`, form or multipart bodies to any origin without asking first; it cannot
+    /// send `application/json` without a CORS preflight, which this server never grants.
+    static func requireJSON(_ request: Request, bodyBytes: Int) throws {
+        guard bodyBytes > 0 else { return }
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            throw TrailError(
+                .malformedRequest, "a JSON body needs 'Content-Type: application/json' (got '\((type ?? "none").prefix(60))')", field: "Content-Type")
+        }
     }
 }

@@ -9,12 +9,18 @@ import TrailStore
 /// stored and no event ever holds it. Failed authentications and authorisations are recorded
 /// as `auth.denied` events.
 public struct IdentityService: Sendable {
+    /// The longest a token may be valid: 100 years.
+    public static let maxTokenDays: Int64 = 36_500
+
     public let store: any MetadataStore
     public let clock: any TrailClock
+    /// Bounds how many refusals one source can write to the ledger.
+    public let deniedLimiter: DeniedLimiter
 
-    public init(store: any MetadataStore, clock: any TrailClock = SystemClock()) {
+    public init(store: any MetadataStore, clock: any TrailClock = SystemClock(), deniedLimiter: DeniedLimiter = DeniedLimiter()) {
         self.store = store
         self.clock = clock
+        self.deniedLimiter = deniedLimiter
     }
 
     static func checkUserName(_ name: String) throws {
@@ -58,7 +64,9 @@ public struct IdentityService: Sendable {
     /// Creates a token for `user`; the returned secret is shown once and never stored.
     public func createToken(user: String, expiresInSeconds: Int64? = nil, actor: Actor) async throws -> (secret: String, token: TokenInfo) {
         _ = try await self.user(user)
-        if let expiresInSeconds, expiresInSeconds <= 0 { throw TrailError.invalid("expires", "expiry must be positive") }
+        if let expiresInSeconds, expiresInSeconds <= 0 || expiresInSeconds > Self.maxTokenDays * 86400 {
+            throw TrailError.invalid("expires", "expiry must be positive and at most \(Self.maxTokenDays) days (100 years)")
+        }
         let id = "t" + Array(SHA256.hash(data: Array(UUID().uuidString.utf8))).prefix(6).hexString
         var random = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
@@ -114,11 +122,29 @@ public struct IdentityService: Sendable {
     }
 
     /// Records a refused request: who tried (if known), what, and why.
-    public func recordDenied(method: String, path: String, who: String?, reason: String) async throws {
+    /// Records a refused request as `auth.denied`: a bounded summary (the path's first 200
+    /// characters, its length and sha256), at most `DeniedLimiter.perSourcePerMinute` events a
+    /// minute for one source; the refusals past that are counted and the count is recorded with
+    /// the source's next recorded refusal. The ledger cannot be grown without bound by anyone
+    /// who can reach the port.
+    public func recordDenied(method: String, path: String, who: String?, reason: String, source: String? = nil) async throws {
+        let now = clock.nowMillis()
+        let key = source ?? who ?? "unknown"
+        guard let suppressed = deniedLimiter.admit(key, nowMillis: now) else { return }
+        let bytes = Array(path.utf8)
+        var shown = String(decoding: bytes.prefix(200), as: UTF8.self)
+        if shown.unicodeScalars.last == "\u{FFFD}" { shown = String(shown.dropLast()) }
+        var facts: [String: JSONValue] = ["reason": .string(String(reason.prefix(300)))]
+        if bytes.count > 200 {
+            facts["path_bytes"] = .int(Int64(bytes.count))
+            facts["path_sha256"] = .string(Digest.of(bytes).description)
+        }
+        if let source { facts["source"] = .string(String(source.prefix(100))) }
+        if suppressed > 0 { facts["suppressed_before"] = .int(Int64(suppressed)) }
         _ = try await store.record(
             EventDraft(
-                    action: "auth.denied", actor: who.map { .user($0) } ?? .service("anonymous"), timeMillis: clock.nowMillis(),
-                    subject: Subject(type: "route", id: "\(method) \(path)"), facts: ["reason": .string(reason)]))
+                action: "auth.denied", actor: who.map { .user(String($0.prefix(100))) } ?? .service("anonymous"), timeMillis: now,
+                subject: Subject(type: "route", id: "\(method.prefix(16)) \(shown)"), facts: .object(facts)))
     }
 
     func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -126,5 +152,44 @@ public struct IdentityService: Sendable {
         var difference: UInt8 = 0
         for i in a.indices { difference |= a[i] ^ b[i] }
         return difference == 0
+    }
+}
+
+/// Per-source rate limit for recorded refusals: at most `perSourcePerMinute` `auth.denied`
+/// events a minute per source (and `totalPerMinute` over all sources); the rest are counted,
+/// and the count goes into the source's next recorded refusal (`suppressed_before`).
+public final class DeniedLimiter: @unchecked Sendable {
+    public let perSourcePerMinute: Int
+    public let totalPerMinute: Int
+    private let lock = NSLock()
+    private var minute: Int64 = -1
+    private var recorded: [String: Int] = [:]
+    private var total = 0
+    private var suppressed: [String: Int] = [:]
+
+    public init(perSourcePerMinute: Int = 30, totalPerMinute: Int = 600) {
+        self.perSourcePerMinute = perSourcePerMinute
+        self.totalPerMinute = totalPerMinute
+    }
+
+    /// Nil: do not record (counted as suppressed). Otherwise how many refusals of this source
+    /// were suppressed before this one.
+    public func admit(_ source: String, nowMillis: Int64) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        let current = nowMillis / 60_000
+        if current != minute {
+            minute = current
+            recorded.removeAll(keepingCapacity: true)
+            total = 0
+            if suppressed.count > 10_000 { suppressed.removeAll() }
+        }
+        guard recorded[source, default: 0] < perSourcePerMinute, total < totalPerMinute else {
+            suppressed[source, default: 0] &+= 1
+            return nil
+        }
+        recorded[source, default: 0] += 1
+        total += 1
+        return suppressed.removeValue(forKey: source) ?? 0
     }
 }

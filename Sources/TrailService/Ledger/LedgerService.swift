@@ -28,9 +28,26 @@ public struct LedgerService: Sendable {
         if let latest = try await store.latestCheckpoint(), latest.size >= size { return latest }
         let root = try await self.root(size: size)
         let note = try signer.sign(Checkpoint(origin: origin, size: size, root: root).text)
-        let checkpoint = StoredCheckpoint(size: size, root: root, timeMillis: clock.nowMillis(), note: note)
-        try await store.insertCheckpoint(checkpoint)
-        return checkpoint
+        var attempt = 0
+        while true {
+            // The checkpoint's stored time and its place after the previous one are signed in
+            // its record; another process storing a checkpoint first means re-reading.
+            let previous = try await store.latestCheckpointRecord()
+            if let previous, previous.size >= size { return try await store.latestCheckpoint() }
+            let checkpoint = StoredCheckpoint(size: size, root: root, timeMillis: clock.nowMillis(), note: note)
+            let record = CheckpointRecord(size: size, record: try signer.sign(Self.recordText(checkpoint, previous: previous)))
+            do {
+                try await store.insertCheckpoint(checkpoint, record: record, previous: previous)
+                return try await store.checkpoint(size: size) ?? checkpoint
+            } catch let error as TrailError where error.isConcurrentChange && attempt < 20 {
+                attempt += 1
+            }
+        }
+    }
+
+    /// The text a checkpoint's record signs.
+    public static func recordText(_ checkpoint: StoredCheckpoint, previous: CheckpointRecord?) -> String {
+        "modeltrail-checkpoint-record/v1\nsize \(checkpoint.size)\ntime \(checkpoint.timeMillis)\nnote \(Digest.of(Array(checkpoint.note.utf8)).hex)\nprev \(previous.map { Digest.of(Array($0.record.utf8)).hex } ?? "none")\n"
     }
 
     public func latestCheckpoint() async throws -> StoredCheckpoint {
@@ -73,7 +90,7 @@ public struct LedgerService: Sendable {
     }
 
     public func event(index: Int64) async throws -> StoredEvent {
-        guard let event = try await store.events(from: index, to: index + 1).first else {
+        guard index >= 0, index < Int64.max, let event = try await store.events(from: index, to: index + 1).first else {
             throw TrailError.notFound("ledger event", String(index), field: "index")
         }
         return event
@@ -105,6 +122,7 @@ public struct LedgerService: Sendable {
 
     /// Proves that event `index` is in the tree of the checkpoint (the latest by default).
     public func inclusionProof(index: Int64, checkpointSize: UInt64? = nil) async throws -> InclusionProof {
+        guard index >= 0 else { throw TrailError.invalid("index", "index must not be negative") }
         var checkpoint = try await checkpoint(size: checkpointSize)
         if checkpointSize == nil, UInt64(index) >= checkpoint.size, let fresh = try await checkpointIfBehind() { checkpoint = fresh }
         guard index >= 0, UInt64(index) < checkpoint.size else {

@@ -74,6 +74,37 @@ public struct LedgerVerifier: Sendable {
             if parsed.size > UInt64(size) { find("checkpoint", location, "signs \(parsed.size) events but the log holds \(size)") }
             checkpointRoots[parsed.size] = parsed.root
         }
+        // Checkpoint records: each checkpoint stored since records began has one, signed, that
+        // states its stored time and note and follows the previous record. A changed time, a
+        // changed note or a deleted checkpoint that a later one follows is found here.
+        let (records, since) = try await store.checkpointRecords()
+        let recordBySize = Dictionary(records.map { ($0.size, $0) }, uniquingKeysWith: { a, _ in a })
+        var previous: CheckpointRecord?
+        for record in records {
+            let location = "checkpoint record of size \(record.size)"
+            guard let stored = checkpoints.first(where: { $0.size == record.size }) else {
+                find("checkpoint", location, "its checkpoint row is missing (deleted)")
+                previous = record
+                continue
+            }
+            guard let text = try? SignedNote.open(record.record, verifier: verifier) else {
+                find("checkpoint", location, "signature or format does not verify with the log's public key")
+                previous = record
+                continue
+            }
+            if text != LedgerService.recordText(stored, previous: previous) {
+                let claimsPrevious = previous.map { text.contains("prev \(Digest.of(Array($0.record.utf8)).hex)\n") } ?? text.hasSuffix("prev none\n")
+                find(
+                    "checkpoint", location,
+                    claimsPrevious
+                        ? "the stored time or note differs from the signed record"
+                        : "the record does not follow the previous stored record: a checkpoint between them was deleted")
+            }
+            previous = record
+        }
+        for stored in checkpoints where Int64(clamping: stored.size) > since && recordBySize[stored.size] == nil {
+            find("checkpoint", "checkpoint of size \(stored.size)", "has no signed record (stored outside the ledger's write path)")
+        }
 
         // Events: leaves, the tree, checkpoint roots, indexed columns, and the rows each wrote.
         var range = CompactRange()
@@ -112,7 +143,7 @@ public struct LedgerVerifier: Sendable {
                 }
                 if body["index"]?.intValue != event.index || body["event_id"]?.stringValue != event.eventID
                     || body["action"]?.stringValue != event.action || body["actor"]?["id"]?.stringValue != event.actor.id
-                    || body["actor"]?["type"]?.stringValue != event.actor.type.rawValue
+                    || body["actor"]?["type"]?.stringValue != (event.actorTypeColumn ?? event.actor.type.rawValue)
                     || body["subject"]?["type"]?.stringValue != event.subject.type || body["subject"]?["id"]?.stringValue != event.subject.id
                     || body["time"]?.intValue != event.timeMillis
                 {

@@ -81,14 +81,11 @@ public struct LineageService: Sendable {
 
     /// The lineage of `name@reference` (an alias, a stage, or a version number).
     public func model(name: String, reference: String) async throws -> ModelLineage {
-        let model = try await registry.model(name)
+        _ = try await registry.model(name)
         let number: Int64
         var promotion: RegistryChange?
-        if let direct = Int64(reference) {
+        if case .version(let direct) = ModelReference(parsing: reference) {
             number = direct
-        } else if let aliased = model.aliases[reference] {
-            number = aliased
-            promotion = try await registry.history(name).last { $0.kind == .alias && $0.key == reference }
         } else {
             let (versions, change) = try await registry.resolve(name: name, reference: reference, atMillis: Int64.max)
             guard let last = versions.last else { throw TrailError.notFound("model reference", "\(name)@\(reference)", field: "reference") }
@@ -143,9 +140,14 @@ public struct LineageService: Sendable {
             lineage.dataSHA256 = tags["data_sha256"] ?? run.inputs.first?.digest
             lineage.metrics = Dictionary(run.metrics.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
             let runEvents = try await ledger.events(EventQuery(subjectType: "run", subjectID: runID.value, limit: 10_000))
+            // The author is the authenticated actor of the run's creation event; `user_id` is a
+            // client-supplied attribute (MLflow's), shown only when it says something else.
+            let creation = runEvents.first { $0.action == "run.create" }
+            let author = creation?.actor.id ?? "unknown"
+            let claimed = run.info.userID != author && !run.info.userID.isEmpty ? " (user_id attribute '\(run.info.userID.prefix(100))')" : ""
             link(
-                "run", "run \(runID) (\(run.info.name)) by \(run.info.userID), status \(run.info.status.rawValue)",
-                runEvents.first { $0.action == "run.create" }?.index)
+                "run", "run \(runID) (\(run.info.name)) by \(author)\(claimed), status \(run.info.status.rawValue)",
+                creation?.index)
             for input in run.inputs {
                 link(
                     "dataset", "\(input.name) \(input.digest) from \(input.source) (\(input.profile.map { "\($0.rows) rows × \($0.columns) columns" } ?? "?"))",

@@ -65,7 +65,7 @@ extension RegistryService {
     /// Verifies a DSSE envelope and records it as an attestation of `version`. In order: the
     /// envelope parses; a key trusted for the statement's predicate type signed it; the
     /// payload is an in-toto Statement v1 of the expected predicate type; a subject's sha256
-    /// is the version's root digest or one of its files' digests. Any failure is refused,
+    /// is the version's root digest, named `NAME/VERSION`. Any failure is refused,
     /// naming the check, and the attempt is recorded (`attestation.refused`).
     public func attest(name: String, version: Int64, predicateType expected: String?, envelope bytes: [UInt8], actor: Actor) async throws
         -> Attestation
@@ -116,17 +116,22 @@ extension RegistryService {
                     "no signature verifies with a key trusted for \(statement.predicateType) (bad signature or untrusted key; \(trusted.count) trusted key\(trusted.count == 1 ? "" : "s") for this type)",
                     field: "envelope.signatures"))
         }
-        let candidates = [found.manifest.root] + found.manifest.files.map(\.digest)
-        guard
-            let subject = statement.subjects.lazy.compactMap({ $0.digest["sha256"].flatMap { try? Digest(hex: $0) } }).first(where: {
-                candidates.contains($0)
-            })
-        else {
+        // The subject is the version itself: its root digest, under its own name. A file's
+        // digest is not enough (another version can carry the same file, or the canonical
+        // manifest bytes of an attested version as a file).
+        let names: Set<String> = ["\(name)/\(version)", "models:/\(name)/\(version)"]
+        let root = found.manifest.root
+        guard statement.subjects.contains(where: { $0.digest["sha256"].flatMap { try? Digest(hex: $0) } == root }) else {
+            try await refuse(
+                .invalid("statement.subject", "no subject's sha256 is version \(version)'s root digest \(root)"))
+        }
+        guard statement.subjects.contains(where: { $0.digest["sha256"].flatMap { try? Digest(hex: $0) } == root && names.contains($0.name) }) else {
             try await refuse(
                 .invalid(
                     "statement.subject",
-                    "no subject's sha256 is version \(version)'s root digest \(found.manifest.root) or one of its files' digests"))
+                    "the subject with version \(version)'s root digest must be named '\(name)/\(version)' (this model and version); got \(statement.subjects.filter { $0.digest["sha256"].flatMap { try? Digest(hex: $0) } == root }.map { "'\($0.name.prefix(100))'" }.joined(separator: ", "))"))
         }
+        let subject = root
         _ = try blobs.put(bytes)
         let attestation = Attestation(
             name: name, version: version, predicateType: statement.predicateType, envelopeDigest: envelopeDigest,
@@ -147,12 +152,11 @@ extension RegistryService {
     }
 
     /// Attestations that count at the gate for `predicateType`: a key still trusted for that
-    /// type verified it, and its subject is the version's current root digest or a file of it.
+    /// type verified it, and its subject is the version's current root digest.
     func standingAttestations(of found: ModelVersion, predicateType: String) async throws -> [Attestation] {
         let keys = try await store.trustedKeys().filter { !$0.revoked && $0.predicateTypes.contains(predicateType) }.map(\.keyID)
-        let candidates = Set([found.manifest.root] + found.manifest.files.map(\.digest))
         return try await store.attestations(name: found.name, version: found.version).filter {
-            $0.predicateType == predicateType && candidates.contains($0.subjectDigest) && $0.keyIDs.contains(where: keys.contains)
+            $0.predicateType == predicateType && $0.subjectDigest == found.manifest.root && $0.keyIDs.contains(where: keys.contains)
         }
     }
 }

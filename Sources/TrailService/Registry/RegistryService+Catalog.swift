@@ -70,14 +70,20 @@ extension RegistryService {
             case .loggedModel(let id):
                 let model = try await tracking.loggedModel(id)
                 guard model.lifecycleStage == .active else { throw TrailError.invalid("source", "logged model \(id) is deleted") }
-                if let runID, let source = model.sourceRunID, runID != source {
-                    throw TrailError.invalid("run_id", "run_id \(runID) does not match logged model \(id)'s source run \(source)")
+                // A version's run is the run that produced its files, or it has none: a run
+                // named here that did not produce the logged model would lend it its metrics,
+                // evidence and provenance at the gate.
+                if let runID, runID != model.sourceRunID {
+                    throw TrailError.invalid(
+                        "run_id",
+                        model.sourceRunID.map { "run_id \(runID) does not match logged model \(id)'s source run \($0)" }
+                            ?? "logged model \(id) was not produced by a run, so its version has none: run_id \(runID) cannot be credited for it")
                 }
                 let entries = try await store.artifacts(owner: .loggedModel(id))
                 guard !entries.isEmpty else { throw TrailError.invalid("source", "logged model \(id) has no files; upload them first") }
                 let files = entries.map { ManifestFile(path: $0.path.value, digest: $0.digest, sizeBytes: $0.sizeBytes) }
                 return try await createVersion(
-                    name: name, runID: runID ?? model.sourceRunID, source: "models:/\(id)", manifest: ModelManifest(files: files),
+                    name: name, runID: model.sourceRunID, source: "models:/\(id)", manifest: ModelManifest(files: files),
                     description: description, tags: tags, related: ["logged_model_id": id], actor: actor)
             }
         }

@@ -34,6 +34,7 @@ public struct RegistryService: Sendable {
         if lower == "latest" || (lower.first == "v" && lower.dropFirst().allSatisfy(\.isNumber) && lower.count > 1) {
             throw TrailError.invalid("alias", "'\(alias)' is reserved (latest and v<number> name versions)")
         }
+
     }
 
     /// Runs a registry mutation; if it is refused (and the refusal was not already recorded,
@@ -139,27 +140,59 @@ public struct RegistryService: Sendable {
     }
 
     /// Points `alias` at `version` (nil removes it). The move is recorded with its reason.
+    /// Moving an alias goes through the gate; removing one that a policy protects is refused
+    /// (use the emergency path). What the gate read is a precondition of the write.
     public func setAlias(name: String, alias: String, version: Int64?, reason: String = "", actor: Actor) async throws {
         try await recordingRefusal(
             version == nil ? "alias.delete" : "alias.set", model: name, actor: actor,
-            facts: ["alias": .string(alias), "version": version.map(JSONValue.int) ?? .null]
+            facts: ["alias": .string(String(alias.prefix(300))), "version": version.map(JSONValue.int) ?? .null]
         ) {
-            try await setAliasUnrecorded(name: name, alias: alias, version: version, reason: reason, actor: actor)
+            try await retryingConcurrentChanges {
+                try await setAliasUnrecorded(name: name, alias: alias, version: version, reason: reason, actor: actor)
+            }
+        }
+    }
+
+    /// An alias may not differ only by case from another alias of the model: protection is
+    /// case-insensitive, and `production` next to `Production` would read as one.
+    /// Nor may a new alias be spelled exactly as a stage: `NAME@Production` names the stage.
+    func checkAliasCase(_ alias: String, of model: RegisteredModel) throws {
+        if ModelStage.allCases.contains(where: { $0.rawValue == alias }) {
+            throw TrailError.invalid(
+                "alias", "'\(alias)' is spelled as a stage; NAME@\(alias) names the stage, so use another alias (e.g. '\(alias.lowercased())')")
+        }
+        if let other = model.aliases.keys.first(where: { $0 != alias && $0.lowercased() == alias.lowercased() }) {
+            throw TrailError.invalid("alias", "alias '\(alias)' differs from the existing alias '\(other)' only by case")
         }
     }
 
     func setAliasUnrecorded(name: String, alias: String, version: Int64?, reason: String, actor: Actor) async throws {
         try Self.checkAlias(alias)
         try Limits.checkLength(reason, max: 2000, field: "reason")
+        let since = try await store.eventCount()
         let current = try await model(name)
-        if version == nil, current.aliases[alias] == nil { throw TrailError.notFound("alias", "\(name)@\(alias)", field: "alias") }
         var preconditions: [Precondition] = [.registeredModel(name)]
-        if let version { preconditions.append(.modelVersion(name, version)) }
         var evidence: JSONValue = .null
+        var subjects: [Subject] = [Subject(type: "model", id: name)]
         if let version {
+            try checkAliasCase(alias, of: current)
+            preconditions.append(.modelVersion(name, version))
             _ = try await self.version(name, version)
-            evidence = try await gate(name: name, version: version, target: "@" + alias, actor: actor)
+            (evidence, subjects) = try await gate(name: name, version: version, target: "@" + alias, actor: actor)
+        } else {
+            guard current.aliases[alias] != nil else { throw TrailError.notFound("alias", "\(name)@\(alias)", field: "alias") }
+            if try await isProtected(name: name, target: "@" + alias) {
+                let now = clock.nowMillis()
+                let message =
+                    "@\(alias) of \(name) is protected by a promotion policy: removing it would take the model out of the gate's hands; move it with the gate, or remove it through the emergency path (an admin, with a written reason)"
+                _ = try await store.record(
+                    EventDraft(
+                        action: "promotion.refused", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
+                        facts: ["alias": .string(alias), "from": current.aliases[alias].map(JSONValue.int) ?? .null, "to": .null, "reason": .string(message)]))
+                throw TrailError.recorded(.permissionDenied, message, field: "alias")
+            }
         }
+        preconditions.append(.noEventsSince(since, subjects: subjects))
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(
@@ -173,48 +206,65 @@ public struct RegistryService: Sendable {
                     ])))
     }
 
-    /// The emergency path: points `alias` at `version` without the gate, for an admin with a
-    /// written reason (checked by the callers: the route is admin-only; local mode is the
-    /// home's owner). The event is `alias.emergency`, citing the requirements that were unmet.
-    public func emergencySetAlias(name: String, alias: String, version: Int64, reason: String, actor: Actor) async throws {
-        try await recordingRefusal("alias.emergency", model: name, actor: actor, facts: ["alias": .string(alias), "version": .int(version)]) {
-            try await emergencySetAliasUnrecorded(name: name, alias: alias, version: version, reason: reason, actor: actor)
+    /// The emergency path: points `alias` at `version` (nil removes it) without the gate, for
+    /// an admin with a written reason (checked by the callers: the route is admin-only; local
+    /// mode is the home's owner). The event is `alias.emergency`, citing the requirements that
+    /// were unmet.
+    public func emergencySetAlias(name: String, alias: String, version: Int64?, reason: String, actor: Actor) async throws {
+        try await recordingRefusal(
+            "alias.emergency", model: name, actor: actor, facts: ["alias": .string(String(alias.prefix(300))), "version": version.map(JSONValue.int) ?? .null]
+        ) {
+            try await retryingConcurrentChanges {
+                try await emergencySetAliasUnrecorded(name: name, alias: alias, version: version, reason: reason, actor: actor)
+            }
         }
     }
 
-    func emergencySetAliasUnrecorded(name: String, alias: String, version: Int64, reason: String, actor: Actor) async throws {
+    func emergencySetAliasUnrecorded(name: String, alias: String, version: Int64?, reason: String, actor: Actor) async throws {
         try Self.checkAlias(alias)
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard reason.count >= 10 else {
             throw TrailError.invalid("reason", "an emergency change needs a written reason (at least 10 characters)")
         }
         try Limits.checkLength(reason, max: 2000, field: "reason")
+        let since = try await store.eventCount()
         let current = try await model(name)
-        _ = try await self.version(name, version)
-        let report = try await evaluate(name: name, version: version, target: "@" + alias)
+        var preconditions: [Precondition] = [.registeredModel(name), .noEventsSince(since, subjects: [Subject(type: "model", id: name)])]
+        var bypassed: [JSONValue] = []
+        var policyVersion: JSONValue = .null
+        if let version {
+            try checkAliasCase(alias, of: current)
+            _ = try await self.version(name, version)
+            preconditions.append(.modelVersion(name, version))
+            let report = try await evaluate(name: name, version: version, target: "@" + alias)
+            bypassed = report.unmet.map { ["requirement": .string($0.requirement), "evidence": .string($0.evidence)] }
+            policyVersion = report.policyVersion.map(JSONValue.int) ?? .null
+        } else if current.aliases[alias] == nil {
+            throw TrailError.notFound("alias", "\(name)@\(alias)", field: "alias")
+        }
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(
-                preconditions: [.registeredModel(name), .modelVersion(name, version)],
+                preconditions: preconditions,
                 changes: [.setAlias(name: name, alias: alias, version: version, reason: "EMERGENCY: " + reason, timeMillis: now)],
                 event: EventDraft(
                     action: "alias.emergency", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
                     facts: [
-                        "alias": .string(alias), "from": current.aliases[alias].map(JSONValue.int) ?? .null, "to": .int(version),
-                        "reason": .string(reason), "policy_version": report.policyVersion.map(JSONValue.int) ?? .null,
-                        "bypassed": .array(
-                            report.unmet.map { ["requirement": .string($0.requirement), "evidence": .string($0.evidence)] }),
+                        "alias": .string(alias), "from": current.aliases[alias].map(JSONValue.int) ?? .null, "to": version.map(JSONValue.int) ?? .null,
+                        "reason": .string(reason), "policy_version": policyVersion, "bypassed": .array(bypassed),
                     ])))
     }
 
     /// Moves a version to a stage; `archiveExisting` archives the stage's other versions in the
-    /// same change.
+    /// same change. The stage's policy and that of the same-named alias apply.
     public func transitionStage(
         name: String, version: Int64, stage: ModelStage, archiveExisting: Bool = false, reason: String = "", actor: Actor
     ) async throws -> ModelVersion {
         try await recordingRefusal("stage.transition", model: name, actor: actor, facts: ["version": .int(version), "stage": .string(stage.rawValue)]) {
-            try await transitionStageUnrecorded(
-                name: name, version: version, stage: stage, archiveExisting: archiveExisting, reason: reason, actor: actor)
+            try await retryingConcurrentChanges {
+                try await transitionStageUnrecorded(
+                    name: name, version: version, stage: stage, archiveExisting: archiveExisting, reason: reason, actor: actor)
+            }
         }
     }
 
@@ -225,12 +275,13 @@ public struct RegistryService: Sendable {
         if archiveExisting, stage != .staging, stage != .production {
             throw TrailError.invalid("archive_existing_versions", "archiving existing versions applies only to Staging and Production")
         }
+        let since = try await store.eventCount()
         let current = try await self.version(name, version)
-        let evidence = try await gate(name: name, version: version, target: stage.rawValue, actor: actor)
+        let (evidence, subjects) = try await gate(name: name, version: version, target: stage.rawValue, actor: actor)
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(
-                preconditions: [.modelVersion(name, version)],
+                preconditions: [.modelVersion(name, version), .noEventsSince(since, subjects: subjects)],
                 changes: [.setStage(name: name, version: version, stage: stage, archiveExisting: archiveExisting, reason: reason, timeMillis: now)],
                 event: EventDraft(
                     action: "stage.transition", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
@@ -246,22 +297,60 @@ public struct RegistryService: Sendable {
         return try await store.registryHistory(name: name)
     }
 
-    /// What `reference` (`alias` or a stage name) resolved to at `timeMillis`, from the history:
-    /// the version numbers (an alias has at most one; a stage may hold several).
+    /// What `reference` (an alias, or a stage spelled as the stage: `Production`) resolved to at
+    /// `timeMillis`, from the history: the version numbers (an alias has at most one; a stage
+    /// may hold several). An alias never falls back to a stage.
     public func resolve(name: String, reference: String, atMillis timeMillis: Int64) async throws -> (versions: [Int64], change: RegistryChange?) {
-        let all = try await history(name)
-        let changes = all.filter { $0.timeMillis <= timeMillis }
-        // An alias named like a stage ("production") is the alias; stages are otherwise matched
-        // case-insensitively ("Production", "production").
-        let isAlias = all.contains { $0.kind == .alias && $0.key == reference }
-        if !isAlias, let stage = try? ModelStage(parsing: reference) {
+        let changes = try await history(name).filter { $0.timeMillis <= timeMillis }
+        switch ModelReference(parsing: reference) {
+        case .version(let number):
+            return ([number], nil)
+        case .stage(let stage):
             var stages: [String: (String, RegistryChange)] = [:]
             for change in changes where change.kind == .stage { stages[change.key] = (change.to ?? "None", change) }
             let holding = stages.filter { $0.value.0 == stage.rawValue }
             let versions = holding.keys.compactMap { Int64($0) }.sorted()
             return (versions, holding.values.map(\.1).max { $0.eventIndex < $1.eventIndex })
+        case .alias(let alias):
+            let last = changes.last { $0.kind == .alias && $0.key == alias }
+            return (last?.to.flatMap { Int64($0) }.map { [$0] } ?? [], last)
         }
-        let last = changes.last { $0.kind == .alias && $0.key == reference }
-        return (last?.to.flatMap { Int64($0) }.map { [$0] } ?? [], last)
+    }
+
+    /// The version `reference` names now: a version number, the version an alias points at, or
+    /// the newest version in a stage. Nil when it names nothing.
+    public func currentVersion(name: String, reference: ModelReference) async throws -> Int64? {
+        switch reference {
+        case .version(let number): return number
+        case .alias(let alias): return try await model(name).aliases[alias]
+        case .stage(let stage): return try await versions(name).filter { $0.stage == stage }.map(\.version).max()
+        }
+    }
+}
+
+/// What `NAME@reference` names: a version number, a stage spelled exactly as the stage
+/// (`Staging`, `Production`, `Archived`), or otherwise an alias (`production`). One rule for
+/// serving, lineage and history, so an alias can never fall back to a stage of its name.
+public enum ModelReference: Sendable, Hashable, CustomStringConvertible {
+    case version(Int64)
+    case alias(String)
+    case stage(ModelStage)
+
+    public init(parsing text: String) {
+        if let number = Int64(text), number > 0, String(number) == text {
+            self = .version(number)
+        } else if let stage = ModelStage.allCases.first(where: { $0.rawValue == text && $0 != .none }) {
+            self = .stage(stage)
+        } else {
+            self = .alias(text)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .version(let number): String(number)
+        case .alias(let alias): alias
+        case .stage(let stage): stage.rawValue
+        }
     }
 }

@@ -45,9 +45,16 @@ extension ServingService {
 
     /// Population stability index per feature of the inputs served by `name@reference`'s
     /// current version in the last `windowMillis`, against its training profile. Recorded as a
-    /// `drift.check` event; an `alert` stays open until a later check is below alert.
-    public func drift(name: String, reference: String, windowMillis: Int64, actor: Actor) async throws -> DriftReport {
-        guard windowMillis > 0 else { throw TrailError.invalid("window", "the window must be positive") }
+    /// `drift.check` event; an `alert` stays open until a later check of the same version with
+    /// at least `minimumRows` served rows is below alert. Fewer rows give
+    /// `insufficient-data`, which is recorded but decides nothing.
+    public func drift(
+        name: String, reference: String, windowMillis: Int64, minimumRows: Int = PromotionPolicy.defaultDriftMinRows, actor: Actor
+    ) async throws -> DriftReport {
+        guard windowMillis > 0, windowMillis <= 100 * 365 * 86_400_000 else {
+            throw TrailError.invalid("window", "the window must be positive and at most 100 years")
+        }
+        guard minimumRows >= 1, minimumRows <= 1_000_000_000 else { throw TrailError.invalid("min_rows", "min_rows must be 1 to 1000000000") }
         let loaded = try await load(name: name, reference: reference, pinned: true)
         let now = tracking.clock.nowMillis()
         let served = try await tracking.store.servedFeatureCounts(
@@ -60,7 +67,9 @@ extension ServingService {
                 .init(name: feature, psi: psi, level: psi >= Self.driftAlert ? "alert" : psi >= Self.driftWarning ? "warning" : "ok", served: counts.reduce(0, +)))
         }
         let total = features.first?.served ?? 0
-        let level = total == 0 ? "no-data" : features.contains { $0.level == "alert" } ? "alert" : features.contains { $0.level == "warning" } ? "warning" : "ok"
+        let level =
+            total == 0
+            ? "no-data" : total < minimumRows ? "insufficient-data" : features.contains { $0.level == "alert" } ? "alert" : features.contains { $0.level == "warning" } ? "warning" : "ok"
         var report = DriftReport(
             name: name, reference: reference, version: loaded.version.version, windowSeconds: windowMillis / 1000, served: total, level: level,
             warningThreshold: Self.driftWarning, alertThreshold: Self.driftAlert, features: features)
@@ -69,7 +78,7 @@ extension ServingService {
                     action: "drift.check", actor: actor, timeMillis: now, subject: Subject(type: "model", id: name),
                     facts: [
                         "reference": .string(reference), "version": .int(loaded.version.version), "window_ms": .int(windowMillis),
-                        "served": .int(Int64(total)), "level": .string(level),
+                        "served": .int(Int64(total)), "level": .string(level), "min_rows": .int(Int64(minimumRows)),
                         "psi": .object(Dictionary(uniqueKeysWithValues: features.map { ($0.name, JSONValue.double($0.psi)) })),
                     ]))
         report.eventIndex = index

@@ -47,23 +47,14 @@ public struct ServingService: Sendable {
     /// the registry holds it (the gate admitted it there); a bare version number only with
     /// `pinned`. Refuses any file whose bytes do not match the manifest.
     public func load(name: String, reference: String, pinned: Bool = false) async throws -> LoadedModel {
-        let model = try await registry.model(name)
-        let number: Int64
-        if let direct = Int64(reference) {
-            guard pinned else {
-                throw TrailError(
-                    .permissionDenied,
-                    "version \(direct) is served only through an alias or stage the promotion policy admitted it to, or with --pinned",
-                    field: "reference")
-            }
-            number = direct
-        } else if let aliased = model.aliases[reference] {
-            number = aliased
-        } else if let stage = try? ModelStage(parsing: reference),
-            let held = try await registry.versions(name).filter({ $0.stage == stage }).map(\.version).max()
-        {
-            number = held
-        } else {
+        let parsed = ModelReference(parsing: reference)
+        if case .version(let direct) = parsed, !pinned {
+            throw TrailError(
+                .permissionDenied,
+                "version \(direct) is served only through an alias or stage the promotion policy admitted it to, or with --pinned",
+                field: "reference")
+        }
+        guard let number = try await registry.currentVersion(name: name, reference: parsed) else {
             throw TrailError.notFound("model reference", "\(name)@\(reference)", field: "reference")
         }
         let version = try await registry.version(name, number)

@@ -75,12 +75,21 @@ extension TrackingService {
             }
             return existing
         }
+        var frozen: [Precondition] = []
+        if case .run(let id) = upload.owner {
+            do {
+                frozen = try await checkNotFrozen(id, artifactPath: upload.path.value, actor: actor)
+            } catch {
+                upload.writer.abort()
+                throw error
+            }
+        }
         try upload.writer.publish()
         let now = clock.nowMillis()
         let entry = ArtifactEntry(path: upload.path, digest: digest, sizeBytes: size, createdMillis: now)
         _ = try await store.apply(
             WriteBatch(
-                preconditions: [Self.precondition(upload.owner)], changes: [.putArtifact(upload.owner, entry)],
+                preconditions: [Self.precondition(upload.owner)] + frozen, changes: [.putArtifact(upload.owner, entry)],
                 event: EventDraft(
                     action: "artifact.put", actor: actor, timeMillis: now, subject: upload.owner.subject,
                     facts: ["path": .string(upload.path.value), "digest": .string(digest.description), "size_bytes": .int(size)],

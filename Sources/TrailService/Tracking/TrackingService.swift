@@ -237,10 +237,11 @@ public struct TrackingService: Sendable {
         try Limits.checkKey(key, field: "key")
         let current = try await run(id)
         guard current.tags.contains(where: { $0.key == key }) else { throw TrailError.notFound("tag", key, field: "key") }
+        let frozen = try await checkNotFrozen(id, tagKeys: [key], actor: actor)
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(
-                preconditions: [.run(id, mustBeActive: true)],
+                preconditions: [.run(id, mustBeActive: true)] + frozen,
                 changes: [.changeRunTags(id, [TagChange(key: key, value: nil, timeMillis: now, actor: actor)])],
                 event: EventDraft(
                     action: "tags.delete", actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value),
@@ -289,6 +290,7 @@ public struct TrackingService: Sendable {
         if !metrics.isEmpty { changes.append(.insertMetrics(id, metrics)) }
         if !tags.isEmpty { changes.append(.changeRunTags(id, tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })) }
         var preconditions: [Precondition] = [.run(id, mustBeActive: true)]
+        preconditions += try await checkNotFrozen(id, metricKeys: metrics.map(\.key), tagKeys: tags.map(\.key) + params.map(\.key), actor: actor)
         for (modelID, linked) in modelMetrics.sorted(by: { $0.key < $1.key }) {
             try LoggedModel.checkID(modelID, field: "metrics.model_id")
             preconditions.append(.loggedModel(modelID, mustBeActive: false))

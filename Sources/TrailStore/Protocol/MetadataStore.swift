@@ -52,8 +52,14 @@ public protocol MetadataStore: Sendable {
     /// Every alias and stage change of a model, oldest first.
     func registryHistory(name: String) async throws -> [RegistryChange]
 
-    /// The policy in force for (name, target): its version and document.
+    /// The policy in force for (name, target): its version and document. Targets match
+    /// case-insensitively (`@Production` is `@production`).
     func policy(name: String, target: String) async throws -> (version: Int64, document: String)?
+    /// The documents of every policy in force, over all models and targets.
+    func policiesInForce() async throws -> [String]
+    /// Who wrote what a model version stands on: the actor ids of the event that created the
+    /// owner (run or logged model) and of every event that stored one of its artifacts.
+    func contributors(owner: ArtifactOwner) async throws -> Set<String>
     /// Approvals and rejections of a version, oldest first.
     func approvals(name: String, version: Int64) async throws -> [Approval]
     /// Every trusted key, as its latest row says (revoked ones included).
@@ -91,7 +97,13 @@ public protocol MetadataStore: Sendable {
     /// Stored Merkle nodes; addresses that are absent are missing from the result.
     func merkleNodes(_ addresses: [NodeAddress]) async throws -> [NodeAddress: TreeHash]
     /// Checkpoints are signatures over the ledger, not events in it; they are append-only too.
-    func insertCheckpoint(_ checkpoint: StoredCheckpoint) async throws
+    /// Stores a checkpoint and its record in one transaction, if the newest record is still
+    /// `previous` (else `TrailError.concurrentChange`); a checkpoint of that size already
+    /// stored makes it a no-op.
+    func insertCheckpoint(_ checkpoint: StoredCheckpoint, record: CheckpointRecord, previous: CheckpointRecord?) async throws
+    func latestCheckpointRecord() async throws -> CheckpointRecord?
+    /// Every checkpoint record, by size; and the size up to which checkpoints predate records.
+    func checkpointRecords() async throws -> (records: [CheckpointRecord], since: Int64)
     func latestCheckpoint() async throws -> StoredCheckpoint?
     func checkpoint(size: UInt64) async throws -> StoredCheckpoint?
     /// Every checkpoint, smallest first.
@@ -110,6 +122,18 @@ public protocol MetadataStore: Sendable {
 }
 
 /// A signed checkpoint as stored.
+/// The signed record of a checkpoint row: the note's text is
+/// `modeltrail-checkpoint-record/v1`, `size N`, `time T`, `note <sha256 hex of the checkpoint
+/// note>`, `prev <sha256 hex of the previous record, or none>`, signed with the log's key.
+public struct CheckpointRecord: Sendable, Hashable {
+    public var size: UInt64
+    public var record: String
+    public init(size: UInt64, record: String) {
+        self.size = size
+        self.record = record
+    }
+}
+
 public struct StoredCheckpoint: Sendable, Hashable {
     public var size: UInt64
     public var root: TreeHash

@@ -15,6 +15,13 @@ public enum Precondition: Sendable, Hashable {
     case modelVersion(String, Int64)
     /// The logged model exists (and, if `active`, is not deleted).
     case loggedModel(String, mustBeActive: Bool)
+    /// No event about any of `subjects` has been appended at or after ledger index `index`
+    /// (refusals excepted): what a decision read before the transaction still holds when it
+    /// commits. Failing it throws `TrailError.concurrentChange`, which callers retry.
+    case noEventsSince(Int64, subjects: [Subject])
+    /// The run has not ended (no end time, not in a terminal status); `field` names the
+    /// frozen fact the batch changes.
+    case runNotEnded(RunID, field: String)
 }
 
 /// One change to the record. Fact rows (params, metric points, tag changes, dataset inputs,
@@ -151,8 +158,13 @@ public struct StoredEvent: Sendable, Hashable {
     public var subject: Subject
     public var timeMillis: Int64
     public var body: [UInt8]
+    /// The `actor_type` column exactly as stored (an unknown value reads as `user` in `actor`).
+    public var actorTypeColumn: String?
 
-    public init(index: Int64, eventID: String, action: String, actor: Actor, subject: Subject, timeMillis: Int64, body: [UInt8]) {
+    public init(
+        index: Int64, eventID: String, action: String, actor: Actor, subject: Subject, timeMillis: Int64, body: [UInt8], actorTypeColumn: String? = nil
+    ) {
+        self.actorTypeColumn = actorTypeColumn
         self.index = index
         self.eventID = eventID
         self.action = action

@@ -56,7 +56,7 @@ struct RunSearchSQL {
             ORDER BY \(orderTerms.joined(separator: ", "))
             LIMIT ? OFFSET ?
             """
-        self.arguments = StatementArguments(joinArguments + arguments + [query.maxResults + 1, query.offset])
+        self.arguments = StatementArguments(joinArguments + arguments + [min(query.maxResults, 1_000_000) + 1, query.offset])
     }
 
     static func attributeColumn(_ key: String) throws -> String {

@@ -8,7 +8,7 @@ extension SQLiteMetadataStore {
         let body: Data = row[8]
         return StoredEvent(
             index: row[0], eventID: row[1], action: row[2], actor: Actor(type: Actor.Kind(rawValue: row[3]) ?? .user, id: row[4]),
-            subject: Subject(type: row[5], id: row[6]), timeMillis: row[7], body: Array(body))
+            subject: Subject(type: row[5], id: row[6]), timeMillis: row[7], body: Array(body), actorTypeColumn: row[3])
     }
 
     static let eventColumns = "idx, event_id, action, actor_type, actor_id, subject_type, subject_id, time, body"
@@ -47,22 +47,46 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func insertCheckpoint(_ checkpoint: StoredCheckpoint) async throws {
+    public func insertCheckpoint(_ checkpoint: StoredCheckpoint, record: CheckpointRecord, previous: CheckpointRecord?) async throws {
         do {
             try await pool.write { db in
+                let newest = try String.fetchOne(db, sql: "SELECT record FROM checkpoint_records ORDER BY size DESC LIMIT 1")
+                guard newest == previous?.record else { throw TrailError.concurrentChange("the checkpoint records") }
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM checkpoints WHERE size = ?", arguments: [Int64(checkpoint.size)]) != true else { return }
                 try db.execute(
-                    sql: "INSERT INTO checkpoints (size, root, time, note) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
+                    sql: "INSERT INTO checkpoints (size, root, time, note) VALUES (?, ?, ?, ?)",
                     arguments: [Int64(checkpoint.size), Data(checkpoint.root), checkpoint.timeMillis, checkpoint.note])
+                try db.execute(
+                    sql: "INSERT INTO checkpoint_records (size, record) VALUES (?, ?)", arguments: [Int64(record.size), record.record])
             }
+        } catch let error as TrailError {
+            throw error
         } catch {
             throw TrailError(.internalError, "cannot store a checkpoint", cause: error)
+        }
+    }
+
+    public func latestCheckpointRecord() async throws -> CheckpointRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT size, record FROM checkpoint_records ORDER BY size DESC LIMIT 1").map {
+                CheckpointRecord(size: UInt64(max(0, $0[0] as Int64)), record: $0[1])
+            }
+        }
+    }
+
+    public func checkpointRecords() async throws -> (records: [CheckpointRecord], since: Int64) {
+        try await read { db in
+            let records = try Row.fetchAll(db, sql: "SELECT size, record FROM checkpoint_records ORDER BY size").map {
+                CheckpointRecord(size: UInt64(max(0, $0[0] as Int64)), record: $0[1])
+            }
+            return (records, try Int64.fetchOne(db, sql: "SELECT MIN(since) FROM checkpoint_records_since") ?? Int64.max)
         }
     }
 
     static func storedCheckpoint(_ row: Row) -> StoredCheckpoint {
         let root: Data = row[1]
         let size: Int64 = row[0]
-        return StoredCheckpoint(size: UInt64(size), root: Array(root), timeMillis: row[2], note: row[3])
+        return StoredCheckpoint(size: UInt64(max(0, size)), root: Array(root), timeMillis: row[2], note: row[3])
     }
 
     public func latestCheckpoint() async throws -> StoredCheckpoint? {

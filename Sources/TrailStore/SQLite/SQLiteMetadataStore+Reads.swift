@@ -26,7 +26,7 @@ extension SQLiteMetadataStore {
             let stages = view.stages.map { "'\($0.rawValue)'" }.joined(separator: ",")
             let rows = try Self.experiments(
                 db, where: "lifecycle_stage IN (\(stages)) ORDER BY creation_time DESC, id ASC LIMIT ? OFFSET ?",
-                [maxResults + 1, offset])
+                [min(maxResults, 1_000_000) + 1, offset])
             let more = rows.count > maxResults
             return Page(items: Array(rows.prefix(maxResults)), nextPageToken: more ? PageToken.encode(offset: offset + maxResults) : nil)
         }
@@ -141,7 +141,7 @@ extension SQLiteMetadataStore {
                     SELECT value, is_nan, timestamp, step FROM metrics WHERE run_pk = ? AND key = ?
                     ORDER BY timestamp, step, is_nan, value LIMIT ? OFFSET ?
                     """,
-                arguments: [pk, key, maxResults + 1, offset])
+                arguments: [pk, key, min(maxResults, 1_000_000) + 1, offset])
             let points = rows.prefix(maxResults).map { row -> Metric in
                 let isNaN: Bool = row[1]
                 return Metric(key: key, value: isNaN ? .nan : row[0], timestampMillis: row[2], step: row[3])
@@ -207,7 +207,7 @@ extension SQLiteMetadataStore {
                 return StoredEvent(
                     index: row[0], eventID: row[1], action: row[2],
                     actor: Actor(type: Actor.Kind(rawValue: row[3]) ?? .user, id: row[4]),
-                    subject: Subject(type: row[5], id: row[6]), timeMillis: row[7], body: Array(body))
+                    subject: Subject(type: row[5], id: row[6]), timeMillis: row[7], body: Array(body), actorTypeColumn: row[3])
             }
         }
     }

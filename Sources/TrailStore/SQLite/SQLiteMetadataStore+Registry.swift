@@ -9,7 +9,7 @@ extension SQLiteMetadataStore {
 
     public func registeredModels(maxResults: Int, offset: Int) async throws -> Page<RegisteredModel> {
         try await read { db in
-            let models = try Self.registeredModels(db, where: "1 ORDER BY name LIMIT ? OFFSET ?", [maxResults + 1, offset])
+            let models = try Self.registeredModels(db, where: "1 ORDER BY name LIMIT ? OFFSET ?", [min(maxResults, 1_000_000) + 1, offset])
             return Page(
                 items: Array(models.prefix(maxResults)),
                 nextPageToken: models.count > maxResults ? PageToken.encode(offset: offset + maxResults) : nil)
@@ -83,9 +83,44 @@ extension SQLiteMetadataStore {
     public func policy(name: String, target: String) async throws -> (version: Int64, document: String)? {
         try await read { db in
             try Row.fetchOne(
-                db, sql: "SELECT version, document FROM policies WHERE name = ? AND target = ? ORDER BY version DESC LIMIT 1",
+                db, sql: "SELECT version, document FROM policies WHERE name = ? AND target = ? COLLATE NOCASE ORDER BY seq DESC LIMIT 1",
                 arguments: [name, target]
             ).map { (version: $0[0], document: $0[1]) }
+        }
+    }
+
+    public func policiesInForce() async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT p.document FROM policies p
+                    WHERE p.seq = (SELECT MAX(q.seq) FROM policies q WHERE q.name = p.name AND q.target = p.target COLLATE NOCASE)
+                    """)
+        }
+    }
+
+    public func contributors(owner: ArtifactOwner) async throws -> Set<String> {
+        try await read { db in
+            let (entity, pk, artifacts): (String, Int64?, String)
+            switch owner {
+            case .run(let id):
+                (entity, pk, artifacts) = ("runs", try Int64.fetchOne(db, sql: "SELECT pk FROM runs WHERE run_id = ?", arguments: [id.value]), "artifacts WHERE run_pk = ?")
+            case .loggedModel(let id):
+                (entity, pk, artifacts) = (
+                    "logged_models", try Int64.fetchOne(db, sql: "SELECT pk FROM logged_models WHERE model_id = ?", arguments: [id]),
+                    "logged_model_artifacts WHERE model_pk = ?"
+                )
+            }
+            guard let pk else { return [] }
+            return Set(
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT DISTINCT actor_id FROM ledger_events WHERE idx IN (
+                            SELECT event_index FROM \(artifacts)
+                            UNION SELECT MIN(event_index) FROM state_history WHERE entity = ? AND entity_key = ?)
+                        """, arguments: [pk, entity, pk]))
         }
     }
 

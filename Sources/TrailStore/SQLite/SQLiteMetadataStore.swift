@@ -121,6 +121,23 @@ public final class SQLiteMetadataStore: MetadataStore {
             if mustBeActive, stage != LifecycleStage.active.rawValue {
                 throw TrailError.invalid("model_id", "logged model '\(id)' is deleted")
             }
+        case .noEventsSince(let index, let subjects):
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT 1 FROM ledger_events WHERE subject_type = ? AND subject_id = ? AND idx >= ?
+                    AND action NOT LIKE '%.refused' AND action != 'auth.denied' LIMIT 1
+                    """)
+            for subject in subjects where try Bool.fetchOne(statement, arguments: [subject.type, subject.id, index]) == true {
+                throw TrailError.concurrentChange("\(subject.type) \(subject.id)")
+            }
+        case .runNotEnded(let id, let field):
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, end_time FROM runs WHERE run_id = ?"), arguments: [id.value])
+            else { throw TrailError.notFound("run", id.description, field: "run_id") }
+            let status: String = row[0]
+            let end: Int64? = row[1]
+            if end != nil || ["FINISHED", "FAILED", "KILLED"].contains(status) {
+                throw TrailError(.invalidState, "run \(id) ended while this change was made; what policies read from it is frozen", field: field)
+            }
         }
     }
 
@@ -462,6 +479,11 @@ struct ApplyContext {
                         latency_us, outcome, error, raw_input, position, event_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for (position, r) in batch.records.enumerated() {
+                // SQLite stores NaN as NULL: a non-finite score would be hashed as one value and
+                // stored as another. The serving layer refuses such scores; this keeps it so.
+                if let probability = r.probability, !probability.isFinite {
+                    throw TrailError.invalid("probability", "prediction \(r.predictionID) has a non-finite score; it cannot be recorded")
+                }
                 let values: [(any DatabaseValueConvertible)?] = [
                     r.predictionID, r.timeMillis, r.deploymentID, r.modelName, r.modelVersion, r.inputDigest.description, r.probability,
                     r.prediction, r.latencyMicros, r.outcome, r.error, r.rawInput, position,

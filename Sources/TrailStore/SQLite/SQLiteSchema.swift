@@ -29,6 +29,9 @@ enum SQLiteSchema {
         migrator.registerMigration("008_logged_models_registry_tags") { db in
             try db.execute(sql: v008)
         }
+        migrator.registerMigration("009_checkpoint_records") { db in
+            try db.execute(sql: v009)
+        }
         return migrator
     }
 
@@ -418,6 +421,21 @@ enum SQLiteSchema {
         CREATE INDEX dataset_inputs_event ON dataset_inputs(event_index);
         CREATE INDEX artifacts_event ON artifacts(event_index);
         """ + appendOnlyTriggers(["merkle_nodes", "checkpoints", "state_history"])
+
+    /// A signed record of each checkpoint row (its size, stored time, note digest and the
+    /// previous record's digest), so that changing a checkpoint's time or deleting one that a
+    /// later one follows is found by `ledger verify`. Checkpoints stored before this migration
+    /// (size ≤ `since`) have none.
+    static let v009 = """
+        CREATE TABLE checkpoint_records (
+            size INTEGER PRIMARY KEY,
+            record TEXT NOT NULL
+        );
+        CREATE TABLE checkpoint_records_since (
+            since INTEGER NOT NULL
+        );
+        INSERT INTO checkpoint_records_since (since) SELECT COALESCE(MAX(size), -1) FROM checkpoints;
+        """ + appendOnlyTriggers(["checkpoint_records", "checkpoint_records_since"])
 
     static func appendOnlyTriggers(_ tables: [String]) -> String {
         tables.map { table in

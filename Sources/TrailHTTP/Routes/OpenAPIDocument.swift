@@ -1,0 +1,1879 @@
+/// The OpenAPI 3.0.3 description of the native API under `/api/v1`, served at
+/// `GET /api/v1/openapi.json` and fuzzed by `compat/fuzz.sh` (schemathesis). Keep it in step
+/// with the routes in this folder: every route registered under /api/v1 has an operation here.
+enum OpenAPIDocument {
+    static let json: String = #"""
+        {
+          "openapi": "3.0.3",
+          "info": {
+            "title": "ModelTrail native API",
+            "version": "0.1.0",
+            "description": "Tracking, artifacts, registry and ledger. Send 'Authorization: Bearer <token>' (trail tokens create USER)."
+          },
+          "servers": [{"url": "/"}],
+          "security": [{"bearerAuth": []}],
+          "tags": [
+            {"name": "meta"},
+            {"name": "experiments"},
+            {"name": "runs"},
+            {"name": "artifacts"},
+            {"name": "ledger"},
+            {"name": "models"},
+            {"name": "keys"}
+          ],
+          "paths": {
+            "/api/v1/health": {
+              "get": {
+                "operationId": "health",
+                "summary": "Liveness and version",
+                "tags": ["meta"],
+                "security": [],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/openapi.json": {
+              "get": {
+                "operationId": "openapi",
+                "summary": "This OpenAPI document",
+                "tags": ["meta"],
+                "security": [],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/experiments": {
+              "post": {
+                "operationId": "createExperiment",
+                "summary": "Create an experiment",
+                "tags": ["experiments"],
+                "description": "Access: write (contributor or admin).",
+                "requestBody": {
+                  "required": true,
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateExperiment"}}}
+                },
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExperimentBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              },
+              "get": {
+                "operationId": "listExperiments",
+                "summary": "List experiments, or look one up by name",
+                "tags": ["experiments"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "string"},
+                    "description": "Return the experiment with this name instead of a list."
+                  },
+                  {
+                    "name": "view",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "string", "enum": ["active", "active_only", "deleted", "deleted_only", "all"]},
+                    "description": "Which lifecycle stages to list (case-insensitive; default active)."
+                  },
+                  {"$ref": "#/components/parameters/max_results"},
+                  {"$ref": "#/components/parameters/page_token"}
+                ],
+                "responses": {
+                  "200": {
+                    "description": "An ExperimentList, or an ExperimentBody when 'name' is given",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "oneOf": [{"$ref": "#/components/schemas/ExperimentList"}, {"$ref": "#/components/schemas/ExperimentBody"}]
+                        }
+                      }
+                    }
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/experiments/{experiment_id}": {
+              "get": {
+                "operationId": "getExperiment",
+                "summary": "Get an experiment",
+                "tags": ["experiments"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/experiment_id"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExperimentBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/experiments/{experiment_id}/delete": {
+              "post": {
+                "operationId": "deleteExperiment",
+                "summary": "Soft-delete an experiment",
+                "tags": ["experiments"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/experiment_id"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExperimentBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"}
+                }
+              }
+            },
+            "/api/v1/experiments/{experiment_id}/restore": {
+              "post": {
+                "operationId": "restoreExperiment",
+                "summary": "Restore a deleted experiment",
+                "tags": ["experiments"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/experiment_id"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExperimentBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"}
+                }
+              }
+            },
+            "/api/v1/experiments/{experiment_id}/rename": {
+              "post": {
+                "operationId": "renameExperiment",
+                "summary": "Rename an experiment",
+                "tags": ["experiments"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/experiment_id"}],
+                "requestBody": {
+                  "required": true,
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RenameExperiment"}}}
+                },
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExperimentBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/experiments/{experiment_id}/tags": {
+              "post": {
+                "operationId": "setExperimentTag",
+                "summary": "Set an experiment tag",
+                "tags": ["experiments"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/experiment_id"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SetTag"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/experiments/{experiment_id}/tags/{key}": {
+              "delete": {
+                "operationId": "deleteExperimentTag",
+                "summary": "Delete an experiment tag",
+                "tags": ["experiments"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/experiment_id"}, {"$ref": "#/components/parameters/tag_key"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"}
+                }
+              }
+            },
+            "/api/v1/experiments/{experiment_id}/tags/history": {
+              "get": {
+                "operationId": "experimentTagHistory",
+                "summary": "Every change to an experiment's tags",
+                "tags": ["experiments"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/experiment_id"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TagHistory"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/runs": {
+              "post": {
+                "operationId": "createRun",
+                "summary": "Create a run",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateRun"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/runs/search": {
+              "post": {
+                "operationId": "searchRuns",
+                "summary": "Search runs",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchRuns"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunList"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}": {
+              "get": {
+                "operationId": "getRun",
+                "summary": "Get a run",
+                "tags": ["runs"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              },
+              "patch": {
+                "operationId": "updateRun",
+                "summary": "Update a run's status, end time or name",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateRun"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunInfoBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/delete": {
+              "post": {
+                "operationId": "deleteRun",
+                "summary": "Soft-delete a run",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/restore": {
+              "post": {
+                "operationId": "restoreRun",
+                "summary": "Restore a deleted run",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/params": {
+              "post": {
+                "operationId": "logParam",
+                "summary": "Log an immutable parameter",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Param"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/metrics": {
+              "post": {
+                "operationId": "logMetric",
+                "summary": "Log one metric point",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Metric"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/batch": {
+              "post": {
+                "operationId": "logBatch",
+                "summary": "Log metrics, params and tags at once",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LogBatch"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/tags": {
+              "post": {
+                "operationId": "setRunTag",
+                "summary": "Set a run tag",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SetTag"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/tags/{key}": {
+              "delete": {
+                "operationId": "deleteRunTag",
+                "summary": "Delete a run tag",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}, {"$ref": "#/components/parameters/tag_key"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/tags/history": {
+              "get": {
+                "operationId": "runTagHistory",
+                "summary": "Every change to a run's tags",
+                "tags": ["runs"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TagHistory"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/metrics/{key}/history": {
+              "get": {
+                "operationId": "metricHistory",
+                "summary": "Every point of one metric",
+                "tags": ["runs"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/run_id"},
+                  {"$ref": "#/components/parameters/metric_key"},
+                  {"$ref": "#/components/parameters/max_results"},
+                  {"$ref": "#/components/parameters/page_token"}
+                ],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MetricHistory"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/inputs": {
+              "post": {
+                "operationId": "logInputs",
+                "summary": "Record data sets the run used",
+                "tags": ["runs"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/run_id"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LogInputs"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/artifacts": {
+              "get": {
+                "operationId": "listArtifacts",
+                "summary": "List a run's artifacts",
+                "tags": ["artifacts"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/run_id"},
+                  {
+                    "name": "prefix",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "string"},
+                    "description": "Only paths under this prefix."
+                  }
+                ],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArtifactList"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/artifacts/{path}": {
+              "put": {
+                "operationId": "uploadArtifact",
+                "summary": "Upload (stream) an artifact",
+                "tags": ["artifacts"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/run_id"},
+                  {
+                    "name": "path",
+                    "in": "path",
+                    "required": true,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "The artifact's logical path (may contain '/'); each segment percent-encoded. Takes no query string."
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+                },
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArtifactBody"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              },
+              "get": {
+                "operationId": "downloadArtifact",
+                "summary": "Download (stream) an artifact; its digest is the ETag and X-Content-SHA256",
+                "tags": ["artifacts"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/run_id"},
+                  {
+                    "name": "path",
+                    "in": "path",
+                    "required": true,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "The artifact's logical path (may contain '/'); each segment percent-encoded. Takes no query string."
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The artifact's bytes",
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/ledger/checkpoint": {
+              "get": {
+                "operationId": "ledgerCheckpoint",
+                "summary": "The latest signed checkpoint",
+                "tags": ["ledger"],
+                "description": "Access: read (any authenticated user).",
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Checkpoint"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/ledger/public-key": {
+              "get": {
+                "operationId": "ledgerPublicKey",
+                "summary": "The log's origin and verifier key",
+                "tags": ["ledger"],
+                "description": "Access: read (any authenticated user).",
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublicKey"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/ledger/events": {
+              "get": {
+                "operationId": "ledgerEvents",
+                "summary": "Ledger events, filtered",
+                "tags": ["ledger"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {"name": "subject_type", "in": "query", "required": false, "schema": {"type": "string"}},
+                  {"name": "subject_id", "in": "query", "required": false, "schema": {"type": "string"}},
+                  {"name": "actor", "in": "query", "required": false, "schema": {"type": "string"}, "description": "Actor id."},
+                  {"name": "action", "in": "query", "required": false, "schema": {"type": "string"}},
+                  {
+                    "name": "since",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "integer", "format": "int64"},
+                    "description": "From this time (ms since the epoch)."
+                  },
+                  {
+                    "name": "until",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "integer", "format": "int64"},
+                    "description": "Up to this time (ms since the epoch)."
+                  },
+                  {
+                    "name": "from",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "integer", "format": "int64", "minimum": 0},
+                    "description": "First event index (default 0)."
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "integer", "format": "int64"},
+                    "description": "At most this many events (default 100)."
+                  }
+                ],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LedgerEvents"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/ledger/events/{reference}": {
+              "get": {
+                "operationId": "ledgerEvent",
+                "summary": "One event, by index or event id",
+                "tags": ["ledger"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "name": "reference",
+                    "in": "path",
+                    "required": true,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "An event index (integer) or an event id."
+                  }
+                ],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LedgerEvent"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/ledger/proofs/inclusion": {
+              "get": {
+                "operationId": "inclusionProof",
+                "summary": "Inclusion proof of an event in a checkpoint",
+                "tags": ["ledger"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "name": "index",
+                    "in": "query",
+                    "required": true,
+                    "schema": {"type": "integer", "format": "int64", "minimum": 0},
+                    "description": "The event's index."
+                  },
+                  {
+                    "name": "size",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "integer", "format": "int64", "minimum": 1},
+                    "description": "The checkpoint size (default: the latest)."
+                  }
+                ],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InclusionProof"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/ledger/proofs/consistency": {
+              "get": {
+                "operationId": "consistencyProof",
+                "summary": "Consistency proof between two checkpoint sizes",
+                "tags": ["ledger"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {"name": "first", "in": "query", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1}},
+                  {
+                    "name": "second",
+                    "in": "query",
+                    "required": true,
+                    "schema": {"type": "integer", "format": "int64", "minimum": 1},
+                    "description": "At least first."
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConsistencyProof"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/ledger/export": {
+              "get": {
+                "operationId": "ledgerExport",
+                "summary": "Every event, one JSON object per line",
+                "tags": ["ledger"],
+                "description": "Access: read (any authenticated user).",
+                "responses": {
+                  "200": {"description": "Newline-delimited JSON", "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/models": {
+              "post": {
+                "operationId": "createModel",
+                "summary": "Register a model name",
+                "tags": ["models"],
+                "description": "Access: write (contributor or admin).",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateModel"}}}},
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegisteredModel"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              },
+              "get": {
+                "operationId": "listModels",
+                "summary": "List registered models",
+                "tags": ["models"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/max_results"}, {"$ref": "#/components/parameters/page_token"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelList"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/models/{name}": {
+              "get": {
+                "operationId": "getModel",
+                "summary": "A model with its versions",
+                "tags": ["models"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelWithVersions"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/versions": {
+              "post": {
+                "operationId": "createModelVersion",
+                "summary": "Register a version from a run's artifact folder",
+                "tags": ["models"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}],
+                "requestBody": {
+                  "required": true,
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateVersion"}}}
+                },
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelVersion"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/versions/{version}": {
+              "get": {
+                "operationId": "getModelVersion",
+                "summary": "One version",
+                "tags": ["models"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}, {"$ref": "#/components/parameters/version"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelVersion"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/versions/{version}/stage": {
+              "post": {
+                "operationId": "transitionStage",
+                "summary": "Move a version to a stage (through the promotion gate)",
+                "tags": ["models"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}, {"$ref": "#/components/parameters/version"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Transition"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelVersion"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/aliases": {
+              "post": {
+                "operationId": "setAlias",
+                "summary": "Point an alias at a version (through the promotion gate)",
+                "tags": ["models"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SetAlias"}}}},
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegisteredModel"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/aliases/emergency": {
+              "post": {
+                "operationId": "emergencySetAlias",
+                "summary": "Point an alias at a version, bypassing the gate (recorded)",
+                "tags": ["models"],
+                "description": "Access: admin (admin role).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}],
+                "requestBody": {
+                  "required": true,
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EmergencySetAlias"}}}
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegisteredModel"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/aliases/{alias}": {
+              "delete": {
+                "operationId": "deleteAlias",
+                "summary": "Remove an alias",
+                "tags": ["models"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/model_name"},
+                  {"$ref": "#/components/parameters/alias"},
+                  {"name": "reason", "in": "query", "required": false, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegisteredModel"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/policies": {
+              "post": {
+                "operationId": "setPolicy",
+                "summary": "Set the promotion policy for a target (stores its next version)",
+                "tags": ["models"],
+                "description": "Access: admin (admin role).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/model_name"},
+                  {
+                    "name": "target",
+                    "in": "query",
+                    "required": true,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "@alias or a stage name."
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "description": "The policy document (JSON), sent as raw bytes.",
+                  "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/PromotionPolicy"}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                  }
+                },
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyVersion"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/versions/{version}/check": {
+              "get": {
+                "operationId": "checkGate",
+                "summary": "Evaluate the promotion policy for moving a version to a target",
+                "tags": ["models"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/model_name"},
+                  {"$ref": "#/components/parameters/version"},
+                  {
+                    "name": "to",
+                    "in": "query",
+                    "required": true,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "@alias or a stage name."
+                  }
+                ],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GateReport"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/versions/{version}/approvals": {
+              "post": {
+                "operationId": "approveVersion",
+                "summary": "Approve or reject a version for a target",
+                "tags": ["models"],
+                "description": "Access: approve (approver role).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}, {"$ref": "#/components/parameters/version"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Approval"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              },
+              "get": {
+                "operationId": "listApprovals",
+                "summary": "A version's approvals",
+                "tags": ["models"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}, {"$ref": "#/components/parameters/version"}],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Approval"}}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/versions/{version}/attestations": {
+              "post": {
+                "operationId": "attestVersion",
+                "summary": "Submit a DSSE-signed in-toto attestation about a version",
+                "tags": ["models"],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/model_name"},
+                  {"$ref": "#/components/parameters/version"},
+                  {
+                    "name": "predicate_type",
+                    "in": "query",
+                    "required": false,
+                    "schema": {"type": "string"},
+                    "description": "Refuse the envelope unless its statement has this predicate type."
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "description": "A DSSE envelope (JSON), sent as raw bytes; at most 1 MiB.",
+                  "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/DSSEEnvelope"}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                  }
+                },
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Attestation"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              },
+              "get": {
+                "operationId": "listAttestations",
+                "summary": "A version's accepted attestations",
+                "tags": ["models"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}, {"$ref": "#/components/parameters/version"}],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Attestation"}}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/history": {
+              "get": {
+                "operationId": "modelHistory",
+                "summary": "Every alias and stage change of a model",
+                "tags": ["models"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [{"$ref": "#/components/parameters/model_name"}],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegistryHistory"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/models/{name}/at": {
+              "get": {
+                "operationId": "resolveAt",
+                "summary": "What an alias or stage pointed at, at a time",
+                "tags": ["models"],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {"$ref": "#/components/parameters/model_name"},
+                  {
+                    "name": "ref",
+                    "in": "query",
+                    "required": true,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "An alias or a stage."
+                  },
+                  {
+                    "name": "time",
+                    "in": "query",
+                    "required": true,
+                    "schema": {"type": "integer", "format": "int64"},
+                    "description": "Milliseconds since the epoch."
+                  }
+                ],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Resolution"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              }
+            },
+            "/api/v1/keys": {
+              "get": {
+                "operationId": "listKeys",
+                "summary": "Signing keys trusted for attestations",
+                "tags": ["keys"],
+                "description": "Access: read (any authenticated user).",
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/TrustedKey"}}}}
+                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"}
+                }
+              },
+              "post": {
+                "operationId": "trustKey",
+                "summary": "Trust an Ed25519 key for predicate types",
+                "tags": ["keys"],
+                "description": "Access: admin (admin role).",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TrustKey"}}}},
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TrustedKey"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"},
+                  "413": {"$ref": "#/components/responses/TooLarge"}
+                }
+              }
+            },
+            "/api/v1/keys/{keyid}": {
+              "delete": {
+                "operationId": "revokeKey",
+                "summary": "Revoke a trusted key",
+                "tags": ["keys"],
+                "description": "Access: admin (admin role).",
+                "parameters": [{"$ref": "#/components/parameters/keyid"}],
+                "responses": {
+                  "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TrustedKey"}}}},
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "409": {"$ref": "#/components/responses/Conflict"}
+                }
+              }
+            }
+          },
+          "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "A ModelTrail API token."}},
+            "schemas": {
+              "Error": {
+                "type": "object",
+                "properties": {
+                  "error": {
+                    "type": "object",
+                    "properties": {
+                      "code": {
+                        "type": "string",
+                        "enum": [
+                          "INVALID_PARAMETER_VALUE",
+                          "MALFORMED_REQUEST",
+                          "RESOURCE_DOES_NOT_EXIST",
+                          "RESOURCE_ALREADY_EXISTS",
+                          "RESOURCE_CONFLICT",
+                          "INVALID_STATE",
+                          "REQUEST_TOO_LARGE",
+                          "UNAUTHENTICATED",
+                          "PERMISSION_DENIED",
+                          "ENDPOINT_NOT_FOUND",
+                          "NOT_IMPLEMENTED",
+                          "DATA_LOSS",
+                          "INTERNAL_ERROR"
+                        ]
+                      },
+                      "message": {"type": "string"},
+                      "field": {"type": "string", "description": "The offending input field, when there is one."}
+                    },
+                    "required": ["code"]
+                  }
+                },
+                "required": ["error"],
+                "description": "The error envelope of every /api/v1 error response."
+              },
+              "Empty": {"type": "object", "properties": {}, "description": "An empty object: the request succeeded."},
+              "Health": {
+                "type": "object",
+                "properties": {"status": {"type": "string"}, "version": {"type": "string"}},
+                "required": ["status", "version"]
+              },
+              "Actor": {
+                "type": "object",
+                "properties": {"type": {"type": "string", "enum": ["user", "service"]}, "id": {"type": "string"}},
+                "required": ["type", "id"]
+              },
+              "Tag": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+                "required": ["key", "value"]
+              },
+              "Param": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+                "required": ["key", "value"]
+              },
+              "MetricValue": {
+                "description": "A number, or one of the strings NaN, Infinity, -Infinity.",
+                "oneOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]
+              },
+              "Metric": {
+                "type": "object",
+                "properties": {
+                  "key": {"type": "string"},
+                  "value": {"$ref": "#/components/schemas/MetricValue"},
+                  "timestamp": {"type": "integer", "format": "int64", "description": "Milliseconds since the epoch (default 0)."},
+                  "step": {"type": "integer", "format": "int64", "description": "Default 0."}
+                },
+                "required": ["key", "value"]
+              },
+              "ExperimentID": {
+                "type": "string",
+                "pattern": "^[0-9]{1,18}$",
+                "description": "A decimal experiment id (\"0\" is the Default experiment)."
+              },
+              "RunID": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "32 lowercase hexadecimal characters."},
+              "Digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+              "ViewType": {"type": "string", "enum": ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]},
+              "RunStatus": {"type": "string", "enum": ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]},
+              "LifecycleStage": {"type": "string", "enum": ["active", "deleted"]},
+              "ModelStage": {
+                "type": "string",
+                "enum": ["None", "Staging", "Production", "Archived"],
+                "description": "Matched case-insensitively."
+              },
+              "Experiment": {
+                "type": "object",
+                "properties": {
+                  "experiment_id": {"$ref": "#/components/schemas/ExperimentID"},
+                  "name": {"type": "string"},
+                  "artifact_location": {"type": "string"},
+                  "lifecycle_stage": {"$ref": "#/components/schemas/LifecycleStage"},
+                  "creation_time": {"type": "integer", "format": "int64"},
+                  "last_update_time": {"type": "integer", "format": "int64"},
+                  "tags": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}}
+                },
+                "required": ["experiment_id", "name", "lifecycle_stage", "creation_time", "last_update_time", "tags"]
+              },
+              "ExperimentBody": {
+                "type": "object",
+                "properties": {"experiment": {"$ref": "#/components/schemas/Experiment"}},
+                "required": ["experiment"]
+              },
+              "ExperimentList": {
+                "type": "object",
+                "properties": {
+                  "experiments": {"type": "array", "items": {"$ref": "#/components/schemas/Experiment"}},
+                  "next_page_token": {"type": "string"}
+                },
+                "required": ["experiments"]
+              },
+              "CreateExperiment": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}}},
+                "required": ["name"]
+              },
+              "RenameExperiment": {"type": "object", "properties": {"new_name": {"type": "string"}}, "required": ["new_name"]},
+              "SetTag": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+                "required": ["key", "value"]
+              },
+              "TagChange": {
+                "type": "object",
+                "properties": {
+                  "key": {"type": "string"},
+                  "value": {"type": "string", "nullable": true, "description": "Absent for a delete."},
+                  "time": {"type": "integer", "format": "int64"},
+                  "actor": {"$ref": "#/components/schemas/Actor"},
+                  "event_index": {"type": "integer", "format": "int64"}
+                },
+                "required": ["key", "time", "actor"]
+              },
+              "TagHistory": {
+                "type": "object",
+                "properties": {"changes": {"type": "array", "items": {"$ref": "#/components/schemas/TagChange"}}},
+                "required": ["changes"]
+              },
+              "RunInfo": {
+                "type": "object",
+                "properties": {
+                  "run_id": {"$ref": "#/components/schemas/RunID"},
+                  "experiment_id": {"$ref": "#/components/schemas/ExperimentID"},
+                  "run_name": {"type": "string"},
+                  "user_id": {"type": "string"},
+                  "status": {"$ref": "#/components/schemas/RunStatus"},
+                  "start_time": {"type": "integer", "format": "int64"},
+                  "end_time": {"type": "integer", "format": "int64"},
+                  "lifecycle_stage": {"$ref": "#/components/schemas/LifecycleStage"},
+                  "artifact_uri": {"type": "string"}
+                },
+                "required": ["run_id", "experiment_id", "run_name", "user_id", "status", "start_time", "lifecycle_stage"]
+              },
+              "DatasetInput": {
+                "type": "object",
+                "properties": {
+                  "name": {"type": "string"},
+                  "digest": {"type": "string", "description": "sha256:<hex> of the data set's bytes for native inputs."},
+                  "source_type": {"type": "string"},
+                  "source": {"type": "string"},
+                  "schema": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {"name": {"type": "string"}, "type": {"type": "string"}},
+                      "required": ["name", "type"]
+                    }
+                  },
+                  "profile": {
+                    "type": "object",
+                    "properties": {"rows": {"type": "integer", "format": "int64"}, "columns": {"type": "integer", "format": "int64"}},
+                    "required": ["rows", "columns"]
+                  },
+                  "context": {"type": "string", "description": "training, evaluation, ..."}
+                },
+                "required": ["name", "digest", "source_type", "source"]
+              },
+              "Run": {
+                "type": "object",
+                "properties": {
+                  "info": {"$ref": "#/components/schemas/RunInfo"},
+                  "params": {"type": "array", "items": {"$ref": "#/components/schemas/Param"}},
+                  "metrics": {"type": "array", "items": {"$ref": "#/components/schemas/Metric"}},
+                  "tags": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}},
+                  "inputs": {"type": "array", "items": {"$ref": "#/components/schemas/DatasetInput"}}
+                },
+                "required": ["info", "params", "metrics", "tags", "inputs"]
+              },
+              "RunBody": {"type": "object", "properties": {"run": {"$ref": "#/components/schemas/Run"}}, "required": ["run"]},
+              "RunInfoBody": {
+                "type": "object",
+                "properties": {"run_info": {"$ref": "#/components/schemas/RunInfo"}},
+                "required": ["run_info"]
+              },
+              "RunList": {
+                "type": "object",
+                "properties": {
+                  "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
+                  "next_page_token": {"type": "string"}
+                },
+                "required": ["runs"]
+              },
+              "CreateRun": {
+                "type": "object",
+                "properties": {
+                  "experiment_id": {"$ref": "#/components/schemas/ExperimentID"},
+                  "run_name": {"type": "string"},
+                  "user_id": {"type": "string"},
+                  "start_time": {"type": "integer", "format": "int64", "description": "Milliseconds since the epoch."},
+                  "tags": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}}
+                },
+                "description": "Every field is optional; an empty body creates a run in the Default experiment."
+              },
+              "UpdateRun": {
+                "type": "object",
+                "properties": {
+                  "status": {"$ref": "#/components/schemas/RunStatus"},
+                  "end_time": {"type": "integer", "format": "int64"},
+                  "run_name": {"type": "string"}
+                }
+              },
+              "SearchRuns": {
+                "type": "object",
+                "properties": {
+                  "experiment_ids": {"type": "array", "items": {"$ref": "#/components/schemas/ExperimentID"}},
+                  "filter": {"type": "string"},
+                  "order_by": {"type": "array", "items": {"type": "string"}},
+                  "max_results": {"type": "integer", "format": "int64", "description": "Default 1000."},
+                  "page_token": {"type": "string"},
+                  "run_view_type": {"$ref": "#/components/schemas/ViewType"}
+                },
+                "required": ["experiment_ids"]
+              },
+              "LogBatch": {
+                "type": "object",
+                "properties": {
+                  "metrics": {"type": "array", "items": {"$ref": "#/components/schemas/Metric"}},
+                  "params": {"type": "array", "items": {"$ref": "#/components/schemas/Param"}},
+                  "tags": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}}
+                }
+              },
+              "LogInputs": {
+                "type": "object",
+                "properties": {"datasets": {"type": "array", "items": {"$ref": "#/components/schemas/DatasetInput"}}},
+                "required": ["datasets"]
+              },
+              "MetricHistory": {
+                "type": "object",
+                "properties": {
+                  "metrics": {"type": "array", "items": {"$ref": "#/components/schemas/Metric"}},
+                  "next_page_token": {"type": "string"}
+                },
+                "required": ["metrics"]
+              },
+              "ArtifactEntry": {
+                "type": "object",
+                "properties": {
+                  "path": {"type": "string"},
+                  "digest": {"$ref": "#/components/schemas/Digest"},
+                  "size_bytes": {"type": "integer", "format": "int64"},
+                  "created_time": {"type": "integer", "format": "int64"}
+                },
+                "required": ["path", "digest", "size_bytes", "created_time"]
+              },
+              "ArtifactList": {
+                "type": "object",
+                "properties": {"artifacts": {"type": "array", "items": {"$ref": "#/components/schemas/ArtifactEntry"}}},
+                "required": ["artifacts"]
+              },
+              "ArtifactBody": {
+                "type": "object",
+                "properties": {"artifact": {"$ref": "#/components/schemas/ArtifactEntry"}},
+                "required": ["artifact"]
+              },
+              "Checkpoint": {
+                "type": "object",
+                "properties": {
+                  "size": {"type": "integer", "format": "int64"},
+                  "note": {"type": "string"},
+                  "verifier_key": {"type": "string"}
+                },
+                "required": ["size", "note", "verifier_key"]
+              },
+              "PublicKey": {
+                "type": "object",
+                "properties": {"origin": {"type": "string"}, "verifier_key": {"type": "string"}},
+                "required": ["origin", "verifier_key"]
+              },
+              "LedgerEvent": {
+                "type": "object",
+                "properties": {
+                  "index": {"type": "integer", "format": "int64"},
+                  "leaf_hash": {"type": "string", "description": "base64"},
+                  "event": {"type": "object", "additionalProperties": true}
+                },
+                "required": ["index", "leaf_hash", "event"]
+              },
+              "LedgerEvents": {
+                "type": "object",
+                "properties": {"events": {"type": "array", "items": {"$ref": "#/components/schemas/LedgerEvent"}}},
+                "required": ["events"]
+              },
+              "InclusionProof": {
+                "type": "object",
+                "properties": {
+                  "index": {"type": "integer", "format": "int64"},
+                  "tree_size": {"type": "integer", "format": "int64"},
+                  "leaf_hash": {"type": "string"},
+                  "path": {"type": "array", "items": {"type": "string"}},
+                  "checkpoint": {"type": "string"}
+                },
+                "required": ["index", "tree_size", "leaf_hash", "path", "checkpoint"]
+              },
+              "ConsistencyProof": {
+                "type": "object",
+                "properties": {
+                  "first": {"type": "integer", "format": "int64"},
+                  "second": {"type": "integer", "format": "int64"},
+                  "path": {"type": "array", "items": {"type": "string"}},
+                  "first_checkpoint": {"type": "string"},
+                  "second_checkpoint": {"type": "string"}
+                },
+                "required": ["first", "second", "path", "first_checkpoint", "second_checkpoint"]
+              },
+              "RegisteredModel": {
+                "type": "object",
+                "properties": {
+                  "name": {"type": "string"},
+                  "description": {"type": "string"},
+                  "creation_timestamp": {"type": "integer", "format": "int64"},
+                  "last_updated_timestamp": {"type": "integer", "format": "int64"},
+                  "aliases": {
+                    "type": "object",
+                    "additionalProperties": {"type": "integer", "format": "int64"},
+                    "description": "alias -> version"
+                  }
+                },
+                "required": ["name", "description", "creation_timestamp", "last_updated_timestamp", "aliases"]
+              },
+              "ModelList": {
+                "type": "object",
+                "properties": {
+                  "models": {"type": "array", "items": {"$ref": "#/components/schemas/RegisteredModel"}},
+                  "next_page_token": {"type": "string"}
+                },
+                "required": ["models"]
+              },
+              "ManifestFile": {
+                "type": "object",
+                "properties": {
+                  "path": {"type": "string"},
+                  "digest": {"$ref": "#/components/schemas/Digest"},
+                  "size_bytes": {"type": "integer", "format": "int64"}
+                },
+                "required": ["path", "digest", "size_bytes"]
+              },
+              "ModelManifest": {
+                "type": "object",
+                "properties": {
+                  "files": {"type": "array", "items": {"$ref": "#/components/schemas/ManifestFile"}},
+                  "root": {"$ref": "#/components/schemas/Digest"}
+                },
+                "required": ["files", "root"]
+              },
+              "ModelVersion": {
+                "type": "object",
+                "properties": {
+                  "name": {"type": "string"},
+                  "version": {"type": "integer", "format": "int64"},
+                  "run_id": {"$ref": "#/components/schemas/RunID"},
+                  "source": {"type": "string"},
+                  "manifest": {"$ref": "#/components/schemas/ModelManifest"},
+                  "current_stage": {"$ref": "#/components/schemas/ModelStage"},
+                  "description": {"type": "string"},
+                  "created_by": {"$ref": "#/components/schemas/Actor"},
+                  "creation_timestamp": {"type": "integer", "format": "int64"},
+                  "last_updated_timestamp": {"type": "integer", "format": "int64"},
+                  "aliases": {"type": "array", "items": {"type": "string"}},
+                  "status": {"type": "string", "enum": ["READY"]}
+                },
+                "required": [
+                  "name",
+                  "version",
+                  "source",
+                  "manifest",
+                  "current_stage",
+                  "description",
+                  "created_by",
+                  "creation_timestamp",
+                  "last_updated_timestamp",
+                  "aliases",
+                  "status"
+                ]
+              },
+              "ModelWithVersions": {
+                "type": "object",
+                "properties": {
+                  "model": {"$ref": "#/components/schemas/RegisteredModel"},
+                  "versions": {"type": "array", "items": {"$ref": "#/components/schemas/ModelVersion"}}
+                },
+                "required": ["model", "versions"]
+              },
+              "CreateModel": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
+                "required": ["name"]
+              },
+              "CreateVersion": {
+                "type": "object",
+                "properties": {
+                  "run_id": {"$ref": "#/components/schemas/RunID"},
+                  "path": {"type": "string", "description": "The run artifact folder holding the model's files."},
+                  "description": {"type": "string"}
+                },
+                "required": ["run_id", "path"]
+              },
+              "Transition": {
+                "type": "object",
+                "properties": {
+                  "stage": {"$ref": "#/components/schemas/ModelStage"},
+                  "archive_existing_versions": {"type": "boolean"},
+                  "reason": {"type": "string"}
+                },
+                "required": ["stage"]
+              },
+              "SetAlias": {
+                "type": "object",
+                "properties": {
+                  "alias": {"type": "string"},
+                  "version": {"type": "integer", "format": "int64", "minimum": 1},
+                  "reason": {"type": "string"}
+                },
+                "required": ["alias", "version"]
+              },
+              "EmergencySetAlias": {
+                "type": "object",
+                "properties": {
+                  "alias": {"type": "string"},
+                  "version": {"type": "integer", "format": "int64", "minimum": 1, "description": "Absent: remove the alias."},
+                  "reason": {"type": "string"}
+                },
+                "required": ["alias"]
+              },
+              "PromotionPolicy": {
+                "type": "object",
+                "properties": {
+                  "approvals": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 10},
+                  "approval_ttl_hours": {"type": "integer", "format": "int64", "minimum": 1},
+                  "metrics": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {
+                        "key": {"type": "string"},
+                        "op": {"type": "string", "enum": [">=", ">", "<=", "<", "=="]},
+                        "value": {"type": "number"}
+                      },
+                      "required": ["key", "op", "value"]
+                    }
+                  },
+                  "evidence_artifacts": {"type": "array", "items": {"type": "string"}},
+                  "provenance_tags": {"type": "array", "items": {"type": "string"}},
+                  "security_decision": {"type": "string"},
+                  "attestations": {"type": "array", "items": {"type": "string", "description": "predicate type URI"}},
+                  "no_open_drift_alert": {"type": "boolean"}
+                },
+                "additionalProperties": false,
+                "description": "A promotion policy document; unknown keys are refused."
+              },
+              "PolicyVersion": {
+                "type": "object",
+                "properties": {"policy_version": {"type": "integer", "format": "int64"}},
+                "required": ["policy_version"]
+              },
+              "GateRequirement": {
+                "type": "object",
+                "properties": {"requirement": {"type": "string"}, "met": {"type": "boolean"}, "evidence": {"type": "string"}},
+                "required": ["requirement", "met", "evidence"]
+              },
+              "GateReport": {
+                "type": "object",
+                "properties": {
+                  "name": {"type": "string"},
+                  "version": {"type": "integer", "format": "int64"},
+                  "target": {"type": "string"},
+                  "policy_version": {"type": "integer", "format": "int64"},
+                  "requirements": {"type": "array", "items": {"$ref": "#/components/schemas/GateRequirement"}},
+                  "granted": {"type": "boolean"}
+                },
+                "required": ["name", "version", "target", "requirements", "granted"]
+              },
+              "Decision": {
+                "type": "object",
+                "properties": {
+                  "target": {"type": "string", "description": "@alias or a stage name"},
+                  "decision": {"type": "string", "enum": ["approve", "reject"], "description": "approve or reject (case-insensitive)"},
+                  "comment": {"type": "string", "maxLength": 2000},
+                  "digest": {"$ref": "#/components/schemas/Digest"}
+                },
+                "required": ["target", "decision"]
+              },
+              "Approval": {
+                "type": "object",
+                "properties": {
+                  "name": {"type": "string"},
+                  "version": {"type": "integer", "format": "int64"},
+                  "target": {"type": "string"},
+                  "approver": {"type": "string"},
+                  "root_digest": {"$ref": "#/components/schemas/Digest"},
+                  "decision": {"type": "string"},
+                  "comment": {"type": "string"},
+                  "time": {"type": "integer", "format": "int64"},
+                  "event_index": {"type": "integer", "format": "int64"}
+                },
+                "required": ["name", "version", "target", "approver", "root_digest", "decision", "comment", "time", "event_index"]
+              },
+              "DSSEEnvelope": {
+                "type": "object",
+                "properties": {
+                  "payloadType": {"type": "string", "example": "application/vnd.in-toto+json"},
+                  "payload": {"type": "string", "format": "byte", "description": "base64 of an in-toto Statement v1"},
+                  "signatures": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {"keyid": {"type": "string"}, "sig": {"type": "string", "format": "byte"}},
+                      "required": ["sig"]
+                    }
+                  }
+                },
+                "required": ["payloadType", "payload", "signatures"]
+              },
+              "Attestation": {
+                "type": "object",
+                "properties": {
+                  "name": {"type": "string"},
+                  "version": {"type": "integer", "format": "int64"},
+                  "predicate_type": {"type": "string"},
+                  "envelope_digest": {"$ref": "#/components/schemas/Digest"},
+                  "payload_digest": {"$ref": "#/components/schemas/Digest"},
+                  "subject_digest": {"$ref": "#/components/schemas/Digest"},
+                  "keyids": {"type": "array", "items": {"type": "string"}},
+                  "submitted_by": {"type": "string"},
+                  "time": {"type": "integer", "format": "int64"},
+                  "event_index": {"type": "integer", "format": "int64"}
+                },
+                "required": [
+                  "name",
+                  "version",
+                  "predicate_type",
+                  "envelope_digest",
+                  "payload_digest",
+                  "subject_digest",
+                  "keyids",
+                  "submitted_by",
+                  "time",
+                  "event_index"
+                ]
+              },
+              "TrustKey": {
+                "type": "object",
+                "properties": {
+                  "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                  "public_key": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$", "description": "raw Ed25519 public key, hex"},
+                  "predicate_types": {"type": "array", "items": {"type": "string"}, "minItems": 1}
+                },
+                "required": ["name", "public_key", "predicate_types"]
+              },
+              "TrustedKey": {
+                "type": "object",
+                "properties": {
+                  "keyid": {"type": "string"},
+                  "name": {"type": "string"},
+                  "public_key": {"type": "string"},
+                  "predicate_types": {"type": "array", "items": {"type": "string"}},
+                  "revoked": {"type": "boolean"},
+                  "actor": {"type": "string"},
+                  "time": {"type": "integer", "format": "int64"},
+                  "event_index": {"type": "integer", "format": "int64"}
+                },
+                "required": ["keyid", "name", "public_key", "predicate_types", "revoked", "actor", "time", "event_index"]
+              },
+              "RegistryChange": {
+                "type": "object",
+                "properties": {
+                  "kind": {"type": "string", "enum": ["alias", "stage"]},
+                  "name": {"type": "string"},
+                  "key": {"type": "string"},
+                  "from": {"type": "string"},
+                  "to": {"type": "string"},
+                  "reason": {"type": "string"},
+                  "actor": {"$ref": "#/components/schemas/Actor"},
+                  "time": {"type": "integer", "format": "int64"},
+                  "event_index": {"type": "integer", "format": "int64"}
+                },
+                "required": ["kind", "name", "key", "reason", "actor", "time", "event_index"]
+              },
+              "RegistryHistory": {
+                "type": "object",
+                "properties": {"changes": {"type": "array", "items": {"$ref": "#/components/schemas/RegistryChange"}}},
+                "required": ["changes"]
+              },
+              "Resolution": {
+                "type": "object",
+                "properties": {
+                  "versions": {"type": "array", "items": {"type": "integer", "format": "int64"}},
+                  "change": {"$ref": "#/components/schemas/RegistryChange"}
+                },
+                "required": ["versions"]
+              }
+            },
+            "responses": {
+              "BadRequest": {
+                "description": "Invalid parameter or malformed request (INVALID_PARAMETER_VALUE, MALFORMED_REQUEST).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+              },
+              "Unauthorized": {
+                "description": "No valid token (UNAUTHENTICATED).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+              },
+              "Forbidden": {
+                "description": "The token's user lacks the role this endpoint needs (PERMISSION_DENIED).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+              },
+              "NotFound": {
+                "description": "No such resource or endpoint (RESOURCE_DOES_NOT_EXIST, ENDPOINT_NOT_FOUND).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+              },
+              "Conflict": {
+                "description": "Already exists, or the state forbids the change (RESOURCE_ALREADY_EXISTS, RESOURCE_CONFLICT, INVALID_STATE).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+              },
+              "TooLarge": {
+                "description": "The request body is larger than the configured limit (REQUEST_TOO_LARGE).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+              }
+            },
+            "parameters": {
+              "experiment_id": {
+                "name": "experiment_id",
+                "in": "path",
+                "required": true,
+                "schema": {"$ref": "#/components/schemas/ExperimentID"}
+              },
+              "run_id": {"name": "run_id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/RunID"}},
+              "tag_key": {
+                "name": "key",
+                "in": "path",
+                "required": true,
+                "schema": {"type": "string", "minLength": 1},
+                "description": "The tag key, percent-encoded."
+              },
+              "metric_key": {
+                "name": "key",
+                "in": "path",
+                "required": true,
+                "schema": {"type": "string", "minLength": 1},
+                "description": "The metric key, percent-encoded."
+              },
+              "model_name": {
+                "name": "name",
+                "in": "path",
+                "required": true,
+                "schema": {"type": "string", "minLength": 1},
+                "description": "The registered model's name, percent-encoded."
+              },
+              "version": {
+                "name": "version",
+                "in": "path",
+                "required": true,
+                "schema": {"type": "integer", "format": "int64", "minimum": 1},
+                "description": "A version number (positive)."
+              },
+              "alias": {"name": "alias", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}},
+              "keyid": {"name": "keyid", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}},
+              "max_results": {
+                "name": "max_results",
+                "in": "query",
+                "required": false,
+                "schema": {"type": "integer", "format": "int64"},
+                "description": "Page size."
+              },
+              "page_token": {
+                "name": "page_token",
+                "in": "query",
+                "required": false,
+                "schema": {"type": "string"},
+                "description": "The next_page_token of the previous page."
+              }
+            }
+          }
+        }
+        """#
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Fuzzes ModelTrail's HTTP APIs with schemathesis (PyPI, pinned in compat/fuzz-requirements.txt):
+# the native API of `trail server` from its OpenAPI document (/api/v1/openapi.json), and the
+# model-serving API of `trail serve` from the document it serves (/openapi.json). Bounded in time.
+# The bar: no 5xx answer (schemathesis' not_a_server_error check) and neither server crashed.
+#
+#   bash compat/fuzz.sh                                   # TRAIL_BIN defaults to .build/debug/trail
+#   SCHEMA_FILE=/tmp/openapi-v1.json bash compat/fuzz.sh  # fuzz /api/v1 from this file
+#
+# Environment (all optional):
+#   TRAIL_BIN            the trail binary (default .build/debug/trail); never built here
+#   FUZZ_VENV            virtual environment for schemathesis (default /tmp/modeltrail-fuzz-venv)
+#   SCHEMA_FILE          OpenAPI document for /api/v1. Unset: the server's /api/v1/openapi.json, or,
+#                        if the server does not serve it, the document extracted from
+#                        Sources/TrailHTTP/Routes/OpenAPIDocument.swift
+#   FUZZ_API_SECONDS     time budget of the /api/v1 run (default 150)
+#   FUZZ_SERVE_SECONDS   time budget of the serving run (default 40)
+#   FUZZ_MAX_EXAMPLES    examples per operation and fuzzing cycle (default 20)
+#   FUZZ_WORKERS         concurrent schemathesis workers (default 2)
+#   FUZZ_SEED            schemathesis seed, to replay a run
+#   FUZZ_ARGS            extra arguments for the /api/v1 run (e.g. --exclude-path-regex '...')
+#   FUZZ_SKIP_SERVE=1    skip the serving API (and the demo's model server)
+#   FUZZ_KEEP=1          keep the work folder (home, logs, reports) even when the run passes
+#   FUZZ_BIN_WAIT        seconds to wait for TRAIL_BIN to appear (default 0)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+started=$(date +%s)
+
+venv="${FUZZ_VENV:-/tmp/modeltrail-fuzz-venv}"
+requirements="$root/compat/fuzz-requirements.txt"
+pinned=$(sed -n 's/^schemathesis==\([^ ]*\).*/\1/p' "$requirements")
+api_seconds="${FUZZ_API_SECONDS:-150}"
+serve_seconds="${FUZZ_SERVE_SECONDS:-40}"
+max_examples="${FUZZ_MAX_EXAMPLES:-20}"
+workers="${FUZZ_WORKERS:-2}"
+trail_bin="${TRAIL_BIN:-$root/.build/debug/trail}"
+
+say() { printf 'fuzz [%3ds]: %s\n' "$(($(date +%s) - started))" "$*"; }
+
+# schemathesis, at the pinned version.
+if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$pinned')" 2>/dev/null; then
+  say "installing schemathesis==$pinned into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+fi
+py="$venv/bin/python"
+st="$venv/bin/schemathesis"
+
+# The binary: copied, so a rebuild of the tree during the run cannot swap it underneath.
+waited=0
+while [ ! -x "$trail_bin" ] && [ "$waited" -lt "${FUZZ_BIN_WAIT:-0}" ]; do sleep 5; waited=$((waited + 5)); done
+if [ ! -x "$trail_bin" ]; then
+  echo "fuzz: no trail binary at $trail_bin; build it first ('swift build --product trail') or set TRAIL_BIN" >&2
+  exit 2
+fi
+work=$(mktemp -d /tmp/modeltrail-fuzz.XXXXXX)
+cp "$trail_bin" "$work/trail"
+trail="$work/trail"
+export TRAIL_HOME="$work/home"
+unset TRAIL_TOKEN TRAIL_LOCAL_ONLY
+
+server_pid=""
+serve_pid=""
+result=1
+cleanup() {
+  for pid in $server_pid $serve_pid; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in $server_pid $serve_pid; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "$result" -eq 0 ] && [ "${FUZZ_KEEP:-0}" != "1" ]; then
+    rm -rf "$work"
+  else
+    echo "fuzz: home, server logs and schemathesis reports kept in $work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# wait_up URL PID LOG: until URL answers 200, or fail if the process exits or 120 s pass.
+wait_up() {
+  local url=$1 pid=$2 log=$3
+  for _ in $(seq 1 600); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "fuzz: the process behind $url exited during start-up:" >&2
+      tail -n 40 "$log" >&2
+      return 1
+    fi
+    if "$py" -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('$url', timeout=2).status != 200)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "fuzz: $url did not answer within 120 s" >&2
+  tail -n 40 "$log" >&2
+  return 1
+}
+
+# 1. A fresh home with data: the demo trains, registers and promotes breast_cancer_classifier
+#    (it reads data/breast_cancer.csv, hence the repository root as working directory).
+say "seeding $TRAIL_HOME with 'trail demo'"
+if ! "$trail" demo > "$work/demo.log" 2>&1; then
+  echo "fuzz: 'trail demo' failed:" >&2
+  tail -n 40 "$work/demo.log" >&2
+  exit 1
+fi
+"$trail" users create fuzzer --role admin --role contributor --role approver > /dev/null
+token=$("$trail" tokens create fuzzer --json | "$py" -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+
+# 2. The tracking server (tokens required) and the model server.
+api_port=$(free_port)
+api="http://127.0.0.1:$api_port"
+"$trail" server --port "$api_port" > "$work/server.log" 2>&1 &
+server_pid=$!
+if [ "${FUZZ_SKIP_SERVE:-0}" != "1" ]; then
+  serve_port=$(free_port)
+  while [ "$serve_port" = "$api_port" ]; do serve_port=$(free_port); done
+  serving="http://127.0.0.1:$serve_port"
+  "$trail" serve breast_cancer_classifier@production --port "$serve_port" --poll-seconds 5 > "$work/serve.log" 2>&1 &
+  serve_pid=$!
+fi
+wait_up "$api/health" "$server_pid" "$work/server.log"
+[ -z "$serve_pid" ] || wait_up "$serving/health" "$serve_pid" "$work/serve.log"
+say "trail server on $api (pid $server_pid)${serve_pid:+, trail serve on $serving (pid $serve_pid)}"
+
+# 3. The /api/v1 document.
+if [ -n "${SCHEMA_FILE:-}" ]; then
+  schema="$SCHEMA_FILE"
+elif "$py" -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('$api/api/v1/openapi.json', timeout=5).status != 200)" 2>/dev/null; then
+  schema="$api/api/v1/openapi.json"
+else
+  schema="$work/openapi-v1.json"
+  "$py" - "$root/Sources/TrailHTTP/Routes/OpenAPIDocument.swift" "$schema" <<'EOF'
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+body = text[text.index('#"""') + 4:text.rindex('"""#')]
+json.dump(json.loads(body), open(sys.argv[2], "w"), indent=1)
+EOF
+  say "the server does not serve /api/v1/openapi.json; using the document in OpenAPIDocument.swift"
+fi
+say "schema: $schema"
+
+seed_args=()
+[ -z "${FUZZ_SEED:-}" ] || seed_args=(--seed "$FUZZ_SEED")
+common=(--checks not_a_server_error --max-examples "$max_examples" --workers "$workers" --request-timeout 30
+  --generation-database none --suppress-health-check all --no-color "${seed_args[@]}")
+
+# fuzz NAME SECONDS LOCATION BASE_URL [ARGS...]: one bounded schemathesis run; its exit status.
+fuzz() {
+  local name=$1 seconds=$2 location=$3 base=$4
+  shift 4
+  mkdir -p "$work/reports/$name"
+  say "schemathesis on $name ($location) for at most ${seconds}s"
+  local status=0
+  timeout -k 20 -s INT $((seconds + 120)) "$st" run "$location" --url "$base" --max-time "$seconds" "${common[@]}" \
+    --report junit,ndjson --report-dir "$work/reports/$name" "$@" > "$work/schemathesis-$name.log" 2>&1 || status=$?
+  # The summary and the failures, without the progress lines.
+  sed -n '/^=* *\(FAILURES\|SUMMARY\|ERRORS\)/,$p' "$work/schemathesis-$name.log" | tail -n 400
+  say "schemathesis on $name exited with $status"
+  return "$status"
+}
+
+api_status=0
+# shellcheck disable=SC2086  # FUZZ_ARGS is a list of words by design
+fuzz api "$api_seconds" "$schema" "$api" -H "Authorization: Bearer $token" ${FUZZ_ARGS:-} || api_status=$?
+serve_status=0
+if [ -n "$serve_pid" ]; then
+  fuzz serving "$serve_seconds" "$serving/openapi.json" "$serving" || serve_status=$?
+fi
+
+# 4. Both processes must still be up and answering.
+crashes=0
+check_alive() {
+  local name=$1 pid=$2 url=$3 log=$4
+  if ! kill -0 "$pid" 2>/dev/null; then
+    local code=0
+    wait "$pid" 2>/dev/null || code=$?
+    echo "CRASH: $name (pid $pid) exited with status $code; the end of $log:"
+    grep -n -i -E 'fatal error|crash|trap|overflow|precondition|assertion' "$log" | tail -n 10 || true
+    tail -n 20 "$log"
+    crashes=$((crashes + 1))
+  elif ! "$py" -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('$url', timeout=10).status != 200)" 2>/dev/null; then
+    echo "HUNG: $name (pid $pid) is running but $url does not answer"
+    crashes=$((crashes + 1))
+  fi
+}
+check_alive "trail server" "$server_pid" "$api/health" "$work/server.log"
+[ -z "$serve_pid" ] || check_alive "trail serve" "$serve_pid" "$serving/health" "$work/serve.log"
+
+# 5. Summary: the distinct 5xx answers from the reports, and what the server logged about them.
+echo
+echo "==================== fuzz summary ===================="
+"$py" - "$work/reports" <<'EOF' || true
+import glob, os, sys
+import xml.etree.ElementTree as ET
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*", "junit.xml"))):
+    name = os.path.basename(os.path.dirname(path))
+    tree = ET.parse(path)
+    cases = list(tree.iter("testcase"))
+    bad = [(c.get("name"), item) for c in cases for item in list(c) if item.tag in ("failure", "error")]
+    print(f"{name}: {len(cases)} operations tested, {len(bad)} with failures or errors")
+    for op, item in bad:
+        text = (item.get("message") or "") + "\n" + (item.text or "")
+        lines = [line for line in text.splitlines() if line.strip()][:12]
+        print(f"  {item.tag.upper()} {op}")
+        for line in lines:
+            print(f"      {line[:220]}")
+EOF
+internal=$(grep -c ' failed: ' "$work/server.log" || true)
+if [ "${internal:-0}" -gt 0 ]; then
+  echo "trail server logged $internal internal errors; distinct ones:"
+  grep ' failed: ' "$work/server.log" | sed -E 's/^.*(GET|POST|PUT|PATCH|DELETE) /\1 /' | sed -E 's/\/[0-9a-f]{32}\//\/{run_id}\//' \
+    | cut -c1-300 | sort | uniq -c | sort -rn | head -n 30
+fi
+serve_text="skipped"
+[ -z "$serve_pid" ] || serve_text="schemathesis exit $serve_status"
+echo "api: schemathesis exit $api_status; serving: $serve_text; crashes or hangs: $crashes"
+echo "took $(($(date +%s) - started)) s; logs: $work"
+if [ "$api_status" -eq 0 ] && [ "$serve_status" -eq 0 ] && [ "$crashes" -eq 0 ]; then
+  echo "fuzz: PASS (no server error, no crash)"
+  result=0
+else
+  echo "fuzz: FAIL"
+fi
+exit "$result"
