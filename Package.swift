@@ -88,6 +88,13 @@ let package = Package(
             dependencies: ["TrailHTTP", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
         .testTarget(name: "TrailCLITests", dependencies: ["TrailCLI"]),
+        .testTarget(
+            name: "SecurityTests",
+            dependencies: [
+                "TrailHTTP", "TrailService", "TrailStore", "TrailLedger", "TrailArtifacts", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

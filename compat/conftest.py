@@ -75,7 +75,10 @@ class Server:
         """Calls ModelTrail's native API as one of the session's users."""
         import requests
         name, token = self.users[user]
-        r = requests.request(method, self.url + path, headers={"Authorization": f"Bearer {token}"},
+        headers = {"Authorization": f"Bearer {token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        r = requests.request(method, self.url + path, headers=headers,
                              data=body if isinstance(body, (bytes, str)) or body is None else json.dumps(body))
         return r
 

@@ -129,22 +129,121 @@ wait_up "$api/health" "$server_pid" "$work/server.log"
 [ -z "$serve_pid" ] || wait_up "$serving/health" "$serve_pid" "$work/serve.log"
 say "trail server on $api (pid $server_pid)${serve_pid:+, trail serve on $serving (pid $serve_pid)}"
 
-# 3. The /api/v1 document.
+# 3. The /api/v1 document, with examples that name the data seeded here (a running run with a
+#    metric, tag and artifact; the demo's model and run; a trusted key), so that the first cases
+#    of each operation reach past "no such run" into the handlers.
 if [ -n "${SCHEMA_FILE:-}" ]; then
-  schema="$SCHEMA_FILE"
+  cp "$SCHEMA_FILE" "$work/openapi-v1.json"
+  say "schema: $SCHEMA_FILE"
 elif "$py" -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('$api/api/v1/openapi.json', timeout=5).status != 200)" 2>/dev/null; then
-  schema="$api/api/v1/openapi.json"
+  "$py" -c "import urllib.request; open('$work/openapi-v1.json', 'wb').write(urllib.request.urlopen('$api/api/v1/openapi.json').read())"
+  say "schema: $api/api/v1/openapi.json"
 else
-  schema="$work/openapi-v1.json"
-  "$py" - "$root/Sources/TrailHTTP/Routes/OpenAPIDocument.swift" "$schema" <<'EOF'
+  "$py" - "$root/Sources/TrailHTTP/Routes/OpenAPIDocument.swift" "$work/openapi-v1.json" <<'EOF'
 import json, sys
 text = open(sys.argv[1], encoding="utf-8").read()
 body = text[text.index('#"""') + 4:text.rindex('"""#')]
 json.dump(json.loads(body), open(sys.argv[2], "w"), indent=1)
 EOF
-  say "the server does not serve /api/v1/openapi.json; using the document in OpenAPIDocument.swift"
+  say "schema: Sources/TrailHTTP/Routes/OpenAPIDocument.swift (the server does not serve /api/v1/openapi.json)"
 fi
-say "schema: $schema"
+schema="$work/openapi-v1-seeded.json"
+"$py" - "$api" "$token" "$work/openapi-v1.json" "$schema" <<'EOF'
+import json, sys, time, urllib.error, urllib.request
+
+api, token, source, target = sys.argv[1:5]
+
+
+def call(method, path, body=None, raw=None, content_type="application/json"):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(api + path, data=data, method=method,
+                                     headers={"Authorization": "Bearer " + token, "Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        sys.exit(f"fuzz: seeding {method} {path} failed: {error.code} {error.read()[:300]!r}")
+
+
+model = "breast_cancer_classifier"
+found = call("GET", f"/api/v1/models/{model}")
+demo = found["versions"][0]
+demo_run, version = demo["run_id"], demo["version"]
+experiment = call("POST", "/api/v1/experiments", {"name": "fuzz-seed"})["experiment"]["experiment_id"]
+call("POST", f"/api/v1/experiments/{experiment}/tags", {"key": "team", "value": "fuzz"})
+run = call("POST", "/api/v1/runs", {"experiment_id": experiment, "run_name": "fuzz-seed"})["run"]["info"]["run_id"]
+# Others for the operations that delete, restore or rename, so the examples above stay usable.
+victim_experiment = call("POST", "/api/v1/experiments", {"name": "fuzz-victim"})["experiment"]["experiment_id"]
+victim_run = call("POST", "/api/v1/runs", {"experiment_id": experiment, "run_name": "fuzz-victim"})["run"]["info"]["run_id"]
+now = int(time.time() * 1000)
+call("POST", f"/api/v1/runs/{run}/metrics", {"key": "loss", "value": 0.5, "timestamp": now, "step": 1})
+call("POST", f"/api/v1/runs/{run}/params", {"key": "lr", "value": "0.1"})
+call("POST", f"/api/v1/runs/{run}/tags", {"key": "note", "value": "seeded"})
+call("PUT", f"/api/v1/runs/{run}/artifacts/fuzz/notes.txt", raw=b"seeded by compat/fuzz.sh\n", content_type="application/octet-stream")
+key = call("POST", "/api/v1/keys", {"name": "fuzz-key", "public_key": "11" * 32,
+                                    "predicate_types": ["https://modeltrail.dev/fuzz/v1"]})["keyid"]
+size = call("GET", "/api/v1/ledger/checkpoint")["size"]
+
+doc = json.load(open(source, encoding="utf-8"))
+shared = {"experiment_id": experiment, "run_id": run, "tag_key": "note", "metric_key": "loss", "model_name": model,
+          "version": version, "alias": "staging", "keyid": key}
+for name, value in shared.items():
+    doc["components"]["parameters"][name]["example"] = value
+inline = {
+    ("/api/v1/ledger/events/{reference}", "reference"): "1",
+    ("/api/v1/ledger/proofs/inclusion", "index"): 1,
+    ("/api/v1/ledger/proofs/inclusion", "size"): size,
+    ("/api/v1/ledger/proofs/consistency", "first"): 1,
+    ("/api/v1/ledger/proofs/consistency", "second"): size,
+    ("/api/v1/models/{name}/at", "ref"): "production",
+    ("/api/v1/models/{name}/at", "time"): now,
+    ("/api/v1/models/{name}/versions/{version}/check", "to"): "@production",
+    ("/api/v1/models/{name}/policies", "target"): "@staging",
+    ("/api/v1/runs/{run_id}/artifacts/{path}", "path"): "fuzz/notes.txt",
+}
+bodies = {
+    ("/api/v1/experiments", "post"): {"name": "fuzz-example"},
+    ("/api/v1/experiments/{experiment_id}/rename", "post"): {"new_name": "fuzz-renamed"},
+    ("/api/v1/runs", "post"): {"experiment_id": experiment, "run_name": "fuzz-example"},
+    ("/api/v1/runs/search", "post"): {"experiment_ids": [experiment], "filter": "metrics.loss < 1", "order_by": ["metrics.loss DESC"]},
+    ("/api/v1/runs/{run_id}", "patch"): {"status": "RUNNING", "run_name": "fuzz-seed"},
+    ("/api/v1/runs/{run_id}/metrics", "post"): {"key": "loss", "value": 0.25, "timestamp": now, "step": 2},
+    ("/api/v1/runs/{run_id}/params", "post"): {"key": "batch", "value": "32"},
+    ("/api/v1/runs/{run_id}/batch", "post"): {"metrics": [{"key": "acc", "value": 0.9, "timestamp": now, "step": 0}],
+                                               "params": [{"key": "seed", "value": "1"}], "tags": [{"key": "stage", "value": "fuzz"}]},
+    ("/api/v1/runs/{run_id}/inputs", "post"): {"datasets": [{"name": "fuzz", "digest": "sha256:" + "0" * 64, "source_type": "local",
+                                                             "source": "fuzz.csv", "profile": {"rows": 1, "columns": 1}}]},
+    ("/api/v1/models", "post"): {"name": "fuzz-model", "description": "seeded"},
+    ("/api/v1/models/{name}/versions", "post"): {"run_id": demo_run, "path": "model", "description": "fuzz"},
+    ("/api/v1/models/{name}/versions/{version}/stage", "post"): {"stage": "Staging", "reason": "fuzz"},
+    ("/api/v1/models/{name}/aliases", "post"): {"alias": "fuzz", "version": version, "reason": "fuzz"},
+    ("/api/v1/models/{name}/aliases/emergency", "post"): {"alias": "fuzz-emergency", "version": version, "reason": "fuzz"},
+    ("/api/v1/models/{name}/versions/{version}/approvals", "post"): {"target": "@production", "decision": "approve", "comment": "fuzz"},
+    ("/api/v1/models/{name}/policies", "post"): {"approvals": 1, "metrics": [{"key": "accuracy", "op": ">=", "value": 0.5}]},
+    ("/api/v1/keys", "post"): {"name": "fuzz-key-2", "public_key": "22" * 32, "predicate_types": ["https://modeltrail.dev/fuzz/v1"]},
+}
+for (path, name), value in inline.items():
+    for operation in doc["paths"][path].values():
+        for parameter in operation.get("parameters", []):
+            if parameter.get("name") == name:
+                parameter["example"] = value
+victims = {
+    ("/api/v1/experiments/{experiment_id}/delete", "experiment_id"): victim_experiment,
+    ("/api/v1/experiments/{experiment_id}/restore", "experiment_id"): victim_experiment,
+    ("/api/v1/experiments/{experiment_id}/rename", "experiment_id"): victim_experiment,
+    ("/api/v1/runs/{run_id}/delete", "run_id"): victim_run,
+    ("/api/v1/runs/{run_id}/restore", "run_id"): victim_run,
+}
+for (path, name), value in victims.items():
+    for operation in doc["paths"][path].values():
+        operation["parameters"] = [dict(doc["components"]["parameters"][name], example=value)
+                                   if p.get("$ref") == "#/components/parameters/" + name else p for p in operation["parameters"]]
+for (path, method), value in bodies.items():
+    doc["paths"][path][method]["requestBody"]["content"]["application/json"]["example"] = value
+json.dump(doc, open(target, "w", encoding="utf-8"), indent=1)
+print(f"seeded: experiment {experiment} (and {victim_experiment} to delete), run {run} (and {victim_run} to delete), "
+      f"demo run {demo_run}, {model} version {version}, key {key}, ledger size {size}")
+EOF
 
 seed_args=()
 [ -z "${FUZZ_SEED:-}" ] || seed_args=(--seed "$FUZZ_SEED")
@@ -158,10 +257,11 @@ fuzz() {
   mkdir -p "$work/reports/$name"
   say "schemathesis on $name ($location) for at most ${seconds}s"
   local status=0
-  timeout -k 20 -s INT $((seconds + 120)) "$st" run "$location" --url "$base" --max-time "$seconds" "${common[@]}" \
-    --report junit,ndjson --report-dir "$work/reports/$name" "$@" > "$work/schemathesis-$name.log" 2>&1 || status=$?
-  # The summary and the failures, without the progress lines.
-  sed -n '/^=* *\(FAILURES\|SUMMARY\|ERRORS\)/,$p' "$work/schemathesis-$name.log" | tail -n 400
+  # From the work folder: schemathesis keeps a .schemathesis/ cache in its working directory.
+  (cd "$work" && timeout -k 20 -s INT $((seconds + 120)) "$st" run "$location" --url "$base" --max-time "$seconds" "${common[@]}" \
+    --report junit,ndjson --report-dir "$work/reports/$name" "$@") > "$work/schemathesis-$name.log" 2>&1 || status=$?
+  # schemathesis' own summary (its failures, with curl reproductions, are in the log).
+  sed -n '/^=* *SUMMARY/,$p' "$work/schemathesis-$name.log" | tail -n 60
   say "schemathesis on $name exited with $status"
   return "$status"
 }
@@ -197,24 +297,60 @@ check_alive "trail server" "$server_pid" "$api/health" "$work/server.log"
 echo
 echo "==================== fuzz summary ===================="
 "$py" - "$work/reports" <<'EOF' || true
-import glob, os, sys
-import xml.etree.ElementTree as ET
-for path in sorted(glob.glob(os.path.join(sys.argv[1], "*", "junit.xml"))):
+import base64, collections, glob, json, os, sys
+from urllib.parse import urlsplit
+
+def text(blob, limit=300):
+    if not blob:
+        return ""
+    raw = base64.b64decode(blob["$base64"]) if isinstance(blob, dict) and "$base64" in blob else str(blob).encode()
+    shown = " ".join(raw[:limit].decode("utf-8", "replace").split())
+    return shown + ("…" if len(raw) > limit else "")
+
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*", "ndjson-*.ndjson"))):
     name = os.path.basename(os.path.dirname(path))
-    tree = ET.parse(path)
-    cases = list(tree.iter("testcase"))
-    bad = [(c.get("name"), item) for c in cases for item in list(c) if item.tag in ("failure", "error")]
-    print(f"{name}: {len(cases)} operations tested, {len(bad)} with failures or errors")
-    for op, item in bad:
-        text = (item.get("message") or "") + "\n" + (item.text or "")
-        lines = [line for line in text.splitlines() if line.strip()][:12]
-        print(f"  {item.tag.upper()} {op}")
-        for line in lines:
-            print(f"      {line[:220]}")
+    cases, statuses, found, errors = 0, collections.Counter(), collections.OrderedDict(), collections.Counter()
+    for line in open(path, encoding="utf-8"):
+        event = json.loads(line)
+        if "NonFatalError" in event:
+            info = event["NonFatalError"].get("info") or {}
+            errors[(event["NonFatalError"].get("label", ""), info.get("title", ""), (info.get("message") or "")[:200])] += 1
+        if "ScenarioFinished" not in event:
+            continue
+        recorder = event["ScenarioFinished"]["recorder"]
+        for case_id, interaction in (recorder.get("interactions") or {}).items():
+            cases += 1
+            response = interaction.get("response")
+            statuses[response["status_code"] if response else "no response"] += 1
+            failed = [c for c in (recorder.get("checks") or {}).get(case_id, []) if c.get("status") == "failure"]
+            if not failed:
+                continue
+            request = interaction["request"]
+            label = recorder.get("label", "")
+            status = response["status_code"] if response else "no response"
+            key = (request["method"], label, status, text(response.get("content") if response else "", 120))
+            entry = found.setdefault(key, {"count": 0, "examples": []})
+            entry["count"] += 1
+            uri = urlsplit(request["uri"])
+            # The two smallest reproductions of each distinct failure.
+            entry["examples"].append((request["method"] + " " + uri.path + ("?" + uri.query if uri.query else ""),
+                                      text(request.get("body")), text(response.get("content") if response else "")))
+            entry["examples"] = sorted(entry["examples"], key=lambda e: len(e[0]) + len(e[1]))[:2]
+    print(f"{name}: {cases} requests, status codes {dict(sorted(statuses.items(), key=str))}")
+    print(f"{name}: {len(found)} distinct failures (method, operation, status, answer)")
+    for (method, label, status, _), entry in found.items():
+        print(f"  [{status}] {label} (method {method}) x{entry['count']}")
+        for request, body, answer in entry["examples"]:
+            print(f"      request:  {request[:400]}")
+            if body:
+                print(f"      body:     {body}")
+            print(f"      response: {answer}")
+    for (label, title, message), count in errors.items():
+        print(f"  ERROR {label}: {title}: {message} x{count}")
 EOF
 internal=$(grep -c ' failed: ' "$work/server.log" || true)
 if [ "${internal:-0}" -gt 0 ]; then
-  echo "trail server logged $internal internal errors; distinct ones:"
+  echo "trail server logged $internal internal errors; distinct ones (see $work/server.log):"
   grep ' failed: ' "$work/server.log" | sed -E 's/^.*(GET|POST|PUT|PATCH|DELETE) /\1 /' | sed -E 's/\/[0-9a-f]{32}\//\/{run_id}\//' \
     | cut -c1-300 | sort | uniq -c | sort -rn | head -n 30
 fi

@@ -23,7 +23,7 @@ func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T 
 
 extension TestClientProtocol {
     func createRun() async throws -> RunID {
-        try await execute(uri: "/api/v1/runs", method: .post, body: json(#"{"experiment_id": "0", "run_name": "r"}"#)) { response in
+        try await execute(uri: "/api/v1/runs", method: .post, headers: [.contentType: "application/json"], body: json(#"{"experiment_id": "0", "run_name": "r"}"#)) { response in
             try decode(NativeAPI.RunBody.self, response).run.info.runID
         }
     }
@@ -35,23 +35,23 @@ struct NativeAPITests {
         let (app, _) = try await makeApp()
         try await app.test(.router) { client in
             let experiment = try await client.execute(
-                uri: "/api/v1/experiments", method: .post, body: json(#"{"name": "demo", "tags": [{"key": "team", "value": "risk"}]}"#)
+                uri: "/api/v1/experiments", method: .post, headers: [.contentType: "application/json"], body: json(#"{"name": "demo", "tags": [{"key": "team", "value": "risk"}]}"#)
             ) { response in
                 #expect(response.status == .ok)
                 return try decode(NativeAPI.ExperimentBody.self, response).experiment
             }
             #expect(experiment.id == ExperimentID(1))
             let run = try await client.execute(
-                uri: "/api/v1/runs", method: .post, body: json(#"{"experiment_id": "1", "run_name": "r1", "user_id": "mallory"}"#)
+                uri: "/api/v1/runs", method: .post, headers: [.contentType: "application/json"], body: json(#"{"experiment_id": "1", "run_name": "r1", "user_id": "mallory"}"#)
             ) { try decode(NativeAPI.RunBody.self, $0).run }
             let id = run.info.runID
             try await client.execute(
                 uri: "/api/v1/runs/\(id)/batch", method: .post,
-                body: json(
+                headers: [.contentType: "application/json"], body: json(
                     #"{"metrics": [{"key": "acc", "value": 0.9, "timestamp": 5, "step": 1}, {"key": "acc", "value": "NaN", "timestamp": 6, "step": 0}], "params": [{"key": "C", "value": "1.0"}]}"#
                 )
             ) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/api/v1/runs/\(id)/params", method: .post, body: json(#"{"key": "C", "value": "2.0"}"#)) { response in
+            try await client.execute(uri: "/api/v1/runs/\(id)/params", method: .post, headers: [.contentType: "application/json"], body: json(#"{"key": "C", "value": "2.0"}"#)) { response in
                 #expect(response.status == .badRequest)
                 let error = try decode(NativeAPI.ErrorBody.self, response).error
                 #expect(error.code == "INVALID_PARAMETER_VALUE")
@@ -59,7 +59,7 @@ struct NativeAPITests {
             }
             let found = try await client.execute(
                 uri: "/api/v1/runs/search", method: .post,
-                body: json(#"{"experiment_ids": ["1"], "filter": "metrics.acc > 0.5 and params.C = '1.0'", "order_by": ["metrics.acc DESC"]}"#)
+                headers: [.contentType: "application/json"], body: json(#"{"experiment_ids": ["1"], "filter": "metrics.acc > 0.5 and params.C = '1.0'", "order_by": ["metrics.acc DESC"]}"#)
             ) { try decode(NativeAPI.RunList.self, $0) }
             #expect(found.runs.map(\.info.runID) == [id])
             #expect(found.runs[0].metrics.first?.value == 0.9)
@@ -68,7 +68,7 @@ struct NativeAPITests {
             }
             #expect(history.metrics.count == 2)
             #expect(history.metrics[1].value.isNaN)
-            try await client.execute(uri: "/api/v1/runs/\(id)", method: .patch, body: json(#"{"status": "FINISHED"}"#)) { response in
+            try await client.execute(uri: "/api/v1/runs/\(id)", method: .patch, headers: [.contentType: "application/json"], body: json(#"{"status": "FINISHED"}"#)) { response in
                 let info = try decode(NativeAPI.RunInfoBody.self, response).runInfo
                 #expect(info.status == .finished)
             }
@@ -79,7 +79,7 @@ struct NativeAPITests {
         let (app, home) = try await makeApp()
         try await app.test(.router) { client in
             try await client.execute(
-                uri: "/api/v1/runs", method: .post, body: json(#"{"experiment_id": "0", "user_id": "mallory"}"#)
+                uri: "/api/v1/runs", method: .post, headers: [.contentType: "application/json"], body: json(#"{"experiment_id": "0", "user_id": "mallory"}"#)
             ) { #expect($0.status == .ok) }
         }
         let events = try await home.tracking.store.events(from: 1, to: 2)
@@ -125,7 +125,7 @@ struct NativeAPITests {
         let before = try await home.tracking.store.eventCount()
         try await app.test(.router) { client in
             let name = String(repeating: "x", count: 4096)
-            try await client.execute(uri: "/api/v1/experiments", method: .post, body: json(#"{"name": "\#(name)"}"#)) { response in
+            try await client.execute(uri: "/api/v1/experiments", method: .post, headers: [.contentType: "application/json"], body: json(#"{"name": "\#(name)"}"#)) { response in
                 #expect(response.status == .contentTooLarge)
                 let error = try decode(NativeAPI.ErrorBody.self, response).error
                 #expect(error.code == "REQUEST_TOO_LARGE")
@@ -226,23 +226,23 @@ struct RegistryAPITests {
         try await home.tracking.putArtifact(run, path: try ArtifactPath(validating: "model/w.json"), bytes: [1, 2], actor: .user("u"))
         try await app.test(.router) { client in
             for _ in 0..<2 {
-                try await client.execute(uri: "/api/v1/models/bc/versions", method: .post, body: json(#"{"run_id": "\#(run)", "path": "model"}"#)) {
+                try await client.execute(uri: "/api/v1/models/bc/versions", method: .post, headers: [.contentType: "application/json"], body: json(#"{"run_id": "\#(run)", "path": "model"}"#)) {
                     #expect($0.status == .ok)
                 }
             }
             try await client.execute(
-                uri: "/api/v1/models/bc/aliases", method: .post, body: json(#"{"alias": "production", "version": 2, "reason": "go"}"#)
+                uri: "/api/v1/models/bc/aliases", method: .post, headers: [.contentType: "application/json"], body: json(#"{"alias": "production", "version": 2, "reason": "go"}"#)
             ) {
                 #expect($0.status == .ok)
             }
-            try await client.execute(uri: "/api/v1/models/bc/aliases", method: .post, body: json(#"{"alias": "production", "version": 9}"#)) {
+            try await client.execute(uri: "/api/v1/models/bc/aliases", method: .post, headers: [.contentType: "application/json"], body: json(#"{"alias": "production", "version": 9}"#)) {
                 response in
                 #expect(response.status == .notFound)
                 let error = try decode(NativeAPI.ErrorBody.self, response).error
                 #expect(error.field == "version")
             }
             try await client.execute(
-                uri: "/api/v1/models/bc/versions/2/stage", method: .post, body: json(#"{"stage": "Production", "archive_existing_versions": true}"#)
+                uri: "/api/v1/models/bc/versions/2/stage", method: .post, headers: [.contentType: "application/json"], body: json(#"{"stage": "Production", "archive_existing_versions": true}"#)
             ) { response in
                 let version = try decode(ModelVersion.self, response)
                 #expect(version.stage == .production)

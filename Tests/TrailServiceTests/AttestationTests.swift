@@ -10,9 +10,9 @@ import TrailStore
 struct AttestationTests {
     static let provenance = "https://slsa.dev/provenance/v1"
 
-    static func statement(subject: TrailCore.Digest, type: String = provenance) -> [UInt8] {
+    static func statement(subject: TrailCore.Digest, type: String = provenance, name: String = "bc/1") -> [UInt8] {
         Array(
-            #"{"_type":"https://in-toto.io/Statement/v1","predicate":{"runDetails":{"builder":{"id":"trail"}}},"predicateType":"\#(type)","subject":[{"digest":{"sha256":"\#(subject.hex)"},"name":"bc/1"}]}"#
+            #"{"_type":"https://in-toto.io/Statement/v1","predicate":{"runDetails":{"builder":{"id":"trail"}}},"predicateType":"\#(type)","subject":[{"digest":{"sha256":"\#(subject.hex)"},"name":"\#(name)"}]}"#
                 .utf8)
     }
 
@@ -77,7 +77,7 @@ struct AttestationTests {
         let root2 = try await registry.version("bc", 2).manifest.root
         _ = try await registry.attest(
             name: "bc", version: 2, predicateType: Self.provenance,
-            envelope: try DSSE.Envelope.sign(payloadType: DSSE.inTotoPayloadType, payload: Self.statement(subject: root2), key: signer).json,
+            envelope: try DSSE.Envelope.sign(payloadType: DSSE.inTotoPayloadType, payload: Self.statement(subject: root2, name: "bc/2"), key: signer).json,
             actor: PromotionGateTests.carol)
         #expect(try await registry.evaluate(name: "bc", version: 2, target: "@production").granted)
         _ = try await registry.revokeKey(keyID: key.keyID, actor: PromotionGateTests.admin)

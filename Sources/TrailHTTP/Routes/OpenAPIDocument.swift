@@ -260,7 +260,7 @@ enum OpenAPIDocument {
                 "operationId": "searchRuns",
                 "summary": "Search runs",
                 "tags": ["runs"],
-                "description": "Access: write (contributor or admin).",
+                "description": "Access: read (any authenticated user).",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchRuns"}}}},
                 "responses": {
                   "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunList"}}}},
@@ -947,11 +947,8 @@ enum OpenAPIDocument {
                 ],
                 "requestBody": {
                   "required": true,
-                  "description": "The policy document (JSON), sent as raw bytes.",
-                  "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/PromotionPolicy"}},
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-                  }
+                  "description": "The policy document, stored as sent (Content-Type: application/json).",
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PromotionPolicy"}}}
                 },
                 "responses": {
                   "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyVersion"}}}},
@@ -1045,11 +1042,8 @@ enum OpenAPIDocument {
                 ],
                 "requestBody": {
                   "required": true,
-                  "description": "A DSSE envelope (JSON), sent as raw bytes; at most 1 MiB.",
-                  "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/DSSEEnvelope"}},
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-                  }
+                  "description": "A DSSE envelope, verified over the bytes as sent (Content-Type: application/json); at most 1 MiB.",
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DSSEEnvelope"}}}
                 },
                 "responses": {
                   "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Attestation"}}}},
