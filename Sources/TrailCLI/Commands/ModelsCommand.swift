@@ -113,7 +113,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
     struct Alias: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Point NAME@ALIAS at a version (or remove it with --delete); recorded with its reason.")
+            abstract: "Point NAME@ALIAS at a version (or remove it with --delete; a protected alias only with --emergency); recorded with its reason.")
         @OptionGroup var options: GlobalOptions
         @Argument var name: String
         @Argument var alias: String
@@ -128,8 +128,9 @@ struct ModelsCommand: AsyncParsableCommand {
                 guard delete || version != nil else { throw TrailError.invalid("version", "give a version, or --delete") }
                 let registry = try await ModelsCommand.home(options).registry
                 if emergency {
-                    guard let version, !delete else { throw TrailError.invalid("emergency", "--emergency moves an alias to a version") }
-                    try await registry.emergencySetAlias(name: name, alias: alias, version: version, reason: reason, actor: GlobalOptions.osUser)
+                    // Moving or removing a protected alias without the gate (removal needs this path).
+                    try await registry.emergencySetAlias(
+                        name: name, alias: alias, version: delete ? nil : version, reason: reason, actor: GlobalOptions.osUser)
                 } else {
                     try await registry.setAlias(
                         name: name, alias: alias, version: delete ? nil : version, reason: reason, actor: GlobalOptions.osUser)
