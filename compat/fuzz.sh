@@ -165,6 +165,7 @@ def call(method, path, body=None, raw=None, content_type="application/json"):
         sys.exit(f"fuzz: seeding {method} {path} failed: {error.code} {error.read()[:300]!r}")
 
 
+first_size = call("GET", "/api/v1/ledger/checkpoint")["size"]
 model = "breast_cancer_classifier"
 found = call("GET", f"/api/v1/models/{model}")
 demo = found["versions"][0]
@@ -182,6 +183,7 @@ call("POST", f"/api/v1/runs/{run}/tags", {"key": "note", "value": "seeded"})
 call("PUT", f"/api/v1/runs/{run}/artifacts/fuzz/notes.txt", raw=b"seeded by compat/fuzz.sh\n", content_type="application/octet-stream")
 key = call("POST", "/api/v1/keys", {"name": "fuzz-key", "public_key": "11" * 32,
                                     "predicate_types": ["https://modeltrail.dev/fuzz/v1"]})["keyid"]
+time.sleep(1.5)  # the server checkpoints the seeded events within a second
 size = call("GET", "/api/v1/ledger/checkpoint")["size"]
 
 doc = json.load(open(source, encoding="utf-8"))
@@ -193,7 +195,7 @@ inline = {
     ("/api/v1/ledger/events/{reference}", "reference"): "1",
     ("/api/v1/ledger/proofs/inclusion", "index"): 1,
     ("/api/v1/ledger/proofs/inclusion", "size"): size,
-    ("/api/v1/ledger/proofs/consistency", "first"): 1,
+    ("/api/v1/ledger/proofs/consistency", "first"): first_size,
     ("/api/v1/ledger/proofs/consistency", "second"): size,
     ("/api/v1/models/{name}/at", "ref"): "production",
     ("/api/v1/models/{name}/at", "time"): now,
@@ -217,7 +219,7 @@ bodies = {
     ("/api/v1/models/{name}/versions", "post"): {"run_id": demo_run, "path": "model", "description": "fuzz"},
     ("/api/v1/models/{name}/versions/{version}/stage", "post"): {"stage": "Staging", "reason": "fuzz"},
     ("/api/v1/models/{name}/aliases", "post"): {"alias": "fuzz", "version": version, "reason": "fuzz"},
-    ("/api/v1/models/{name}/aliases/emergency", "post"): {"alias": "fuzz-emergency", "version": version, "reason": "fuzz"},
+    ("/api/v1/models/{name}/aliases/emergency", "post"): {"alias": "fuzz-emergency", "version": version, "reason": "fuzz: emergency path drill"},
     ("/api/v1/models/{name}/versions/{version}/approvals", "post"): {"target": "@production", "decision": "approve", "comment": "fuzz"},
     ("/api/v1/models/{name}/policies", "post"): {"approvals": 1, "metrics": [{"key": "accuracy", "op": ">=", "value": 0.5}]},
     ("/api/v1/keys", "post"): {"name": "fuzz-key-2", "public_key": "22" * 32, "predicate_types": ["https://modeltrail.dev/fuzz/v1"]},
@@ -242,7 +244,7 @@ for (path, method), value in bodies.items():
     doc["paths"][path][method]["requestBody"]["content"]["application/json"]["example"] = value
 json.dump(doc, open(target, "w", encoding="utf-8"), indent=1)
 print(f"seeded: experiment {experiment} (and {victim_experiment} to delete), run {run} (and {victim_run} to delete), "
-      f"demo run {demo_run}, {model} version {version}, key {key}, ledger size {size}")
+      f"demo run {demo_run}, {model} version {version}, key {key}, checkpoints {first_size} and {size}")
 EOF
 
 seed_args=()

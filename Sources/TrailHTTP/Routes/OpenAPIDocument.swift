@@ -457,7 +457,7 @@ enum OpenAPIDocument {
                 "parameters": [
                   {"$ref": "#/components/parameters/run_id"},
                   {"$ref": "#/components/parameters/metric_key"},
-                  {"$ref": "#/components/parameters/max_results"},
+                  {"$ref": "#/components/parameters/max_results_metrics"},
                   {"$ref": "#/components/parameters/page_token"}
                 ],
                 "responses": {
@@ -636,7 +636,7 @@ enum OpenAPIDocument {
                     "name": "limit",
                     "in": "query",
                     "required": false,
-                    "schema": {"type": "integer", "format": "int64"},
+                    "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 10000},
                     "description": "At most this many events (default 100)."
                   }
                 ],
@@ -772,7 +772,7 @@ enum OpenAPIDocument {
                 "summary": "List registered models",
                 "tags": ["models"],
                 "description": "Access: read (any authenticated user).",
-                "parameters": [{"$ref": "#/components/parameters/max_results"}, {"$ref": "#/components/parameters/page_token"}],
+                "parameters": [{"$ref": "#/components/parameters/max_results_models"}, {"$ref": "#/components/parameters/page_token"}],
                 "responses": {
                   "200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelList"}}}},
                   "400": {"$ref": "#/components/responses/BadRequest"},
@@ -1242,7 +1242,12 @@ enum OpenAPIDocument {
                 "properties": {
                   "key": {"type": "string"},
                   "value": {"$ref": "#/components/schemas/MetricValue"},
-                  "timestamp": {"type": "integer", "format": "int64", "description": "Milliseconds since the epoch (default 0)."},
+                  "timestamp": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 0,
+                    "description": "Milliseconds since the epoch (default 0)."
+                  },
                   "step": {"type": "integer", "format": "int64", "description": "Default 0."}
                 },
                 "required": ["key", "value"]
@@ -1404,7 +1409,7 @@ enum OpenAPIDocument {
                   "experiment_ids": {"type": "array", "items": {"$ref": "#/components/schemas/ExperimentID"}},
                   "filter": {"type": "string"},
                   "order_by": {"type": "array", "items": {"type": "string"}},
-                  "max_results": {"type": "integer", "format": "int64", "description": "Default 1000."},
+                  "max_results": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 50000, "description": "Default 1000."},
                   "page_token": {"type": "string"},
                   "run_view_type": {"$ref": "#/components/schemas/ViewType"}
                 },
@@ -1581,7 +1586,10 @@ enum OpenAPIDocument {
               },
               "CreateModel": {
                 "type": "object",
-                "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
+                "properties": {
+                  "name": {"type": "string", "minLength": 1, "maxLength": 256, "description": "No '/', ':' or '@'."},
+                  "description": {"type": "string"}
+                },
                 "required": ["name"]
               },
               "CreateVersion": {
@@ -1605,26 +1613,32 @@ enum OpenAPIDocument {
               "SetAlias": {
                 "type": "object",
                 "properties": {
-                  "alias": {"type": "string"},
+                  "alias": {"$ref": "#/components/schemas/Alias"},
                   "version": {"type": "integer", "format": "int64", "minimum": 1},
-                  "reason": {"type": "string"}
+                  "reason": {"type": "string", "maxLength": 2000}
                 },
                 "required": ["alias", "version"]
               },
               "EmergencySetAlias": {
                 "type": "object",
                 "properties": {
-                  "alias": {"type": "string"},
+                  "alias": {"$ref": "#/components/schemas/Alias"},
                   "version": {"type": "integer", "format": "int64", "minimum": 1, "description": "Absent: remove the alias."},
-                  "reason": {"type": "string"}
+                  "reason": {"type": "string", "minLength": 10, "maxLength": 2000, "description": "Why the gate is bypassed."}
                 },
-                "required": ["alias"]
+                "required": ["alias", "reason"]
+              },
+              "Alias": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "description": "Letters, digits, '_' or '-'; not 'latest', v<number> or a stage name."
               },
               "PromotionPolicy": {
                 "type": "object",
                 "properties": {
                   "approvals": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 10},
-                  "approval_ttl_hours": {"type": "integer", "format": "int64", "minimum": 1},
+                  "approval_ttl_hours": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 87600},
                   "metrics": {
                     "type": "array",
                     "items": {
@@ -1856,8 +1870,22 @@ enum OpenAPIDocument {
                 "name": "max_results",
                 "in": "query",
                 "required": false,
-                "schema": {"type": "integer", "format": "int64"},
-                "description": "Page size."
+                "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 50000},
+                "description": "Page size (default 1000)."
+              },
+              "max_results_models": {
+                "name": "max_results",
+                "in": "query",
+                "required": false,
+                "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 1000},
+                "description": "Page size (default 100)."
+              },
+              "max_results_metrics": {
+                "name": "max_results",
+                "in": "query",
+                "required": false,
+                "schema": {"type": "integer", "format": "int64", "minimum": 1},
+                "description": "Page size (default 25000)."
               },
               "page_token": {
                 "name": "page_token",

@@ -21,6 +21,11 @@ public enum TrailApplication {
         NativeRoutes(tracking: home.tracking, config: config).add(to: api)
         LedgerRoutes(ledger: home.ledger).add(to: api)
         RegistryRoutes(registry: home.registry, config: config).add(to: api)
+        api.get("openapi.json", .read) { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         // MLflow's REST API and artifact proxy, over the same services.
         let mlflow = SecuredRoutes(router: router, prefix: "api/2.0/mlflow", table: table, identity: home.identity)
         MLflowRoutes(tracking: home.tracking, registry: home.registry, config: config).add(to: mlflow)

@@ -107,14 +107,13 @@ public struct LineageService: Sendable {
             if let event = try? await ledger.event(index: promotion.eventIndex), let body = try? JSONValue.parse(event.body),
                 let policy = body["facts"]?["evidence"]?["policy_version"]?.intValue ?? body["facts"]?["policy_version"]?.intValue
             {
-                // Versions of a target's policy are numbered 1, 2, … in the order of their
-                // `policy.set` events, so version v is the v-th such event for the target.
-                let target = try? PromotionTarget.canonical("@" + reference)
-                let sets = try await ledger.events(EventQuery(subjectType: "model", subjectID: name, action: "policy.set", limit: 10_000)).filter {
-                    $0.index < promotion.eventIndex && (try? JSONValue.parse($0.body))?["facts"]?["target"]?.stringValue == target
-                }
-                let set = policy >= 1 && Int(policy) <= sets.count ? sets[Int(policy) - 1] : nil
-                link("policy", "policy v\(policy) for @\(reference) (\(event.action))", set?.index)
+                // The policy the promotion cited: its target is in the evidence (or is the
+                // promotion's own target), and the `policies` row of that version names the
+                // event that stored it.
+                let own = promotion.kind == .alias ? "@" + promotion.key.lowercased() : promotion.key
+                let target = body["facts"]?["evidence"]?["policy_target"]?.stringValue ?? own
+                let set = try await tracking.store.policyEvent(name: name, target: target, version: policy)
+                link("policy", "policy v\(policy) for \(target), cited by \(event.action) #\(event.index)", set)
             }
         }
         for approval in try await registry.approvals(name: name, version: number) where approval.decision == "approve" {
@@ -125,11 +124,11 @@ public struct LineageService: Sendable {
         for attestation in try await registry.attestations(name: name, version: number) {
             link("attestation", "\(attestation.predicateType) signed by \(attestation.keyIDs.map { String($0.prefix(16)) }.joined(separator: ",")), envelope \(attestation.envelopeDigest)", attestation.eventIndex)
         }
-        let created = try await ledger.events(EventQuery(subjectType: "model", subjectID: name, action: "model_version.create", limit: 10_000))
-            .first { (try? JSONValue.parse($0.body))?["facts"]?["root_digest"]?.stringValue == version.manifest.root.description }
+        // The event that created this version's row (two versions can share a root digest).
+        let created = try await tracking.store.modelVersionCreationEvent(name: name, version: number)
         link(
             "model_version", "\(name) version \(number) registered by \(version.createdBy) at \(Self.date(version.creationTimeMillis)), root \(version.manifest.root), \(version.manifest.files.count) files",
-            created?.index)
+            created)
         var lineage = ModelLineage(
             name: name, reference: reference, version: number, rootDigest: version.manifest.root, runID: version.runID, metrics: [:],
             checkpointSize: prover.size, links: [])
@@ -145,22 +144,35 @@ public struct LineageService: Sendable {
             let creation = runEvents.first { $0.action == "run.create" }
             let author = creation?.actor.id ?? "unknown"
             let claimed = run.info.userID != author && !run.info.userID.isEmpty ? " (user_id attribute '\(run.info.userID.prefix(100))')" : ""
+            link("run", "run \(runID) created by \(author)\(claimed)", creation?.index)
             link(
-                "run", "run \(runID) (\(run.info.name)) by \(author)\(claimed), status \(run.info.status.rawValue)",
-                creation?.index)
+                "run_state", "run \(runID) (\(run.info.name)): \(run.info.status.rawValue)\(run.info.endTimeMillis.map { ", ended \(Self.date($0))" } ?? "")",
+                try await tracking.store.runStateEvent(run: runID))
+            // Each link cites the event that wrote the fact it shows: the tag change that set the
+            // value shown, the event that logged the input, the events that wrote the metrics'
+            // latest points.
+            let inputEvents = try await tracking.store.datasetInputEvents(run: runID)
             for input in run.inputs {
                 link(
                     "dataset", "\(input.name) \(input.digest) from \(input.source) (\(input.profile.map { "\($0.rows) rows × \($0.columns) columns" } ?? "?"))",
-                    runEvents.first { $0.action == "inputs.log" }?.index)
+                    inputEvents[DatasetInputKey(name: input.name, digest: input.digest, context: input.context ?? "")])
             }
+            let history = try await tracking.store.runTagHistory(run: runID)
+            func tagEvent(_ key: String) -> Int64? { history.last { $0.key == key }?.eventIndex }
+            let commitKey = tags["mlflow.source.git.commit"] != nil ? "mlflow.source.git.commit" : "git_commit"
+            if lineage.gitCommit == nil { lineage.gitCommit = tags["git_commit"] }
             link(
                 "code", "git commit \(lineage.gitCommit ?? "unknown") (\(tags["mlflow.source.git.branch"] ?? "?")\(tags["git_dirty"] == "true" ? ", dirty" : ""))",
-                runEvents.first { $0.action == "run.create" }?.index)
-            link("environment", "environment \(lineage.environmentSHA256 ?? "unknown"): \(tags["swift_toolchain"] ?? "?")", runEvents.first { $0.action == "run.create" }?.index)
-            if !lineage.metrics.isEmpty {
+                lineage.gitCommit == nil ? nil : tagEvent(commitKey))
+            link(
+                "environment", "environment \(lineage.environmentSHA256 ?? "unknown"): \(tags["swift_toolchain"] ?? "?")",
+                lineage.environmentSHA256 == nil ? nil : tagEvent("environment_sha256"))
+            let metricEvents = try await tracking.store.metricEvents(run: runID)
+            var byEvent: [Int64: [String]] = [:]
+            for key in lineage.metrics.keys { if let index = metricEvents[key] { byEvent[index, default: []].append(key) } }
+            for (index, keys) in byEvent.sorted(by: { $0.key < $1.key }) {
                 link(
-                    "metrics", lineage.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(JSONValue.ecmaScriptNumber($0.value))" }.joined(separator: " "),
-                    runEvents.first { ($0.action == "metrics.log" || $0.action == "batch.log") && String(decoding: $0.body, as: UTF8.self).contains("metrics") }?.index)
+                    "metrics", keys.sorted().map { "\($0)=\(JSONValue.ecmaScriptNumber(lineage.metrics[$0]!))" }.joined(separator: " "), index)
             }
         }
         lineage.links = await prover.prove(links)

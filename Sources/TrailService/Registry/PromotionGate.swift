@@ -219,7 +219,9 @@ extension RegistryService {
 
     /// The report, and every subject whose events the report read (for the write's
     /// `noEventsSince` precondition).
-    func evaluateWithSubjects(name: String, version: Int64, target: String) async throws -> (report: GateReport, subjects: [Subject]) {
+    func evaluateWithSubjects(name: String, version: Int64, target: String) async throws -> (
+        report: GateReport, subjects: [Subject], policyTarget: String?
+    ) {
         let target = try PromotionTarget.canonical(target)
         let found = try await self.version(name, version)
         var subjects: Set<Subject> = [Subject(type: "model", id: name)]
@@ -240,7 +242,8 @@ extension RegistryService {
         }
         let report = GateReport(
             name: name, version: version, target: target, policyVersion: primaryVersion ?? counterpartVersion, requirements: requirements)
-        return (report, subjects.sorted { ($0.type, $0.id) < ($1.type, $1.id) })
+        let policyTarget = primaryVersion != nil ? target : counterpartVersion != nil ? PromotionTarget.counterpart(of: target) : nil
+        return (report, subjects.sorted { ($0.type, $0.id) < ($1.type, $1.id) }, policyTarget)
     }
 
     func requirementsOf(_ policy: PromotionPolicy, for found: ModelVersion, target: String, subjects: inout Set<Subject>) async throws
@@ -340,7 +343,7 @@ extension RegistryService {
     /// evidence to cite in the promotion's event, with the subjects it read (the promotion's
     /// write must find none of them changed since `since`).
     func gate(name: String, version: Int64, target: String, actor: Actor) async throws -> (evidence: JSONValue, subjects: [Subject]) {
-        let (report, subjects) = try await evaluateWithSubjects(name: name, version: version, target: target)
+        let (report, subjects, policyTarget) = try await evaluateWithSubjects(name: name, version: version, target: target)
         let requirements = JSONValue.array(
             report.requirements.map { ["requirement": .string($0.requirement), "met": .bool($0.met), "evidence": .string($0.evidence)] })
         guard report.granted else {
@@ -359,7 +362,12 @@ extension RegistryService {
                 "promotion of \(name) version \(version) to \(report.target) refused by policy v\(report.policyVersion ?? 0): \(unmet)",
                 field: "version")
         }
-        return (["policy_version": report.policyVersion.map(JSONValue.int) ?? .null, "requirements": requirements], subjects)
+        return (
+            [
+                "policy_version": report.policyVersion.map(JSONValue.int) ?? .null, "policy_target": policyTarget.map(JSONValue.string) ?? .null,
+                "requirements": requirements,
+            ], subjects
+        )
     }
 }
 

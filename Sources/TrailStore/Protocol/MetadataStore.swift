@@ -55,6 +55,17 @@ public protocol MetadataStore: Sendable {
     /// The policy in force for (name, target): its version and document. Targets match
     /// case-insensitively (`@Production` is `@production`).
     func policy(name: String, target: String) async throws -> (version: Int64, document: String)?
+    /// The ledger events that wrote the facts lineage shows: for each metric key of a run, the
+    /// event that wrote its latest point (as `latest_metrics` defines it); for each dataset
+    /// input (name, digest, context), the event that logged it.
+    func metricEvents(run: RunID) async throws -> [String: Int64]
+    func datasetInputEvents(run: RunID) async throws -> [DatasetInputKey: Int64]
+    /// The event that wrote the run's current state (status, end time, name, lifecycle).
+    func runStateEvent(run: RunID) async throws -> Int64?
+    /// The event that created version `version` of `name`.
+    func modelVersionCreationEvent(name: String, version: Int64) async throws -> Int64?
+    /// The event that stored version `version` of the policy for (name, target).
+    func policyEvent(name: String, target: String, version: Int64) async throws -> Int64?
     /// The documents of every policy in force, over all models and targets.
     func policiesInForce() async throws -> [String]
     /// Who wrote what a model version stands on: the actor ids of the event that created the
@@ -131,6 +142,18 @@ public struct CheckpointRecord: Sendable, Hashable {
     public init(size: UInt64, record: String) {
         self.size = size
         self.record = record
+    }
+}
+
+/// A dataset input's identity within a run.
+public struct DatasetInputKey: Sendable, Hashable {
+    public var name: String
+    public var digest: String
+    public var context: String
+    public init(name: String, digest: String, context: String) {
+        self.name = name
+        self.digest = digest
+        self.context = context
     }
 }
 

@@ -89,6 +89,58 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func metricEvents(run: RunID) async throws -> [String: Int64] {
+        try await read { db in
+            let pk = try Self.runPK(run, in: db)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.key, MAX(m.event_index) FROM metrics m JOIN latest_metrics l
+                      ON l.run_pk = m.run_pk AND l.key = m.key AND l.step = m.step AND l.timestamp = m.timestamp AND l.is_nan = m.is_nan
+                     AND (l.is_nan = 1 OR l.value IS m.value)
+                    WHERE m.run_pk = ? GROUP BY m.key
+                    """, arguments: [pk])
+            return Dictionary(rows.map { ($0[0] as String, $0[1] as Int64) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    public func datasetInputEvents(run: RunID) async throws -> [DatasetInputKey: Int64] {
+        try await read { db in
+            let pk = try Self.runPK(run, in: db)
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT name, digest, context, MIN(event_index) FROM dataset_inputs WHERE run_pk = ? GROUP BY name, digest, context",
+                arguments: [pk])
+            return Dictionary(
+                rows.map { (DatasetInputKey(name: $0[0], digest: $0[1], context: $0[2]), $0[3] as Int64) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    public func runStateEvent(run: RunID) async throws -> Int64? {
+        try await read { db in
+            let pk = try Self.runPK(run, in: db)
+            return try Int64.fetchOne(db, sql: "SELECT MAX(event_index) FROM state_history WHERE entity = 'runs' AND entity_key = ?", arguments: [pk])
+        }
+    }
+
+    public func modelVersionCreationEvent(name: String, version: Int64) async throws -> Int64? {
+        try await read { db in
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(s.event_index) FROM state_history s JOIN model_versions v ON s.entity = 'model_versions' AND s.entity_key = v.pk
+                    WHERE v.name = ? AND v.version = ?
+                    """, arguments: [name, version])
+        }
+    }
+
+    public func policyEvent(name: String, target: String, version: Int64) async throws -> Int64? {
+        try await read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT event_index FROM policies WHERE name = ? AND target = ? COLLATE NOCASE AND version = ? ORDER BY seq LIMIT 1",
+                arguments: [name, target, version])
+        }
+    }
+
     public func policiesInForce() async throws -> [String] {
         try await read { db in
             try String.fetchAll(
