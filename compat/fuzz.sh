@@ -10,9 +10,9 @@
 # Environment (all optional):
 #   TRAIL_BIN            the trail binary (default .build/debug/trail); never built here
 #   FUZZ_VENV            virtual environment for schemathesis (default /tmp/modeltrail-fuzz-venv)
-#   SCHEMA_FILE          OpenAPI document for /api/v1. Unset: the server's /api/v1/openapi.json, or,
-#                        if the server does not serve it, the document extracted from
-#                        Sources/TrailHTTP/Routes/OpenAPIDocument.swift
+#   SCHEMA_FILE          OpenAPI document for /api/v1. Unset: the one the server serves at
+#                        /api/v1/openapi.json, or, for a binary without that route, the document
+#                        in Sources/TrailHTTP/Routes/OpenAPIDocument.swift
 #   FUZZ_API_SECONDS     time budget of the /api/v1 run (default 150)
 #   FUZZ_SERVE_SECONDS   time budget of the serving run (default 40)
 #   FUZZ_MAX_EXAMPLES    examples per operation and fuzzing cycle (default 20)
@@ -135,8 +135,13 @@ say "trail server on $api (pid $server_pid)${serve_pid:+, trail serve on $servin
 if [ -n "${SCHEMA_FILE:-}" ]; then
   cp "$SCHEMA_FILE" "$work/openapi-v1.json"
   say "schema: $SCHEMA_FILE"
-elif "$py" -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('$api/api/v1/openapi.json', timeout=5).status != 200)" 2>/dev/null; then
-  "$py" -c "import urllib.request; open('$work/openapi-v1.json', 'wb').write(urllib.request.urlopen('$api/api/v1/openapi.json').read())"
+elif "$py" - "$api/api/v1/openapi.json" "$token" "$work/openapi-v1.json" 2>/dev/null <<'EOF'
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+document = json.loads(urllib.request.urlopen(request, timeout=10).read())
+json.dump(document, open(sys.argv[3], "w", encoding="utf-8"), indent=1)
+EOF
+then
   say "schema: $api/api/v1/openapi.json"
 else
   "$py" - "$root/Sources/TrailHTTP/Routes/OpenAPIDocument.swift" "$work/openapi-v1.json" <<'EOF'

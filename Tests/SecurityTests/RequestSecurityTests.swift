@@ -81,9 +81,8 @@ struct RequestSecurityTests {
     @Test func aNonFiniteScoreIsRefusedAndTheLedgerStillVerifies() async throws {
         let (home, serving) = try await SecurityFixtures.servedHome()
         let loaded = try await serving.load(name: "bc", reference: "live")
-        let log = PredictionLog(service: serving, deploymentID: "dtest", model: loaded, actor: .service("serve"))
-        let state = ServingState(model: loaded, deploymentID: "dtest", log: log, keepInputs: false)
-        let app = Application(router: ServingApplication.router(state: state, logger: Logger(label: "test")))
+        let server = ModelServer(serving: serving, model: loaded, configuration: .init(name: "bc", reference: "live"), deploymentID: "dtest")
+        let app = Application(router: ServingApplication.router(server: server, logger: Logger(label: "test")))
         var huge = try SecurityFixtures.row()
         for key in huge.keys { huge[key] = .double(1e308) }
         let row = huge

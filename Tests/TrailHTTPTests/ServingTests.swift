@@ -45,9 +45,8 @@ struct ServingTests {
             deploymentID: "dtest", modelName: "bc", reference: "live", modelVersion: 1, configDigest: Digest.of([1]), binaryDigest: "sha256:test",
             host: "test", action: "start", timeMillis: home.tracking.clock.nowMillis())
         _ = try await serving.record(deployment, actor: .service("serve"))
-        let log = PredictionLog(service: serving, deploymentID: "dtest", model: loaded, actor: .service("serve"))
-        let state = ServingState(model: loaded, deploymentID: "dtest", log: log, keepInputs: false)
-        let app = Application(router: ServingApplication.router(state: state, logger: Logger(label: "test")))
+        let server = ModelServer(serving: serving, model: loaded, configuration: .init(name: "bc", reference: "live"), deploymentID: "dtest")
+        let app = Application(router: ServingApplication.router(server: server, logger: Logger(label: "test")))
         let row = try Self.row(home)
         let predictionID = try await app.test(.router) { client -> String in
             let id = try await client.execute(uri: "/predict", method: .post, body: ByteBuffer(bytes: JSONValue.object(row).canonicalBytes)) {
@@ -127,5 +126,58 @@ struct ServingTests {
         try Data("{\"tampered\":true}".utf8).write(to: path)
         let error = await #expect(throws: TrailError.self) { _ = try await serving.load(name: "bc", reference: "live") }
         #expect(error?.code == .dataLoss)
+    }
+}
+
+@Suite("Serving follows what the registry says")
+struct ModelServerTests {
+    static let carol = Actor.user("carol")
+
+    @Test func aStageIsFollowedAndAnArchivedVersionIsNotServed() async throws {
+        let (home, serving) = try await ServingTests.setUp()
+        let registry = home.registry
+        _ = try await registry.transitionStage(name: "bc", version: 1, stage: .staging, actor: Self.carol)
+        let (server, _) = try await ModelServer.start(serving: serving, configuration: .init(name: "bc", reference: "Staging"))
+        #expect(server.model.version.version == 1)
+        #expect(try await server.follow() == .unchanged)
+        // Staging version 2, archiving version 1: the server follows the stage.
+        _ = try await registry.transitionStage(name: "bc", version: 2, stage: .staging, archiveExisting: true, actor: Self.carol)
+        guard case .switched(let from, let to, _) = try await server.follow() else {
+            Issue.record("the server did not follow the stage")
+            return
+        }
+        #expect(from == 1 && to == 2)
+        let row = try ServingTests.row(home)
+        let answer = try await server.predict(JSONValue.object(row).canonicalBytes)
+        #expect(answer.status == 200 && answer.modelVersion == 2)
+        let trace = try await home.lineage.prediction(id: try #require(answer.predictionIDs.first))
+        let promotion = try #require(trace.links.first { $0.kind == "promotion" }, "a stage-served prediction traces to its stage move")
+        #expect(promotion.summary.contains("@Staging → version 2"))
+        #expect(try await server.info["model_stage"] == .string("Staging"))
+        // Archived: the deployment withdraws and answers 503; starting on it is refused.
+        _ = try await registry.transitionStage(name: "bc", version: 2, stage: .archived, actor: Self.carol)
+        guard case .withdrawn(let version, _, _) = try await server.follow() else {
+            Issue.record("an archived version stayed in service")
+            return
+        }
+        #expect(version == 2)
+        #expect(try await server.predict(JSONValue.object(row).canonicalBytes).status == 503)
+        try await registry.setAlias(name: "bc", alias: "old", version: 2, actor: Self.carol)
+        let refused = await #expect(throws: TrailError.self) {
+            _ = try await ModelServer.start(serving: serving, configuration: .init(name: "bc", reference: "old"))
+        }
+        #expect(refused?.code == .invalidState)
+        // Back in a stage: served again.
+        _ = try await registry.transitionStage(name: "bc", version: 1, stage: .staging, actor: Self.carol)
+        guard case .switched(_, let back, _) = try await server.follow() else {
+            Issue.record("the server did not come back")
+            return
+        }
+        #expect(back == 1)
+        // A stop drains and records, once.
+        #expect(try await server.stop() != nil)
+        #expect(try await server.stop() == nil)
+        let actions = try await home.tracking.store.deployments(id: server.deploymentID, modelName: nil).map(\.action)
+        #expect(actions == ["start", "switch", "withdraw", "switch", "stop"])
     }
 }

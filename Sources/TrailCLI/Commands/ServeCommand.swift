@@ -28,61 +28,71 @@ struct ServeCommand: AsyncParsableCommand {
         try await runReporting(options) {
             let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw TrailError.invalid("reference", "give NAME@alias, e.g. breast_cancer_classifier@production") }
+            guard (0...65535).contains(port) else { throw TrailError.invalid("port", "port must be 0 to 65535") }
+            guard pollSeconds >= 0.1, pollSeconds <= 86_400 else { throw TrailError.invalid("poll-seconds", "poll-seconds must be 0.1 to 86400") }
             let (name, ref) = (parts[0], parts[1])
             let home = try await options.localHome("serve", remoteAlternative: "trail serve on the machine holding the home")
             let serving = ServingService(tracking: home.tracking, registry: home.registry)
-            let loaded = try await serving.load(name: name, reference: ref, pinned: pinned)
-            let actor = Actor.service("serve")
-            let deploymentID = "d" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(15)
-            let config: JSONValue = [
+            let settings: JSONValue = [
                 "reference": .string(reference), "host": .string(host), "port": .int(Int64(port)), "poll_seconds": .double(pollSeconds),
                 "pinned": .bool(pinned), "keep_inputs": .bool(keepInputs),
             ]
-            let binary = TrainingEnvironment.binaryDigest()
-            let machine = ProcessInfo.processInfo.hostName
-            func deployment(_ action: String, _ model: LoadedModel) -> Deployment {
-                Deployment(
-                    deploymentID: deploymentID, modelName: name, reference: ref, modelVersion: model.version.version,
-                    configDigest: Digest.of(config.canonicalBytes), binaryDigest: binary, host: machine, action: action,
-                    timeMillis: home.tracking.clock.nowMillis())
-            }
-            let startEvent = try await serving.record(deployment("start", loaded), actor: actor)
-            let log = PredictionLog(service: serving, deploymentID: deploymentID, model: loaded, actor: actor)
-            let state = ServingState(model: loaded, deploymentID: deploymentID, log: log, keepInputs: keepInputs)
+            let (server, startEvent) = try await ModelServer.start(
+                serving: serving,
+                configuration: .init(
+                    name: name, reference: ref, pinned: pinned, keepInputs: keepInputs, settings: settings,
+                    binaryDigest: TrainingEnvironment.binaryDigest()))
+            let loaded = server.model
             let poll = pollSeconds
+            // Follows the registry: switches when the reference moves, withdraws when it names
+            // nothing servable. Ends with the server.
             let follower = Task.detached {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(poll))
+                    if Task.isCancelled { break }
                     do {
                         try await home.ledger.checkpointIfBehind()
-                        let current = state.model
-                        let target = try await home.registry.currentVersion(name: name, reference: ModelReference(parsing: ref))
-                        guard let target, target != current.version.version else { continue }
-                        let next = try await serving.load(name: name, reference: ref, pinned: pinned)
-                        try await log.switchModel(next)
-                        let index = try await serving.record(deployment("switch", next), actor: actor)
-                        state.swap(next)
-                        logger.info("switched \(name)@\(ref) from version \(current.version.version) to \(next.version.version) (event #\(index))")
+                        switch try await server.follow() {
+                        case .unchanged: break
+                        case .switched(let from, let to, let event):
+                            logger.info("switched \(name)@\(ref) from version \(from.map(String.init) ?? "-") to \(to) (event #\(event))")
+                        case .withdrawn(let version, let reason, let event):
+                            logger.warning("withdrew \(name)@\(ref) (was version \(version)): \(reason) (event #\(event)); /predict answers 503")
+                        }
                     } catch {
-                        logger.error("following \(name)@\(ref): \(error); still serving version \(state.model.version.version)")
+                        if Task.isCancelled { break }
+                        logger.error("following \(name)@\(ref): \(error); still serving version \(server.model.version.version)")
                     }
                 }
             }
-            defer { follower.cancel() }
             let app = Application(
-                router: ServingApplication.router(state: state, logger: logger),
+                router: ServingApplication.router(server: server, logger: logger),
                 configuration: .init(address: .hostname(host, port: port), serverName: "ModelTrail-serve"), logger: logger)
             if options.json {
                 Output.printJSON([
-                    "listening": "http://\(host):\(port)", "deployment_id": deploymentID, "model": name, "version": String(loaded.version.version),
+                    "listening": "http://\(host):\(port)", "deployment_id": server.deploymentID, "model": name, "version": String(loaded.version.version),
                     "event_index": String(startEvent),
                 ])
             } else {
                 print("serving \(name)@\(ref) = version \(loaded.version.version) (root \(loaded.version.manifest.root))")
-                print("deployment \(deploymentID) (event #\(startEvent)); http://\(host):\(port)/docs")
+                print("deployment \(server.deploymentID) (event #\(startEvent)); http://\(host):\(port)/docs")
             }
             fflush(nil)
-            try await app.runService()
+            // SIGTERM and SIGINT shut the server down gracefully: requests in flight finish (and
+            // their predictions are committed) before it returns; then the stop is recorded.
+            do {
+                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            } catch {
+                follower.cancel()
+                _ = try? await server.stop()
+                throw error
+            }
+            follower.cancel()
+            _ = await follower.result
+            if let event = try await server.stop() {
+                try await home.ledger.checkpointIfBehind()
+                if !options.json { print("stopped deployment \(server.deploymentID) (event #\(event))") }
+            }
         }
     }
 }

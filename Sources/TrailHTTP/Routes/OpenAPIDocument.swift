@@ -42,7 +42,7 @@ enum OpenAPIDocument {
                 "operationId": "openapi",
                 "summary": "This OpenAPI document",
                 "tags": ["meta"],
-                "security": [],
+                "description": "Access: read (any authenticated user).",
                 "responses": {
                   "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
                   "400": {"$ref": "#/components/responses/BadRequest"},

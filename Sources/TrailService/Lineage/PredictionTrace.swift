@@ -56,11 +56,22 @@ extension LineageService {
                     "deployment",
                     "\(deployment.deploymentID) (\(deployment.action)) serving \(deployment.modelName)@\(deployment.reference) = version \(deployment.modelVersion) on \(deployment.host), binary \(deployment.binaryDigest), config \(deployment.configDigest)",
                     deployment.eventIndex))
-            if Int64(deployment.reference) == nil,
-                let change = try await registry.history(record.modelName).last(where: {
-                    $0.kind == .alias && $0.key == deployment.reference && $0.to == String(record.modelVersion) && $0.timeMillis <= record.timeMillis
-                })
-            {
+            // The registry change that put this version where the deployment served it from:
+            // the alias move to it, or its move into the stage.
+            let history = try await registry.history(record.modelName)
+            let change: RegistryChange? =
+                switch ModelReference(parsing: deployment.reference) {
+                case .version: nil
+                case .alias(let alias):
+                    history.last {
+                        $0.kind == .alias && $0.key == alias && $0.to == String(record.modelVersion) && $0.timeMillis <= record.timeMillis
+                    }
+                case .stage(let stage):
+                    history.last {
+                        $0.kind == .stage && $0.key == String(record.modelVersion) && $0.to == stage.rawValue && $0.timeMillis <= record.timeMillis
+                    }
+                }
+            if let change {
                 links.append(
                     link(
                         "promotion",
