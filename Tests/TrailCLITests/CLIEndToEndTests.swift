@@ -115,4 +115,39 @@ struct CLIEndToEndTests {
         let bad = try Self.trail(["train", "--C", "0"], home: home)
         #expect(bad.status == 1 && bad.stderr.contains("C must be a positive number"))
     }
+
+    /// `trail serve` shuts down cleanly on SIGTERM: requests in flight finish, the stop is a
+    /// `deployment.stop` event, and nothing is logged as an error.
+    @Test(arguments: [SIGTERM, SIGINT])
+    func serveStopsCleanlyAndRecordsTheStop(signal: Int32) throws {
+        let home = Self.temporaryHome()
+        #expect(try Self.trail(["demo", "--json"], home: home).status == 0)
+        let port = Int.random(in: 40001...50000)
+        let serve = Process()
+        serve.executableURL = Self.binary
+        serve.arguments = ["serve", "breast_cancer_classifier@production", "--port", String(port), "--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRAIL_HOME"] = home.path
+        environment["TRAIL_SERVER"] = ""
+        serve.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        serve.standardOutput = out
+        serve.standardError = err
+        try serve.run()
+        // It prints its address once the model is loaded and the start recorded; then it binds.
+        let first = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        #expect(first.contains("listening"), "\(first)")
+        Thread.sleep(forTimeInterval: 1)
+        kill(serve.processIdentifier, signal)
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        _ = out.fileHandleForReading.readDataToEndOfFile()
+        serve.waitUntilExit()
+        let log = String(decoding: stderr, as: UTF8.self)
+        #expect(serve.terminationReason == .exit && serve.terminationStatus == 0, "\(log)")
+        #expect(!log.lowercased().contains("error"), "\(log)")
+        let events = try Self.trail(["ledger", "events", "--action", "deployment.stop", "--json"], home: home)
+        #expect(events.status == 0)
+        #expect(events.stdout.contains("deployment.stop"), "\(events.stdout)")
+    }
 }
