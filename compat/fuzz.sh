@@ -320,8 +320,9 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*", "ndjson-*.ndjson")))
     for line in open(path, encoding="utf-8"):
         event = json.loads(line)
         if "NonFatalError" in event:
-            info = event["NonFatalError"].get("info") or {}
-            errors[(event["NonFatalError"].get("label", ""), info.get("title", ""), (info.get("message") or "")[:200])] += 1
+            error = event["NonFatalError"]
+            value = error.get("value") or error.get("info") or {}
+            errors[(error.get("label", ""), value.get("type") or value.get("title", ""), (value.get("message") or "")[:1500])] += 1
         if "ScenarioFinished" not in event:
             continue
         recorder = event["ScenarioFinished"]["recorder"]
@@ -352,8 +353,12 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*", "ndjson-*.ndjson")))
             if body:
                 print(f"      body:     {body}")
             print(f"      response: {answer}")
-    for (label, title, message), count in errors.items():
-        print(f"  ERROR {label}: {title}: {message} x{count}")
+    # Network errors and "server unavailable" (with the last requests before it went away).
+    for (label, kind, message), count in errors.items():
+        print(f"  ERROR {label}: {kind} x{count}")
+        for line in message.splitlines():
+            if line.strip():
+                print(f"      {line.strip()}")
 EOF
 internal=$(grep -c ' failed: ' "$work/server.log" || true)
 if [ "${internal:-0}" -gt 0 ]; then

@@ -181,3 +181,34 @@ struct ModelServerTests {
         #expect(actions == ["start", "switch", "withdraw", "switch", "stop"])
     }
 }
+
+@Suite("Dataset impact counts per model version")
+struct DatasetImpactTests {
+    @Test func predictionsOfOtherVersionsAfterASwitchAreNotCounted() async throws {
+        let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-impact-\(UUID().uuidString)"))
+        // Version 1 from the bundled data; version 2 from another data set (a copy with one row fewer).
+        _ = try await home.pipeline.train(
+            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: ServingTests.environment, actor: .user("carol"))
+        let (bytes, _) = try TrainingPipeline.loadData("bundled:breast_cancer.csv")
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("other-\(UUID().uuidString).csv")
+        try Data((lines.prefix(1) + lines.dropFirst(2)).joined(separator: "\n").utf8).write(to: other)
+        _ = try await home.pipeline.train(TrainingConfig(dataPath: other.path, registerAs: "bc"), environment: ServingTests.environment, actor: .user("carol"))
+        try await home.registry.setAlias(name: "bc", alias: "live", version: 1, actor: .user("carol"))
+        let serving = ServingService(tracking: home.tracking, registry: home.registry)
+        let (server, _) = try await ModelServer.start(serving: serving, configuration: .init(name: "bc", reference: "live"))
+        let row = JSONValue.object(try ServingTests.row(home)).canonicalBytes
+        for _ in 0..<3 { #expect(try await server.predict(row).status == 200) }
+        try await home.registry.setAlias(name: "bc", alias: "live", version: 2, actor: .user("carol"))
+        _ = try await server.follow()
+        for _ in 0..<5 { #expect(try await server.predict(row).modelVersion == 2) }
+        let first = try #require(try await home.registry.version("bc", 1).runID)
+        let data = try #require(try await home.tracking.run(first).inputs.first?.digest)
+        let impact = try await home.lineage.dataset(digest: data)
+        #expect(impact.totalPredictions == 3, "only version 1's predictions depend on its data")
+        #expect(impact.predictionsByWindow.allSatisfy { $0.modelVersion == "bc/1" })
+        let secondRun = try #require(try await home.registry.version("bc", 2).runID)
+        let second = try #require(try await home.tracking.run(secondRun).inputs.first?.digest)
+        #expect(try await home.lineage.dataset(digest: second).totalPredictions == 5)
+    }
+}

@@ -268,8 +268,8 @@ struct LineageCommand: AsyncParsableCommand {
                 }
                 if !impact.predictionsByWindow.isEmpty {
                     Output.table(
-                        ["DEPLOYMENT", "WINDOW START", "PREDICTIONS", "REFUSED"],
-                        impact.predictionsByWindow.map { [$0.deploymentID, $0.start, String($0.predictions), String($0.refused)] })
+                        ["DEPLOYMENT", "MODEL VERSION", "WINDOW START", "PREDICTIONS", "REFUSED"],
+                        impact.predictionsByWindow.map { [$0.deploymentID, $0.modelVersion, $0.start, String($0.predictions), String($0.refused)] })
                 }
             }
         }

@@ -96,9 +96,13 @@ extension LineageService {
 
         public struct Window: Sendable, Encodable {
             public var deploymentID: String
+            /// The model version (`name/version`) that made these predictions.
+            public var modelVersion: String
             public var start: String
             public var predictions: Int64
             public var refused: Int64
+
+            enum CodingKeys: String, CodingKey { case deploymentID, modelVersion = "model_version", start, predictions, refused }
         }
 
         public var digest: String
@@ -110,37 +114,43 @@ extension LineageService {
     }
 
     /// Everything that depends on a dataset: runs, model versions, deployments, and the
-    /// predictions served per time window.
+    /// predictions served per time window — counted per model version trained on it, so a
+    /// deployment's predictions by other versions (before or after a switch) do not count.
     public func dataset(digest: String, windowMillis: Int64 = 86_400_000) async throws -> DatasetImpact {
+        guard windowMillis > 0 else { throw TrailError.invalid("window", "the window must be positive") }
         let digest = digest.hasPrefix("sha256:") ? digest : "sha256:" + digest
         var uses: [DatasetImpact.Use] = []
         var windows: [DatasetImpact.Window] = []
         var total: Int64 = 0
-        var seenDeployments = Set<String>()
-        let models = try await registry.models(maxResults: 1000).items
         var versionsByRun: [RunID: [ModelVersion]] = [:]
-        for model in models {
+        for model in try await tracking.store.allRegisteredModels() {
             for version in try await registry.versions(model.name) { if let run = version.runID { versionsByRun[run, default: []].append(version) } }
         }
+        var counted = Set<String>()
         for runID in try await tracking.store.runs(datasetDigest: digest) {
             let run = try await tracking.run(runID)
             var deploymentIDs: [String] = []
-            for version in versionsByRun[runID] ?? [] {
+            for version in (versionsByRun[runID] ?? []).sorted(by: { ($0.name, $0.version) < ($1.name, $1.version) }) {
                 for deployment in try await tracking.store.deployments(id: nil, modelName: version.name)
                 where deployment.modelVersion == version.version && !deploymentIDs.contains(deployment.deploymentID) {
                     deploymentIDs.append(deployment.deploymentID)
+                }
+                for id in deploymentIDs where counted.insert("\(id) \(version.name)/\(version.version)").inserted {
+                    for bucket in try await tracking.store.predictionCounts(
+                        deploymentID: id, modelName: version.name, modelVersion: version.version, bucketMillis: windowMillis)
+                    where bucket.ok + bucket.refused > 0 {
+                        windows.append(
+                            .init(
+                                deploymentID: id, modelVersion: "\(version.name)/\(version.version)", start: Self.date(bucket.bucket), predictions: bucket.ok,
+                                refused: bucket.refused))
+                        total += bucket.ok
+                    }
                 }
             }
             uses.append(
                 .init(
                     runID: runID, runName: run.info.name, versions: (versionsByRun[runID] ?? []).map { "\($0.name)/\($0.version)" },
                     deployments: deploymentIDs))
-            for id in deploymentIDs where seenDeployments.insert(id).inserted {
-                for bucket in try await tracking.store.predictionCounts(deploymentID: id, bucketMillis: windowMillis) {
-                    windows.append(.init(deploymentID: id, start: Self.date(bucket.bucket), predictions: bucket.ok, refused: bucket.refused))
-                    total += bucket.ok
-                }
-            }
         }
         return DatasetImpact(digest: digest, runs: uses, predictionsByWindow: windows, totalPredictions: total)
     }

@@ -88,7 +88,7 @@ public protocol MetadataStore: Sendable {
     /// Runs that consumed a dataset digest.
     func runs(datasetDigest: String) async throws -> [RunID]
     /// Prediction counts of a deployment per time bucket (bucket start → (ok, refused)).
-    func predictionCounts(deploymentID: String, bucketMillis: Int64) async throws -> [(bucket: Int64, ok: Int64, refused: Int64)]
+    func predictionCounts(deploymentID: String, modelName: String, modelVersion: Int64, bucketMillis: Int64) async throws -> [(bucket: Int64, ok: Int64, refused: Int64)]
 
     func user(name: String) async throws -> User?
     func users() async throws -> [User]

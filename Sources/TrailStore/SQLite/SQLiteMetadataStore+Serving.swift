@@ -86,14 +86,17 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func predictionCounts(deploymentID: String, bucketMillis: Int64) async throws -> [(bucket: Int64, ok: Int64, refused: Int64)] {
+    public func predictionCounts(deploymentID: String, modelName: String, modelVersion: Int64, bucketMillis: Int64) async throws -> [(
+        bucket: Int64, ok: Int64, refused: Int64
+    )] {
         try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT (time / ?) * ?, SUM(outcome = 'ok'), SUM(outcome != 'ok') FROM predictions WHERE deployment_id = ?
+                    SELECT (time / ?) * ?, SUM(outcome = 'ok'), SUM(outcome != 'ok') FROM predictions
+                    WHERE deployment_id = ? AND model_name = ? AND model_version = ?
                     GROUP BY 1 ORDER BY 1
-                    """, arguments: [bucketMillis, bucketMillis, deploymentID]
+                    """, arguments: [max(1, bucketMillis), max(1, bucketMillis), deploymentID, modelName, modelVersion]
             ).map { (bucket: $0[0], ok: $0[1], refused: $0[2]) }
         }
     }
