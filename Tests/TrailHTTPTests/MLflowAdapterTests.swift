@@ -179,3 +179,29 @@ struct MLflowAdapterTests {
     }
 }
 
+
+@Suite("MLflow adapter: one request, one event")
+struct MLflowOneEventTests {
+    @Test func logInputsWithModelLinksIsOneEvent() async throws {
+        let (app, home) = try await makeApp()
+        let run = try await home.tracking.createRun(experimentID: nil, actor: .user("server-user")).info.runID
+        let model = try await home.tracking.createLoggedModel(experimentID: .defaultExperiment, name: "m", sourceRunID: nil, actor: .user("server-user"))
+        let before = try await home.tracking.store.eventCount()
+        try await app.test(.router) { client in
+            let (status, body) = try await call(
+                client, .post, "/api/2.0/mlflow/runs/log-inputs",
+                [
+                    "run_id": .string(run.value),
+                    "datasets": [["dataset": ["name": "d", "digest": "abc123", "source_type": "local", "source": "d.csv"]]],
+                    "models": [["model_id": .string(model.modelID)]],
+                ])
+            #expect(status == .ok, "\(body)")
+        }
+        let events = try await home.tracking.store.events(from: before, to: before + 10)
+        #expect(events.map(\.action) == ["inputs.log"])
+        let facts = try JSONValue.parse(events[0].body)["facts"]
+        #expect(facts?["models"] != nil && facts?["datasets"] != nil)
+        #expect(try await home.tracking.store.runModelLinks(run: run).map(\.modelID) == [model.modelID])
+        #expect(try await home.tracking.run(run).inputs.map(\.name) == ["d"])
+    }
+}

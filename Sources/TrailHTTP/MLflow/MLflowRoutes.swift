@@ -183,9 +183,8 @@ struct MLflowRoutes {
                 input.profileText = try dataset.string("profile")
                 return input
             }
-            try await tracking.logInputs(runID, datasets, actor: context.actor)
             let models = try input.objects("models").map { RunModelLink(modelID: try $0.require("model_id"), direction: .input) }
-            try await tracking.linkModels(runID, models, actor: context.actor)
+            try await tracking.logInputs(runID, datasets, models: models, actor: context.actor)
             return MLflowJSON.empty
         }
         on(.post, "runs/outputs", .write) { input, context in

@@ -129,12 +129,17 @@ extension TrackingService {
     }
 
     /// Records that run `id` consumed (`input`) or produced (`output`) logged models.
-    public func linkModels(_ id: RunID, _ links: [RunModelLink], actor: Actor) async throws {
-        guard !links.isEmpty else { return }
+    static func checkModelLinks(_ links: [RunModelLink]) throws {
+        guard links.count <= 1000 else { throw TrailError.invalid("models", "at most 1000 models per call") }
         for (i, link) in links.enumerated() {
             try LoggedModel.checkID(link.modelID, field: "models[\(i)].model_id")
             guard link.step >= 0 else { throw TrailError.invalid("models[\(i)].step", "step must not be negative") }
         }
+    }
+
+    public func linkModels(_ id: RunID, _ links: [RunModelLink], actor: Actor) async throws {
+        guard !links.isEmpty else { return }
+        try Self.checkModelLinks(links)
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(

@@ -334,8 +334,13 @@ public struct TrackingService: Sendable {
 
     // MARK: - Dataset inputs
 
-    public func logInputs(_ id: RunID, _ inputs: [DatasetInput], actor: Actor) async throws {
-        guard !inputs.isEmpty else { return }
+    /// Logs dataset inputs and the logged models the run consumed (MLflow's `runs/log-inputs`)
+    /// in one transaction and one event.
+    public func logInputs(_ id: RunID, _ inputs: [DatasetInput], models: [RunModelLink] = [], actor: Actor) async throws {
+        guard !inputs.isEmpty || !models.isEmpty else { return }
+        guard !inputs.isEmpty else { return try await linkModels(id, models, actor: actor) }
+        guard inputs.count <= 1000 else { throw TrailError.invalid("datasets", "at most 1000 dataset inputs per call") }
+        try Self.checkModelLinks(models)
         for (i, input) in inputs.enumerated() {
             guard !input.name.isEmpty else { throw TrailError.invalid("datasets[\(i)].name", "dataset name must not be empty") }
             try Limits.checkLength(input.name, max: Limits.maxDatasetNameLength, field: "datasets[\(i)].name")
@@ -348,13 +353,19 @@ public struct TrackingService: Sendable {
         let now = clock.nowMillis()
         let encoder = JSONEncoder()
         let facts = try JSONValue.parse(Array(try encoder.encode(inputs)))
+        var changes: [Change] = [.insertDatasetInputs(id, inputs)]
+        var all: [String: JSONValue] = ["datasets": facts]
+        if !models.isEmpty {
+            changes.append(.linkRunModels(id, models))
+            all["models"] = .array(models.map { ["model_id": .string($0.modelID), "direction": .string($0.direction.rawValue), "step": .int($0.step)] })
+        }
         _ = try await store.apply(
             WriteBatch(
-                preconditions: [.run(id, mustBeActive: true)], changes: [.insertDatasetInputs(id, inputs)],
+                preconditions: [.run(id, mustBeActive: true)] + models.map { .loggedModel($0.modelID, mustBeActive: false) }, changes: changes,
                 event: EventDraft(
                     action: "inputs.log", actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value),
                     related: Dictionary(inputs.map { ("dataset:\($0.name)", $0.digest) }, uniquingKeysWith: { a, _ in a }),
-                    facts: ["datasets": facts])))
+                    facts: .object(all))))
     }
 
     // MARK: - Search
