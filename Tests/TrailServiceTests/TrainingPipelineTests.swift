@@ -69,9 +69,22 @@ struct TrainingPipelineTests {
         for _ in 0..<2 {
             let report = try await home.pipeline.reproduce(original.runID, environment: Self.environment, actor: Self.engineer)
             #expect(report.outcome == "REPRODUCED", "\(report.differences)")
+            #expect(report.sameEnvironment && report.verdict == "REPRODUCED in the same environment", "\(report.environmentDifferences)")
             let rebuild = try await home.tracking.run(try #require(report.rebuildRunID))
             #expect(rebuild.tags.contains { $0.key == "rebuild_of" && $0.value == original.runID.value })
         }
+        // Another machine, outside a git work tree, with another binary: the model and metrics
+        // still match, and every environment difference is listed.
+        var elsewhere = Self.environment
+        elsewhere.gitCommit = "unknown (not a git work tree)"
+        elsewhere.trailBinarySHA256 = "sha256:other"
+        elsewhere.cpu = "another cpu"
+        let moved = try await home.pipeline.reproduce(original.runID, environment: elsewhere, actor: Self.engineer)
+        #expect(moved.outcome == "REPRODUCED")
+        #expect(!moved.sameEnvironment)
+        #expect(moved.verdict == "REPRODUCED in another environment (3 differences)")
+        #expect(moved.environmentDifferences.contains { $0.hasPrefix("git commit: recorded ") && $0.hasSuffix("now unknown (not a git work tree)") })
+        #expect(moved.environmentDifferences.contains { $0.hasPrefix("trail binary:") })
         var text = try String(contentsOfFile: data, encoding: .utf8)
         text = text.replacingOccurrences(of: "17.99,10.38", with: "18.99,10.38")
         try text.write(toFile: data, atomically: true, encoding: .utf8)
@@ -80,7 +93,7 @@ struct TrainingPipelineTests {
         #expect(report.rebuildRunID == nil)
         #expect(report.differences.first?.contains(original.dataSHA256.description) == true)
         let events = try await home.ledger.events(EventQuery(action: "run.reproduce"))
-        #expect(events.count == 3)
+        #expect(events.count == 4)  // two in place, one elsewhere, one on changed data
     }
 
     @Test func badInputFailsTheRunWithTheError() async throws {

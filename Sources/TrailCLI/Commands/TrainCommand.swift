@@ -103,6 +103,8 @@ struct ReproduceRun: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The run to rebuild.") var runID: String
     @Option(help: "Read the data from here instead of the recorded source (its digest must still match).") var data: String?
+    @Flag(help: "Exit 1 on any difference, the environment's included (commit, dirty flag, toolchain, OS, CPU, binary, lock).")
+    var strict = false
 
     func run() async throws {
         try await runReporting(options) {
@@ -113,13 +115,14 @@ struct ReproduceRun: AsyncParsableCommand {
             if options.json {
                 Output.printJSON(report)
             } else {
-                print(report.outcome)
+                print(report.verdict)
                 for difference in report.differences { print("  ✗ \(difference)") }
+                for difference in report.environmentDifferences { print("  ≠ \(difference)") }
                 if let rebuild = report.rebuildRunID { print("rebuild run \(rebuild) (tagged rebuild_of=\(runID))") }
                 print("model   expected \(report.expectedModelSHA256)" + (report.actualModelSHA256.map { "\n        rebuilt  \($0)" } ?? ""))
                 if let index = report.eventIndex { print("ledger  event #\(index) (run.reproduce)") }
             }
-            if !report.reproduced {
+            if !report.reproduced || (strict && !report.sameEnvironment) {
                 for backend in OpenedBackends.shared.drain() { try await backend.finish() }
                 throw ExitCode(1)
             }

@@ -11,13 +11,60 @@ public struct ReproductionReport: Sendable, Encodable {
     public var expectedModelSHA256: String
     public var actualModelSHA256: String?
     public var dataSHA256: String
+    /// How the environment of the rebuild differs from the recorded one (commit, dirty flag and
+    /// diff, toolchain, OS, CPU, binary and lock digests); empty: the same environment.
+    public var environmentDifferences: [String] = []
     public var eventIndex: Int64?
 
     public var reproduced: Bool { outcome == "REPRODUCED" }
+    public var sameEnvironment: Bool { environmentDifferences.isEmpty }
+
+    /// The verdict line: `REPRODUCED in the same environment`, `REPRODUCED in another
+    /// environment (N differences)` or `DIFFERS`.
+    public var verdict: String {
+        guard reproduced else { return outcome }
+        return sameEnvironment
+            ? "REPRODUCED in the same environment"
+            : "REPRODUCED in another environment (\(environmentDifferences.count) difference\(environmentDifferences.count == 1 ? "" : "s"))"
+    }
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", outcome, differences, rebuildRunID = "rebuild_run_id", expectedModelSHA256 = "expected_model_sha256"
         case actualModelSHA256 = "actual_model_sha256", dataSHA256 = "data_sha256", eventIndex = "event_index"
+        case environmentDifferences = "environment_differences", sameEnvironment = "same_environment", verdict
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(runID, forKey: .runID)
+        try c.encode(outcome, forKey: .outcome)
+        try c.encode(verdict, forKey: .verdict)
+        try c.encode(differences, forKey: .differences)
+        try c.encode(environmentDifferences, forKey: .environmentDifferences)
+        try c.encode(sameEnvironment, forKey: .sameEnvironment)
+        try c.encodeIfPresent(rebuildRunID, forKey: .rebuildRunID)
+        try c.encode(expectedModelSHA256, forKey: .expectedModelSHA256)
+        try c.encodeIfPresent(actualModelSHA256, forKey: .actualModelSHA256)
+        try c.encode(dataSHA256, forKey: .dataSHA256)
+        try c.encodeIfPresent(eventIndex, forKey: .eventIndex)
+    }
+
+    /// The environment tags compared, with the words used for them.
+    static let environmentKeys: [(key: String, label: String)] = [
+        ("mlflow.source.git.commit", "git commit"), ("git_dirty", "git dirty"), ("git_diff_sha256", "git diff"),
+        ("swift_toolchain", "toolchain"), ("os", "OS"), ("cpu", "CPU"), ("trail_binary_sha256", "trail binary"),
+        ("dependency_lock_sha256", "dependency lock"),
+    ]
+
+    /// Every difference between the recorded environment tags and `environment`.
+    static func environmentDifferences(recorded: [Tag], now environment: TrainingEnvironment) -> [String] {
+        let then = Dictionary(recorded.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+        let current = Dictionary(environment.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+        return environmentKeys.compactMap { key, label in
+            let a = then[key] ?? "absent"
+            let b = current[key] ?? "absent"
+            return a == b ? nil : "\(label): recorded \(a), now \(b)"
+        }
     }
 }
 
@@ -29,7 +76,7 @@ extension TrainingPipeline {
     public func reproduce(
         _ runID: RunID, dataPath: String? = nil, environment: TrainingEnvironment, actor: Actor, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> ReproductionReport {
-        _ = try await tracking.run(runID)
+        let original = try await tracking.run(runID)
         let manifest = try await stepFile(runID, "repro/manifest.json", actor: actor)
         guard manifest["format"]?.stringValue == "modeltrail.repro/v1", let recordedSource = manifest["data"]?["source"]?.stringValue,
             let recordedData = manifest["data"]?["sha256"]?.stringValue, let expectedModel = manifest["expected"]?["model_sha256"]?.stringValue,
@@ -82,6 +129,7 @@ extension TrainingPipeline {
             }
         }
         report.outcome = report.differences.isEmpty ? "REPRODUCED" : "DIFFERS"
+        report.environmentDifferences = ReproductionReport.environmentDifferences(recorded: original.tags, now: environment)
         if let rebuild = report.rebuildRunID {
             try await tracking.setTag(rebuild, key: "reproduce_outcome", value: report.outcome, actor: actor)
         }
@@ -91,6 +139,7 @@ extension TrainingPipeline {
                     related: report.rebuildRunID.map { ["rebuild_run_id": $0.value] } ?? [:],
                     facts: [
                         "outcome": .string(report.outcome), "differences": .array(report.differences.map(JSONValue.string)),
+                        "environment_differences": .array(report.environmentDifferences.map(JSONValue.string)),
                         "expected_model_sha256": .string(expectedModel),
                         "actual_model_sha256": report.actualModelSHA256.map(JSONValue.string) ?? .null, "data_sha256": .string(recordedData),
                     ]))
