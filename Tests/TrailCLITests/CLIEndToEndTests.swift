@@ -111,6 +111,8 @@ struct CLIEndToEndTests {
         }
         let trace = try Self.trail(["trace", "model", "breast_cancer_classifier@production", "--json"], home: home)
         #expect(trace.status == 0)
+        let text = try Self.trail(["trace", "model", "breast_cancer_classifier@production"], home: home).stdout
+        #expect(text.contains("  model_version #") && !text.contains("model_version#"), "\(text)")
         #expect(try trace.json()["data_sha256"] as? String == training["data_sha256"] as? String)
         let bad = try Self.trail(["train", "--C", "0"], home: home)
         #expect(bad.status == 1 && bad.stderr.contains("C must be a positive number"))

@@ -212,3 +212,16 @@ struct DatasetImpactTests {
         #expect(try await home.lineage.dataset(digest: second).totalPredictions == 5)
     }
 }
+
+@Suite("Tracing a refused request")
+struct RefusedTraceTests {
+    @Test func theTraceOfARefusedRequestCarriesItsError() async throws {
+        let (home, serving) = try await ServingTests.setUp()
+        let (server, _) = try await ModelServer.start(serving: serving, configuration: .init(name: "bc", reference: "live"))
+        let answer = try await server.predict(Array(#"{"radius": 1}"#.utf8))
+        #expect(answer.status == 422)
+        let trace = try await home.lineage.prediction(id: try #require(answer.predictionIDs.first))
+        let link = try #require(trace.links.first { $0.kind == "prediction" })
+        #expect(link.summary.contains("refused (") && link.summary.contains("missing"), "\(link.summary)")
+    }
+}

@@ -62,6 +62,17 @@ struct TrainingPipelineTests {
         #expect(result.registered?.manifest.files.map(\.path).contains("model.json") == true)
     }
 
+    @Test func theModelCardCountsTheRowsItWasTrainedOn() async throws {
+        let home = try await makeHome()
+        let lines = try String(contentsOfFile: try Self.dataCopy(), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let fewer = FileManager.default.temporaryDirectory.appendingPathComponent("bc-fewer-\(UUID().uuidString).csv")
+        try (lines.prefix(1) + lines.dropFirst(3)).joined(separator: "\n").write(to: fewer, atomically: true, encoding: .utf8)
+        let result = try await home.pipeline.train(TrainingConfig(dataPath: fewer.path, tolerance: 1e-6), environment: Self.environment, actor: Self.engineer)
+        let entry = try #require(try await home.tracking.artifacts(result.runID).first { $0.path.value == "model_card.md" })
+        let card = String(decoding: try home.tracking.blobs.get(entry.digest), as: UTF8.self)
+        #expect(card.contains("567 samples") && !card.contains("569"), "\(card)")
+    }
+
     @Test func reproducesTwiceThenDiffersWhenTheDataChanges() async throws {
         let home = try await makeHome()
         let data = try Self.dataCopy()

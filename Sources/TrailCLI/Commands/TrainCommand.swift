@@ -192,6 +192,14 @@ struct TraceCommand: AsyncParsableCommand {
         commandName: "trace", abstract: "Trace what stands behind a model, link by link, each with its ledger event and inclusion proof.",
         subcommands: [Model.self, Prediction.self])
 
+    /// One link as a line: kind, event and verdict, summary, in columns that never run
+    /// together (a kind longer than its column still gets a space).
+    static func linkLine(_ link: LineageService.Link) -> String {
+        let proof = link.eventIndex.map { "#\($0) \(link.proven ? "✓ proven" : "✗ NOT PROVEN")" } ?? "(no event)"
+        return "  \(link.kind.padding(toLength: max(14, link.kind.count + 1), withPad: " ", startingAt: 0))"
+            + "\(proof.padding(toLength: max(20, proof.count + 1), withPad: " ", startingAt: 0))\(link.summary)"
+    }
+
     static func printLineage(_ lineage: LineageService.ModelLineage) {
         print("\(lineage.name)@\(lineage.reference) = version \(lineage.version)   root \(lineage.rootDigest)")
         print("  run          \(lineage.runID?.value ?? "-")")
@@ -199,8 +207,7 @@ struct TraceCommand: AsyncParsableCommand {
         print("  git commit   \(lineage.gitCommit ?? "-")")
         print("  environment  \(lineage.environmentSHA256 ?? "-")")
         for link in lineage.links {
-            let proof = link.eventIndex.map { "#\($0) \(link.proven ? "✓ proven" : "✗ NOT PROVEN")" } ?? ""
-            print("  \(link.kind.padding(toLength: 13, withPad: " ", startingAt: 0))\(proof.padding(toLength: 18, withPad: " ", startingAt: 0)) \(link.summary)")
+            print(linkLine(link))
         }
         print("  (inclusion proofs checked against the signed checkpoint of size \(lineage.checkpointSize))")
     }
@@ -220,10 +227,10 @@ struct TraceCommand: AsyncParsableCommand {
                 print("prediction \(p.predictionID)  \(p.outcome)  \(p.modelName) version \(p.modelVersion)  deployment \(p.deploymentID)")
                 print("  input        \(p.inputDigest)" + (p.rawInput == nil ? "  (raw input not kept)" : ""))
                 if let probability = p.probability { print("  output       p(positive) = \(probability), prediction \(p.prediction ?? -1)") }
+                if let error = p.error { print("  refused      \(error)") }
                 print("  commit       event #\(trace.batchEventIndex), leaf \(trace.position) of \(trace.batchSize), Merkle path of \(trace.merklePath.count)")
                 for link in trace.links.prefix(trace.links.count - trace.model.links.count) {
-                    let proof = link.eventIndex.map { "#\($0) \(link.proven ? "✓ proven" : "✗ NOT PROVEN")" } ?? ""
-                    print("  \(link.kind.padding(toLength: 13, withPad: " ", startingAt: 0))\(proof.padding(toLength: 18, withPad: " ", startingAt: 0)) \(link.summary)")
+                    print(TraceCommand.linkLine(link))
                 }
                 TraceCommand.printLineage(trace.model)
             }

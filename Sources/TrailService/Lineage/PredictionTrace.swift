@@ -44,7 +44,7 @@ extension LineageService {
         links.append(
             link(
                 "prediction",
-                "\(record.predictionID) at \(Self.date(record.timeMillis)): \(record.outcome)"
+                "\(record.predictionID) at \(Self.date(record.timeMillis)): \(record.outcome)" + (record.error.map { " (\($0))" } ?? "")
                     + (record.probability.map { ", p(positive) = \(JSONValue.ecmaScriptNumber($0)), prediction \(record.prediction ?? -1)" } ?? "")
                     + ", input \(record.inputDigest); leaf \(position) of \(batch.count) in the commit's Merkle root \(rootMatches ? "✓" : "✗ MISMATCH")",
                 eventIndex, holds: rootMatches))

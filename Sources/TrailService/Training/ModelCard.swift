@@ -51,7 +51,7 @@ enum ModelCard {
 
             ## Limits
 
-            - 569 samples from one institution in the 1990s; no external validation; performance on other populations,
+            - \(rows) samples from one institution in the 1990s; no external validation; performance on other populations,
               imaging equipment or preparation protocols is unknown.
             - A false "benign" (a missed malignancy) is far more costly than a false "malignant"; the 0.5 threshold is not
               tuned for that asymmetry.
