@@ -268,3 +268,37 @@ struct RequestSecurityTests {
         #expect(report.findings.contains { $0.message.contains("deleted") }, "\(report.findings)")
     }
 }
+
+/// The OpenAPI description that the fuzzer reads must describe every native route, and only those.
+@Suite("Security: the published API description")
+struct OpenAPIDescriptionTests {
+    @Test func everyNativeRouteHasAnOperationAndEveryOperationARoute() async throws {
+        let home = try await SecurityFixtures.home()
+        let config = TrailServerConfig(port: 0, localActor: .user("owner"))
+        let router = TrailApplication.router(home: home, config: config, logger: Logger(label: "openapi"))
+        let document = try JSONValue.parse(Array(OpenAPIDocument.json.utf8))
+        guard case .object(let paths)? = document["paths"] else {
+            Issue.record("no paths")
+            return
+        }
+        var described = Set<String>()
+        for (path, item) in paths {
+            guard case .object(let operations) = item else { continue }
+            for method in operations.keys where ["get", "post", "put", "patch", "delete"].contains(method) {
+                described.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        var routed = Set<String>()
+        for route in router.routes where "\(route.path)".hasPrefix("/api/v1/") {
+            let path = "\(route.path)".split(separator: "/").map { segment -> String in
+                if segment == "**" { return "{path}" }
+                if segment.hasPrefix(":") { return "{\(segment.dropFirst())}" }
+                return String(segment)
+            }.joined(separator: "/")
+            routed.insert("\(route.method) /\(path)")
+        }
+        #expect(routed.subtracting(described).isEmpty, "routes without an operation: \(routed.subtracting(described).sorted())")
+        #expect(described.subtracting(routed).isEmpty, "operations without a route: \(described.subtracting(routed).sorted())")
+        #expect(routed.count >= 50)
+    }
+}
