@@ -161,12 +161,16 @@ public struct LineageService: Sendable {
             func tagEvent(_ key: String) -> Int64? { history.last { $0.key == key }?.eventIndex }
             let commitKey = tags["mlflow.source.git.commit"] != nil ? "mlflow.source.git.commit" : "git_commit"
             if lineage.gitCommit == nil { lineage.gitCommit = tags["git_commit"] }
-            link(
-                "code", "git commit \(lineage.gitCommit ?? "unknown") (\(tags["mlflow.source.git.branch"] ?? "?")\(tags["git_dirty"] == "true" ? ", dirty" : ""))",
-                lineage.gitCommit == nil ? nil : tagEvent(commitKey))
-            link(
-                "environment", "environment \(lineage.environmentSHA256 ?? "unknown"): \(tags["swift_toolchain"] ?? "?")",
-                lineage.environmentSHA256 == nil ? nil : tagEvent("environment_sha256"))
+            // A fact that was never recorded has no link (nothing to prove); the lineage's
+            // fields say it is unknown.
+            if let commit = lineage.gitCommit {
+                link(
+                    "code", "git commit \(commit) (\(tags["mlflow.source.git.branch"] ?? "?")\(tags["git_dirty"] == "true" ? ", dirty" : ""))",
+                    tagEvent(commitKey))
+            }
+            if let environment = lineage.environmentSHA256 {
+                link("environment", "environment \(environment): \(tags["swift_toolchain"] ?? "?")", tagEvent("environment_sha256"))
+            }
             let metricEvents = try await tracking.store.metricEvents(run: runID)
             var byEvent: [Int64: [String]] = [:]
             for key in lineage.metrics.keys { if let index = metricEvents[key] { byEvent[index, default: []].append(key) } }
