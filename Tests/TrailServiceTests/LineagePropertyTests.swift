@@ -23,6 +23,11 @@ struct LineagePropertyTests {
 
     /// Builds a random history on a fresh home and returns it with the references to trace.
     static func history(seed: UInt64) async throws -> (TrailHome, [String]) {
+        var ignored: [PredictionRecord] = []
+        return try await history(seed: seed, predicted: &ignored)
+    }
+
+    static func history(seed: UInt64, predicted: inout [PredictionRecord]) async throws -> (TrailHome, [String]) {
         var random = Generator(state: seed)
         let home = try await makeHome()
         _ = try await home.identity.createUser(name: "carol", roles: [.contributor], actor: .user("root"))
@@ -69,6 +74,34 @@ struct LineagePropertyTests {
                 _ = try await home.registry.transitionStage(
                     name: "m", version: version, stage: .production, archiveExisting: Bool.random(using: &random), actor: carol)
             }
+        }
+        // Two deployments switching between versions, with predictions by each.
+        let serving = ServingService(tracking: home.tracking, registry: home.registry)
+        for k in 0..<Int.random(in: 3...8, using: &random) {
+            let version = Int64.random(in: 1...Int64(versions), using: &random)
+            let deployment = "d\(k % 2)"
+            _ = try await serving.record(
+                Deployment(
+                    deploymentID: deployment, modelName: "m", reference: "staging", modelVersion: version, configDigest: Digest.of([1]),
+                    binaryDigest: "sha256:test", host: "test", action: k < 2 ? "start" : "switch", timeMillis: home.tracking.clock.nowMillis()),
+                actor: .service("serve"))
+            let records = (0..<Int.random(in: 1...5, using: &random)).map { i in
+                PredictionRecord(
+                    predictionID: "p\(seed)-\(k)-\(i)", timeMillis: home.tracking.clock.nowMillis(), deploymentID: deployment, modelName: "m",
+                    modelVersion: version, inputDigest: Digest.of([UInt8(i)]), probability: 0.5, prediction: 1, latencyMicros: 1,
+                    outcome: i == 0 && Bool.random(using: &random) ? "refused" : "ok")
+            }
+            _ = try await home.tracking.store.apply(
+                WriteBatch(
+                    changes: [
+                        .recordPredictions(
+                            PredictionBatch(
+                                deploymentID: deployment, modelName: "m", modelVersion: version, records: records, featureCounts: [:], merkleRootHex: ""))
+                    ],
+                    event: EventDraft(
+                        action: "predictions.batch", actor: .service("serve"), timeMillis: home.tracking.clock.nowMillis(),
+                        subject: Subject(type: "deployment", id: deployment))))
+            predicted.append(contentsOf: records)
         }
         return (home, ["staging", "production", "Staging", "Production"] + (1...versions).map(String.init))
     }
@@ -151,7 +184,19 @@ struct LineagePropertyTests {
 
     @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
     func everyLinkCitesTheEventThatWroteIt(seed: UInt64) async throws {
-        let (home, references) = try await Self.history(seed: seed)
+        var predicted: [PredictionRecord] = []
+        let (home, references) = try await Self.history(seed: seed, predicted: &predicted)
+        // Impact: the predictions counted for a dataset are exactly those made by versions
+        // trained on it (brute force over every prediction made).
+        var datasetOf: [Int64: String] = [:]
+        for version in try await home.registry.versions("m") {
+            datasetOf[version.version] = try await home.tracking.run(try #require(version.runID)).inputs.first?.digest
+        }
+        for digest in Set(datasetOf.values) {
+            let expected = predicted.filter { $0.outcome == "ok" && datasetOf[$0.modelVersion] == digest }.count
+            let impact = try await home.lineage.dataset(digest: digest)
+            #expect(impact.totalPredictions == Int64(expected), "seed \(seed) \(digest)")
+        }
         var traced = 0
         for reference in references {
             guard let lineage = try? await home.lineage.model(name: "m", reference: reference) else { continue }
