@@ -28,6 +28,7 @@ struct GateSecurityTests {
             try await home.tracking.logBatch(run, metrics: [Metric(key: "roc_auc", value: auc, timestampMillis: 1)], actor: carol)
             try await home.tracking.putArtifact(run, path: try ArtifactPath(validating: "model/model.json"), bytes: Array("\(auc)".utf8), actor: carol)
             _ = try await home.registry.registerVersion(name: "bc", runID: run, path: "model", actor: dave)
+            _ = try await home.tracking.updateRun(run, status: .finished, actor: carol)
         }
         _ = try await home.registry.setPolicy(name: "bc", target: "@production", document: Array(policy.utf8), actor: root)
         return home
@@ -66,11 +67,16 @@ struct GateSecurityTests {
         #expect(removed?.code == .permissionDenied)
         #expect(try await registry.model("bc").aliases["production"] == 1)
         #expect(try await home.ledger.events(EventQuery(action: "promotion.refused")).count == 2)
+        // Look-alike aliases (fullwidth, Cyrillic) are refused: aliases are ASCII.
+        for alias in ["ｐroduction", "prоduction", "produçtion"] {
+            let error = await #expect(throws: TrailError.self) { try await registry.setAlias(name: "bc", alias: alias, version: 2, actor: Self.dave) }
+            #expect(error?.field == "alias")
+        }
         // Case variants are refused, and protected alike.
         for alias in ["PRODUCTION", "Production"] {
             await #expect(throws: TrailError.self) { try await registry.emergencySetAlias(name: "bc", alias: alias, version: 2, reason: "a variant spelling", actor: Self.root) }
         }
-        #expect(try await registry.evaluate(name: "bc", version: 2, target: "@PRODUCTION").requirements.count == 2)
+        #expect(try await registry.evaluate(name: "bc", version: 2, target: "@PRODUCTION").requirements.count == 3)
         // Removing it takes the emergency path.
         try await registry.emergencySetAlias(name: "bc", alias: "production", version: nil, reason: "incident 43: withdraw the model", actor: Self.root)
         #expect(try await registry.model("bc").aliases["production"] == nil)
@@ -132,6 +138,23 @@ struct GateSecurityTests {
         await #expect(throws: TrailError.self) { _ = try await home.registry.approve(name: "bc", version: 3, target: "@production", actor: Self.carol) }
         _ = try await home.registry.approve(name: "bc", version: 3, target: "@production", actor: Self.ann)
         #expect(try await home.registry.evaluate(name: "bc", version: 3, target: "@production").granted)
+        // Whoever wrote a fact the gate reads (a metric, a tag) on someone else's run made it too.
+        let ben2 = try await home.identity.createUser(name: "erin", roles: [.contributor, .approver], actor: Self.root)
+        let run4 = try await home.tracking.createRun(experimentID: nil, actor: Self.dave).info.runID
+        try await home.tracking.putArtifact(run4, path: try ArtifactPath(validating: "model/c.json"), bytes: [3], actor: Self.dave)
+        try await home.tracking.logMetric(run4, Metric(key: "roc_auc", value: 0.99, timestampMillis: 1), actor: .user(ben2.name))
+        let v4 = try await home.registry.registerVersion(name: "bc", runID: run4, path: "model", actor: Self.dave)
+        #expect(try await home.registry.contributors(of: v4).contains("erin"))
+        await #expect(throws: TrailError.self) { _ = try await home.registry.approve(name: "bc", version: 4, target: "@production", actor: .user("erin")) }
+        // An approval for a target no policy protects would count for nothing: refused. One
+        // for the stage counts for the alias of its name, and the other way round.
+        let unprotected = await #expect(throws: TrailError.self) {
+            _ = try await home.registry.approve(name: "bc", version: 1, target: "@prod", actor: Self.ann)
+        }
+        #expect(unprotected?.field == "target")
+        _ = try await home.registry.approve(name: "bc", version: 1, target: "Production", actor: Self.ann)
+        await #expect(throws: TrailError.self) { _ = try await home.registry.approve(name: "bc", version: 1, target: "@production", actor: Self.ann) }
+        #expect(try await home.registry.evaluate(name: "bc", version: 1, target: "@production").granted)
     }
 
     // 5. A version from a logged model without a source run could name any run.
@@ -246,6 +269,19 @@ struct GateSecurityTests {
         let after = try await tracking.store.events(from: before, to: before + 100)
         #expect(after.map(\.action) == Array(repeating: "run.change.refused", count: 5))
         #expect(try await tracking.run(run).tags.first { $0.key == "security_decision" }?.value == "REVIEW")
+        // A run that is not FINISHED cannot pass a policy that reads run facts (it could change
+        // them afterwards, or never end): the requirement is listed, unmet.
+        let open = try await tracking.createRun(experimentID: nil, actor: Self.carol).info.runID
+        try await tracking.logBatch(
+            open, metrics: [Metric(key: "roc_auc", value: 0.99, timestampMillis: 1)],
+            tags: [TrailCore.Tag(key: "security_decision", value: "PASS"), TrailCore.Tag(key: "git_commit", value: "abc")], actor: Self.carol)
+        try await tracking.putArtifact(open, path: try ArtifactPath(validating: "model/model_card.md"), bytes: [1], actor: Self.carol)
+        let version = try await home.registry.registerVersion(name: "bc", runID: open, path: "model", actor: Self.dave)
+        let report = try await home.registry.evaluate(name: "bc", version: version.version, target: "@production")
+        #expect(report.unmet.map(\.requirement) == ["source run FINISHED (what the policy reads from it is frozen)"], "\(report.unmet)")
+        await #expect(throws: TrailError.self) {
+            _ = try await tracking.createRun(experimentID: nil, startTimeMillis: .max, actor: Self.carol)
+        }
         // What no policy reads is still open to notes.
         try await tracking.logMetric(run, Metric(key: "latency_ms", value: 3, timestampMillis: 2), actor: Self.carol)
         try await tracking.setTag(run, key: "note", value: "reviewed", actor: Self.carol)

@@ -34,6 +34,7 @@ struct RequestSecurityTests {
                 ("/api/v1/ledger/events/9223372036854775807", .notFound),
                 ("/api/v1/ledger/events/-9223372036854775808", .notFound),
                 ("/api/v1/ledger/events?from=9223372036854775807&limit=10", .ok),
+                ("/api/v1/ledger/events?from=-1", .badRequest),
                 ("/api/v1/ledger/events?limit=9223372036854775807", .badRequest),
                 ("/api/v1/models/m/at?ref=production&time=9223372036854775807", .ok),
                 ("/api/v1/models?page_token=\(hugeToken)", .badRequest),
@@ -170,8 +171,8 @@ struct RequestSecurityTests {
         #expect(try await home.registry.models().items.map(\.name) == ["fine", "m"])
         // DNS rebinding: a loopback server answers only to its loopback names.
         let boundary = BrowserBoundaryMiddleware(host: "127.0.0.1", port: 5050)
-        for good in ["127.0.0.1:5050", "localhost:5050", "[::1]:5050", "localhost"] { #expect(boundary.allowedHost(good), "\(good)") }
-        for bad in ["evil.example:5050", "evil.example", "127.0.0.1.evil.example:5050", "127.0.0.1:5051", "[::1]x"] {
+        for good in ["127.0.0.1:5050", "localhost:5050", "[::1]:5050", "127.0.0.2:5050"] { #expect(boundary.allowedHost(good), "\(good)") }
+        for bad in ["evil.example:5050", "evil.example", "127.0.0.1.evil.example:5050", "127.0.0.1:5051", "[::1]x", "localhost", "127.1:5050"] {
             #expect(!boundary.allowedHost(bad), "\(bad)")
         }
         // --local-only binds only to loopback.
@@ -216,6 +217,10 @@ struct RequestSecurityTests {
         let link = try #require(lineage.links.first { $0.kind == "run" })
         #expect(link.summary.contains("by mallory"), "\(link.summary)")
         #expect(!link.summary.contains("by somebody-else"))
+        // A shortened or malformed digest is refused rather than answered "no impact".
+        for bad in ["sha256:432ff316", "foo", "sha256:zz"] {
+            await #expect(throws: TrailError.self) { _ = try await served.lineage.dataset(digest: bad) }
+        }
         // A blob replaced by a symbolic link, or altered in place, is not streamed as the artifact.
         let blobs = try FileBlobStore(root: SecurityFixtures.directory("blobs"))
         let (digest, _) = try blobs.put(Array("the real bytes".utf8))

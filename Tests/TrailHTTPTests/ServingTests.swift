@@ -225,3 +225,25 @@ struct RefusedTraceTests {
         #expect(link.summary.contains("refused (") && link.summary.contains("missing"), "\(link.summary)")
     }
 }
+
+@Suite("Serving accepts MLflow's bodies")
+struct MLflowBodyTests {
+    @Test func dataframeSplitIsABatch() async throws {
+        let (home, serving) = try await ServingTests.setUp()
+        let (server, _) = try await ModelServer.start(serving: serving, configuration: .init(name: "bc", reference: "live"))
+        let row = try ServingTests.row(home)
+        let names = row.keys.sorted()
+        let body: JSONValue = [
+            "dataframe_split": ["columns": .array(names.map(JSONValue.string)), "data": [.array(names.map { row[$0]! }), .array(names.map { row[$0]! })]]
+        ]
+        let answer = try await server.predict(body.canonicalBytes)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.predictionIDs.count == 2)
+        let single = try await server.predict(JSONValue.object(row).canonicalBytes)
+        guard case .array(let predictions)? = answer.body["predictions"] else {
+            Issue.record("no predictions")
+            return
+        }
+        #expect(predictions[0]["probability_positive_class"] == single.body["probability_positive_class"])
+    }
+}

@@ -26,6 +26,7 @@ struct PromotionGateTests {
                 run, path: try ArtifactPath(validating: "model/model.json"), bytes: Array("\(auc)".utf8), actor: carol)
             try await home.tracking.putArtifact(run, path: try ArtifactPath(validating: "model_card.md"), bytes: Array("card".utf8), actor: carol)
             _ = try await home.registry.registerVersion(name: "bc", runID: run, path: "model", actor: carol)
+            _ = try await home.tracking.updateRun(run, status: .finished, actor: carol)  // what a policy reads is read from finished runs
         }
         let policy = try PromotionPolicy.parse(
             Array(

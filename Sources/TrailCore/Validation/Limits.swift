@@ -10,6 +10,10 @@ public enum Limits {
     public static let maxBatchParams = 100
     public static let maxBatchTags = 100
     public static let maxBatchEntities = 1000
+    /// The latest time a client may give (9999-12-31T23:59:59.999Z, in milliseconds).
+    public static let maxTimeMillis: Int64 = 253_402_300_799_999
+    /// The most experiments one search may name.
+    public static let maxSearchExperiments = 1000
     public static let maxDatasetNameLength = 500
     public static let maxDatasetSourceLength = 65535
     public static let maxSearchResults = 50000

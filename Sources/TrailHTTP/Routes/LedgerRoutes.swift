@@ -29,7 +29,11 @@ struct LedgerRoutes {
                     subjectType: query.get("subject_type"), subjectID: query.get("subject_id"), actorID: query.get("actor"),
                     action: query.get("action"), fromTimeMillis: try NativeRoutes.int(query.get("since"), field: "since").map(Int64.init),
                     toTimeMillis: try NativeRoutes.int(query.get("until"), field: "until").map(Int64.init),
-                    fromIndex: Int64(try NativeRoutes.int(query.get("from"), field: "from") ?? 0),
+                    fromIndex: Int64(
+                        try NativeRoutes.int(query.get("from"), field: "from").map { from in
+                            guard from >= 0 else { throw TrailError.invalid("from", "from must not be negative") }
+                            return from
+                        } ?? 0),
                     limit: try NativeRoutes.int(query.get("limit"), field: "limit") ?? 100))
             return Self.raw(["events": .array(events.map(\.presentation))])
         }

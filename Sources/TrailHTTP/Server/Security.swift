@@ -153,8 +153,8 @@ struct BrowserBoundaryMiddleware: RouterMiddleware {
             name = String(name[..<colon])
         }
         guard Self.isLoopback(name) || name == self.host.lowercased() else { return false }
-        if let givenPort, port != 0 { return givenPort == String(port) }
-        return true
+        if port != 0, port != 80 { return givenPort == String(port) }
+        return givenPort == nil || port == 0 || givenPort == String(port)
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -164,8 +164,7 @@ struct BrowserBoundaryMiddleware: RouterMiddleware {
         let hostHeader = request.head.authority
         if let origin = request.headers[.origin] {
             let expected = hostHeader.map { "http://\($0)".lowercased() }
-            guard let expected, origin.lowercased() == expected || origin.lowercased() == expected.replacingOccurrences(of: "http://", with: "https://")
-            else {
+            guard let expected, origin.lowercased() == expected else {
                 throw TrailError(.permissionDenied, "cross-origin requests are refused (Origin: \(origin.prefix(100)))", field: "Origin")
             }
         }

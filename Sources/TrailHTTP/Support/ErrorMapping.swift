@@ -68,7 +68,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func decodingError(_ error: DecodingError) -> TrailError {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            return TrailError(.malformedRequest, "request body is not valid JSON", field: "body")
+            // Also a number the field's type cannot hold (2⁶³, 1.5 for an integer, 1e309).
+            return TrailError(
+                .malformedRequest, "request body is not valid JSON, or holds a value out of range: \(context.debugDescription.prefix(200))",
+                field: "body")
         case .dataCorrupted(let context):
             let field = fieldPath(context.codingPath)
             return TrailError.invalid(field, "field '\(field)' has an invalid value")

@@ -119,6 +119,8 @@ extension LineageService {
     public func dataset(digest: String, windowMillis: Int64 = 86_400_000) async throws -> DatasetImpact {
         guard windowMillis > 0 else { throw TrailError.invalid("window", "the window must be positive") }
         let digest = digest.hasPrefix("sha256:") ? digest : "sha256:" + digest
+        // A malformed or shortened digest would match nothing and answer "no impact": refuse it.
+        _ = try Digest(parsing: digest, field: "digest")
         var uses: [DatasetImpact.Use] = []
         var windows: [DatasetImpact.Window] = []
         var total: Int64 = 0

@@ -105,8 +105,9 @@ extension RegistryService {
         return try await store.approvals(name: name, version: version)
     }
 
-    /// Everyone who made what `version` stands on: whoever registered it, created its run or
-    /// logged model, or stored one of their files. None of them may approve it.
+    /// Everyone who made what `version` stands on: whoever registered it, or wrote anything to
+    /// its run or logged model (created it, logged a metric, param, tag or input, stored a file,
+    /// changed its state). None of them may approve it.
     public func contributors(of version: ModelVersion) async throws -> Set<String> {
         var names: Set<String> = [version.createdBy.id]
         if let run = version.runID { names.formUnion(try await store.contributors(owner: .run(run))) }
@@ -156,6 +157,12 @@ extension RegistryService {
             error.recorded = true
             throw error
         }
+        if try await !isProtected(name: name, target: target) {
+            try await refuse(
+                .invalidParameterValue,
+                "no policy protects \(target) of \(name) (nor \(PromotionTarget.counterpart(of: target) ?? "its counterpart")): an approval for it would count for nothing",
+                field: "target")
+        }
         let user = try await store.user(name: actor.id)
         if actor.type != .user || user == nil || user!.disabled || !user!.roles.contains(.approver) {
             try await refuse(.permissionDenied, "\(actor.id) is not an enabled user with the approver role", field: "approver")
@@ -171,8 +178,9 @@ extension RegistryService {
                 .invalidParameterValue, "the reviewed digest \(reviewedDigest) is not version \(version)'s root digest \(found.manifest.root)",
                 field: "digest")
         }
+        let alike = Self.alike(target)
         let earlier = try await store.approvals(name: name, version: version).filter {
-            $0.target.lowercased() == target.lowercased() && $0.approver == actor.id && $0.rootDigest == found.manifest.root
+            alike.contains($0.target.lowercased()) && $0.approver == actor.id && $0.rootDigest == found.manifest.root
                 && !Self.expired($0, policy: policy, now: now)
         }
         if !earlier.isEmpty {
@@ -197,6 +205,12 @@ extension RegistryService {
                     ])))
         let all = try await store.approvals(name: name, version: version)
         return all.first { $0.eventIndex == receipt.eventIndex } ?? all.last!
+    }
+
+    /// The targets an approval for `target` counts for: it and its same-named counterpart
+    /// (approving `Production` or `@production` is one decision), in lower case.
+    static func alike(_ target: String) -> Set<String> {
+        Set([target, PromotionTarget.counterpart(of: target)].compactMap { $0?.lowercased() })
     }
 
     /// Whether an approval has outlived the policy's time to live. Never traps: a product too
@@ -255,6 +269,15 @@ extension RegistryService {
         let run = try await found.runID.asyncMap { try await store.run(id: $0) } ?? nil
         let artifacts = try await found.runID.asyncMap { try await store.artifacts(run: $0) } ?? []
         if let run { subjects.insert(Subject(type: "run", id: run.info.runID.value)) }
+        // What the policy reads from the run must be frozen: only a FINISHED run's facts are
+        // (a run still open, or one that can never end, could change them after the gate).
+        if !policy.metrics.isEmpty || !policy.evidenceArtifacts.isEmpty || !policy.provenanceTags.isEmpty || policy.securityDecision != nil {
+            let finished = run.map { $0.info.status == .finished && TrackingService.hasEnded($0.info) } ?? false
+            requirements.append(
+                .init(
+                    requirement: "source run FINISHED (what the policy reads from it is frozen)", met: finished,
+                    evidence: run.map { "run \($0.info.runID) is \($0.info.status.rawValue)" } ?? "the version has no source run"))
+        }
         for metric in policy.metrics {
             let label = "metric \(metric.key) \(metric.op) \(JSONValue.ecmaScriptNumber(metric.value))"
             if let actual = run?.metrics.first(where: { $0.key == metric.key })?.value {
@@ -316,7 +339,7 @@ extension RegistryService {
             let excluded = try await contributors(of: found)
             var latest: [String: Approval] = [:]
             for approval in try await store.approvals(name: name, version: version)
-            where approval.target.lowercased() == target.lowercased() && approval.rootDigest == found.manifest.root
+            where Self.alike(target).contains(approval.target.lowercased()) && approval.rootDigest == found.manifest.root
                 && !excluded.contains(approval.approver) && !Self.expired(approval, policy: policy, now: now)
             {
                 latest[approval.approver] = approval

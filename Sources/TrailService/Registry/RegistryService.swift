@@ -27,8 +27,12 @@ public struct RegistryService: Sendable {
     }
 
     public static func checkAlias(_ alias: String) throws {
-        guard !alias.isEmpty, alias.count <= 255, alias.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-            throw TrailError.invalid("alias", "alias '\(alias.prefix(80))' must be letters, digits, '_' or '-'")
+        // ASCII only: `ｐroduction` (fullwidth) or `prоduction` (Cyrillic о) would read as
+        // `production` and escape its protection.
+        guard !alias.isEmpty, alias.utf8.count <= 255,
+            alias.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") })
+        else {
+            throw TrailError.invalid("alias", "alias '\(alias.prefix(80))' must be ASCII letters, digits, '_' or '-'")
         }
         let lower = alias.lowercased()
         if lower == "latest" || (lower.first == "v" && lower.dropFirst().allSatisfy(\.isNumber) && lower.count > 1) {

@@ -70,6 +70,9 @@ extension ServingService {
         let level =
             total == 0
             ? "no-data" : total < minimumRows ? "insufficient-data" : features.contains { $0.level == "alert" } ? "alert" : features.contains { $0.level == "warning" } ? "warning" : "ok"
+        if level == "insufficient-data" || level == "no-data" {
+            for i in features.indices { features[i].level = level }
+        }
         var report = DriftReport(
             name: name, reference: reference, version: loaded.version.version, windowSeconds: windowMillis / 1000, served: total, level: level,
             warningThreshold: Self.driftWarning, alertThreshold: Self.driftAlert, features: features)

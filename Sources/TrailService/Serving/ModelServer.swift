@@ -188,6 +188,18 @@ public final class ModelServer: @unchecked Sendable {
                 if case .array(let list)? = members[key], members.count == 1 { return objects(list).map { ($0, true) } }
             }
             if case .object(let row)? = members["features"], members.count == 1 { return ([row], false) }
+            // MLflow's `{"dataframe_split": {"columns": [...], "data": [[...], ...]}}`.
+            if case .object(let split)? = members["dataframe_split"], members.count == 1 {
+                guard case .array(let columns)? = split["columns"], case .array(let data)? = split["data"], !data.isEmpty else { return nil }
+                let names = columns.compactMap(\.stringValue)
+                guard names.count == columns.count, Set(names).count == names.count else { return nil }
+                var rows: [[String: JSONValue]] = []
+                for item in data {
+                    guard case .array(let values) = item, values.count == names.count else { return nil }
+                    rows.append(Dictionary(uniqueKeysWithValues: zip(names, values)))
+                }
+                return (rows, true)
+            }
             return ([members], false)
         default: return nil
         }

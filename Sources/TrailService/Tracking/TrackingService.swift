@@ -148,6 +148,9 @@ public struct TrackingService: Sendable {
         let now = clock.nowMillis()
         var allTags = tags
         if tagName == nil { allTags.append(Tag(key: Self.runNameTag, value: runName)) }
+        if let startTimeMillis, !(0...Limits.maxTimeMillis).contains(startTimeMillis) {
+            throw TrailError.invalid("start_time", "start_time must be between 0 and \(Limits.maxTimeMillis) (milliseconds; the year 9999)")
+        }
         let info = RunInfo(
             runID: .random(), experimentID: experimentID, name: runName, userID: userID ?? actor.id, status: .running,
             startTimeMillis: startTimeMillis ?? now, endTimeMillis: nil, lifecycleStage: .active)
@@ -179,6 +182,9 @@ public struct TrackingService: Sendable {
         guard current.info.lifecycleStage == .active else { throw TrailError.invalid("run_id", "run '\(id)' is deleted; restore it first") }
         var endTime = endTimeMillis
         if endTime == nil, let status, status.isTerminal, current.info.endTimeMillis == nil { endTime = clock.nowMillis() }
+        if let endTime, endTime > Limits.maxTimeMillis {
+            throw TrailError.invalid("end_time", "end_time must be at most \(Limits.maxTimeMillis) (milliseconds; the year 9999)")
+        }
         if let endTime, endTime < current.info.startTimeMillis {
             throw TrailError.invalid("end_time", "end_time \(endTime) is before the run's start_time \(current.info.startTimeMillis)")
         }
@@ -377,6 +383,9 @@ public struct TrackingService: Sendable {
     ) async throws -> Page<Run> {
         try checkMaxResults(maxResults)
         guard !experimentIDs.isEmpty else { throw TrailError.invalid("experiment_ids", "name at least one experiment") }
+        guard experimentIDs.count <= Limits.maxSearchExperiments else {
+            throw TrailError.invalid("experiment_ids", "a search names at most \(Limits.maxSearchExperiments) experiments, got \(experimentIDs.count)")
+        }
         let orders = try orderBy.map { try RunOrder(parsing: $0) }
         var seen = Set<String>()
         for order in orders where !seen.insert("\(order.entity).\(order.key)").inserted {

@@ -68,8 +68,9 @@ public protocol MetadataStore: Sendable {
     func policyEvent(name: String, target: String, version: Int64) async throws -> Int64?
     /// The documents of every policy in force, over all models and targets.
     func policiesInForce() async throws -> [String]
-    /// Who wrote what a model version stands on: the actor ids of the event that created the
-    /// owner (run or logged model) and of every event that stored one of its artifacts.
+    /// Who wrote what a model version stands on: the actor ids of every event that wrote facts
+    /// about the owner (run or logged model): its creation, metrics, params, tags, inputs,
+    /// files and state changes (not reads, not refusals).
     func contributors(owner: ArtifactOwner) async throws -> Set<String>
     /// Approvals and rejections of a version, oldest first.
     func approvals(name: String, version: Int64) async throws -> [Approval]

@@ -153,26 +153,22 @@ extension SQLiteMetadataStore {
     }
 
     public func contributors(owner: ArtifactOwner) async throws -> Set<String> {
-        try await read { db in
-            let (entity, pk, artifacts): (String, Int64?, String)
+        // Every actor whose event wrote facts about the owner: created it, logged metrics,
+        // params, tags, inputs, stored files, changed its state. Reads (artifact.get) and
+        // refusals wrote nothing.
+        let subject: Subject =
             switch owner {
-            case .run(let id):
-                (entity, pk, artifacts) = ("runs", try Int64.fetchOne(db, sql: "SELECT pk FROM runs WHERE run_id = ?", arguments: [id.value]), "artifacts WHERE run_pk = ?")
-            case .loggedModel(let id):
-                (entity, pk, artifacts) = (
-                    "logged_models", try Int64.fetchOne(db, sql: "SELECT pk FROM logged_models WHERE model_id = ?", arguments: [id]),
-                    "logged_model_artifacts WHERE model_pk = ?"
-                )
+            case .run(let id): Subject(type: "run", id: id.value)
+            case .loggedModel(let id): Subject(type: "logged_model", id: id)
             }
-            guard let pk else { return [] }
-            return Set(
+        return try await read { db in
+            Set(
                 try String.fetchAll(
                     db,
                     sql: """
-                        SELECT DISTINCT actor_id FROM ledger_events WHERE idx IN (
-                            SELECT event_index FROM \(artifacts)
-                            UNION SELECT MIN(event_index) FROM state_history WHERE entity = ? AND entity_key = ?)
-                        """, arguments: [pk, entity, pk]))
+                        SELECT DISTINCT actor_id FROM ledger_events WHERE subject_type = ? AND subject_id = ?
+                        AND action != 'artifact.get' AND action NOT LIKE '%.refused'
+                        """, arguments: [subject.type, subject.id]))
         }
     }
 
