@@ -87,7 +87,10 @@ let package = Package(
             name: "TrailHTTPTests",
             dependencies: ["TrailHTTP", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
-        .testTarget(name: "TrailCLITests", dependencies: ["TrailCLI"]),
+        .testTarget(
+            name: "TrailCLITests",
+            dependencies: ["TrailCLI", "TrailLedger", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .testTarget(
             name: "SecurityTests",
             dependencies: [
