@@ -174,10 +174,20 @@ struct LedgerCommand: AsyncParsableCommand {
             abstract: "Verify the whole record: leaves, tree, signed checkpoints, every stored row against its event, every blob.",
             discussion: "Exits 1 on any finding. The result is recorded in the ledger as a ledger.verify event.")
         @OptionGroup var options: GlobalOptions
+        @Option(name: .customLong("witness"), help: "A witness verifier key (0x04) whose cosignature counts; repeatable.") var witnesses: [String] = []
+        @Option(help: "How many of the given witnesses must have cosigned the latest checkpoint (default: all given).") var quorum: Int?
 
         func run() async throws {
             try await runReporting(options) {
                 let home = try await LedgerCommand.home(options)
+                let verifiers = try witnesses.map { vkey in
+                    do { return try CosignatureVerifier(vkey: vkey) } catch { throw TrailError.invalid("witness", "'\(vkey.prefix(120))' is not a witness verifier key (0x04)") }
+                }
+                if !verifiers.isEmpty {
+                    // Before anything is appended: the checkpoint as the witnesses saw it.
+                    let (size, cosigners) = try await home.ledger.verifyWitnessed(witnesses: verifiers, quorum: quorum ?? verifiers.count)
+                    if !options.json { print("witnessed: checkpoint of size \(size) cosigned by \(cosigners.joined(separator: ", "))") }
+                }
                 let bar = TerminalProgress(label: "verify", enabled: !options.json)
                 let report = try await home.verifier.verify(progress: { phase, done, total in bar.update(done, total, phase: phase) })
                 try await home.ledger.record(report, actor: GlobalOptions.osUser)

@@ -1,5 +1,7 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Hummingbird
 import Logging
 import TrailCore
@@ -26,6 +28,11 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Run 'ledger verify' every this many seconds and record each result (default: $TRAIL_VERIFY_EVERY or 0 = never).")
     var verifyEvery: Int?
 
+    @Option(
+        name: .customLong("witness"),
+        help: "A witness to send every new checkpoint to, as URL=VKEY (e.g. http://w.example:7380/add-checkpoint=w.example/w1+…); repeatable.")
+    var witnesses: [String] = []
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let config = TrailServerConfig(
@@ -38,6 +45,7 @@ struct ServerCommand: AsyncParsableCommand {
         logger.logLevel = environment["TRAIL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         try await runReporting(options) {
             try config.validate()
+            let endpoints = try witnesses.map { try WitnessEndpoint(parsing: $0) }
             let home = try await options.openHome()
             let app = TrailApplication.make(home: home, config: config, logger: logger)
             let log = logger
@@ -46,6 +54,11 @@ struct ServerCommand: AsyncParsableCommand {
             let checkpointer = Task.detached {
                 while !Task.isCancelled {
                     do { try await home.ledger.checkpointIfBehind() } catch { log.error("checkpoint failed: \(error)") }
+                    // Every new checkpoint goes to the witnesses; refusals are logged loudly and
+                    // retried on the next round.
+                    for line in await home.ledger.collectCosignatures(witnesses: endpoints, post: Self.post) {
+                        if line.hasPrefix("ALARM") || line.contains("refused") { log.error("witness: \(line)") } else { log.info("witness: \(line)") }
+                    }
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
@@ -81,5 +94,16 @@ struct ServerCommand: AsyncParsableCommand {
             fflush(nil)  // start-up lines reach a redirected stdout before the server runs
             try await app.runService()
         }
+    }
+
+    /// POSTs an add-checkpoint request to a witness.
+    @Sendable static func post(_ url: String, _ body: [UInt8]) async throws -> (status: Int, body: String, contentType: String?) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "text/plain")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: bytes), response.headers.first(name: "Content-Type"))
     }
 }

@@ -16,8 +16,12 @@ struct LedgerRoutes {
 
     func add(to api: SecuredRoutes) {
         api.get("ledger/checkpoint", .read) { _, _ in
-            let checkpoint = try await ledger.latestCheckpoint()
-            return Self.raw(["size": .int(Int64(checkpoint.size)), "note": .string(checkpoint.note), "verifier_key": .string(ledger.verifierKey)])
+            // The signed checkpoint, and the same note with every witness cosignature stored for it.
+            let (checkpoint, cosigned) = try await ledger.cosignedNote()
+            return Self.raw([
+                "size": .int(Int64(clamping: checkpoint.size)), "note": .string(checkpoint.note), "cosigned_note": .string(cosigned),
+                "verifier_key": .string(ledger.verifierKey),
+            ])
         }
         api.get("ledger/public-key", .read) { _, _ in
             Self.raw(["origin": .string(ledger.origin), "verifier_key": .string(ledger.verifierKey)])

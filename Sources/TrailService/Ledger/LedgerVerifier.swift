@@ -102,6 +102,21 @@ public struct LedgerVerifier: Sendable {
             }
             previous = record
         }
+        // Witnesses' cosignatures: each stored line verifies, with its witness's key, over the
+        // checkpoint it is stored with.
+        for (size, witness, line) in try await store.allCosignatures() {
+            let location = "cosignature of size \(size) by \(witness.split(separator: "+").first ?? "")"
+            guard let stored = checkpoints.first(where: { $0.size == size }) else {
+                find("checkpoint", location, "its checkpoint is missing")
+                continue
+            }
+            guard let verifier = try? CosignatureVerifier(vkey: witness),
+                (try? Cosignature.cosigners(of: stored.note + line, among: [verifier]))?.isEmpty == false
+            else {
+                find("checkpoint", location, "does not verify over the stored checkpoint")
+                continue
+            }
+        }
         for stored in checkpoints where Int64(clamping: stored.size) > since && recordBySize[stored.size] == nil {
             find("checkpoint", "checkpoint of size \(stored.size)", "has no signed record (stored outside the ledger's write path)")
         }

@@ -114,6 +114,14 @@ public protocol MetadataStore: Sendable {
     /// stored makes it a no-op.
     func insertCheckpoint(_ checkpoint: StoredCheckpoint, record: CheckpointRecord, previous: CheckpointRecord?) async throws
     func latestCheckpointRecord() async throws -> CheckpointRecord?
+    /// Stores a witness's cosignature line of the checkpoint of `size` (once per witness and size).
+    func insertCosignature(size: UInt64, witness: String, line: String, timeMillis: Int64) async throws
+    /// The cosignature lines of the checkpoint of `size`, by witness verifier key.
+    func cosignatures(size: UInt64) async throws -> [String: String]
+    /// The largest checkpoint size `witness` has cosigned here, or nil.
+    func lastCosignedSize(witness: String) async throws -> UInt64?
+    /// Every stored cosignature: size, witness verifier key, line.
+    func allCosignatures() async throws -> [(size: UInt64, witness: String, line: String)]
     /// Every checkpoint record, by size; and the size up to which checkpoints predate records.
     func checkpointRecords() async throws -> (records: [CheckpointRecord], since: Int64)
     func latestCheckpoint() async throws -> StoredCheckpoint?

@@ -66,6 +66,43 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func insertCosignature(size: UInt64, witness: String, line: String, timeMillis: Int64) async throws {
+        do {
+            try await pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO checkpoint_cosignatures (size, witness, line, time) VALUES (?, ?, ?, ?) ON CONFLICT (size, witness) DO NOTHING",
+                    arguments: [Int64(clamping: size), witness, line, timeMillis])
+            }
+        } catch {
+            throw TrailError(.internalError, "cannot store a cosignature", cause: error)
+        }
+    }
+
+    public func cosignatures(size: UInt64) async throws -> [String: String] {
+        try await read { db in
+            Dictionary(
+                try Row.fetchAll(db, sql: "SELECT witness, line FROM checkpoint_cosignatures WHERE size = ?", arguments: [Int64(clamping: size)]).map {
+                    ($0[0] as String, $0[1] as String)
+                }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    public func lastCosignedSize(witness: String) async throws -> UInt64? {
+        try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(size) FROM checkpoint_cosignatures WHERE witness = ?", arguments: [witness]).map {
+                UInt64(max(0, $0))
+            }
+        }
+    }
+
+    public func allCosignatures() async throws -> [(size: UInt64, witness: String, line: String)] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT size, witness, line FROM checkpoint_cosignatures ORDER BY seq").map {
+                (UInt64(max(0, $0[0] as Int64)), $0[1] as String, $0[2] as String)
+            }
+        }
+    }
+
     public func latestCheckpointRecord() async throws -> CheckpointRecord? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT size, record FROM checkpoint_records ORDER BY size DESC LIMIT 1").map {

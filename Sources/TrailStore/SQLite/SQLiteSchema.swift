@@ -32,6 +32,9 @@ enum SQLiteSchema {
         migrator.registerMigration("009_checkpoint_records") { db in
             try db.execute(sql: v009)
         }
+        migrator.registerMigration("010_checkpoint_cosignatures") { db in
+            try db.execute(sql: v010)
+        }
         return migrator
     }
 
@@ -436,6 +439,20 @@ enum SQLiteSchema {
         );
         INSERT INTO checkpoint_records_since (since) SELECT COALESCE(MAX(size), -1) FROM checkpoints;
         """ + appendOnlyTriggers(["checkpoint_records", "checkpoint_records_since"])
+
+    /// Witnesses' cosignatures (C2SP `cosignature/v1` lines) of stored checkpoints, by the
+    /// witness's verifier key. Each line verifies on its own against the checkpoint's text.
+    static let v010 = """
+        CREATE TABLE checkpoint_cosignatures (
+            seq INTEGER PRIMARY KEY,
+            size INTEGER NOT NULL,
+            witness TEXT NOT NULL,
+            line TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            UNIQUE (size, witness)
+        );
+        CREATE INDEX checkpoint_cosignatures_witness ON checkpoint_cosignatures(witness, size);
+        """ + appendOnlyTriggers(["checkpoint_cosignatures"])
 
     static func appendOnlyTriggers(_ tables: [String]) -> String {
         tables.map { table in
