@@ -79,4 +79,47 @@ struct WitnessCLITests {
         let shown = try CLI.trail(["witness", "--dir", dir.path, "--show"], home: CLI.temporaryHome())
         #expect(shown.stdout.contains("example.com/test-log: size 7"), "\(shown.stdout)\(shown.stderr)")
     }
+
+    /// The whole path between processes: `trail server --witness URL=VKEY` sends its checkpoints to
+    /// a running `trail witness`, and `trail ledger verify --witness VKEY` checks the quorum.
+    @Test func aServerGetsItsCheckpointsWitnessed() throws {
+        let home = CLI.temporaryHome()
+        #expect(try CLI.trail(["experiments", "create", "witnessed"], home: home).status == 0)
+        let key = try CLI.trail(["ledger", "public-key", "--json"], home: home)
+        let logVKey = try #require(try key.json()["verifier_key"] as? String, "\(key.stdout)\(key.stderr)")
+        let witnessPort = Int.random(in: 50001...55000)
+        let dir = CLI.temporaryHome()
+        let witness = Process()
+        witness.executableURL = CLI.binary
+        witness.arguments = ["witness", "--dir", dir.path, "--name", "test.example/w2", "--log", logVKey, "--port", String(witnessPort), "--json"]
+        let out = Pipe()
+        witness.standardOutput = out
+        witness.standardError = FileHandle.nullDevice
+        try witness.run()
+        defer { witness.terminate() }
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let vkey = try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["vkey"] as? String, "\(line)")
+        Thread.sleep(forTimeInterval: 0.5)
+        let serverPort = Int.random(in: 55001...60000)
+        let server = Process()
+        server.executableURL = CLI.binary
+        server.arguments = ["server", "--port", String(serverPort), "--local-only", "--witness", "http://127.0.0.1:\(witnessPort)/add-checkpoint=\(vkey)"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRAIL_HOME"] = home.path
+        server.environment = environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        var witnessed = false
+        for _ in 0..<40 where !witnessed {
+            Thread.sleep(forTimeInterval: 0.25)
+            let shown = try CLI.trail(["witness", "--dir", dir.path, "--show"], home: CLI.temporaryHome())
+            witnessed = shown.stdout.contains(": size ") && !shown.stdout.contains(": size 0")
+        }
+        #expect(witnessed, "the witness never cosigned")
+        let verified = try CLI.trail(["ledger", "verify", "--witness", vkey], home: home)
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        #expect(verified.stdout.contains("cosigned by test.example/w2"), "\(verified.stdout)")
+    }
 }
