@@ -81,6 +81,32 @@ struct RemoteBackend: TrailBackend {
         }
     }
 
+    /// GETs `path` and returns the body's bytes (refusals raised as their error).
+    func bytes(_ path: String, limit: Int = 4 << 30) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: baseURL + path)
+        authorize(&request)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(600))
+        } catch {
+            throw TrailError(.internalError, "cannot reach the ModelTrail server at \(baseURL): \(error)")
+        }
+        let buffer = try await response.body.collect(upTo: limit)
+        guard (200..<300).contains(response.status.code) else {
+            if let envelope = try? JSONDecoder().decode(NativeAPI.ErrorBody.self, from: Data(buffer.readableBytesView)) {
+                throw TrailError(ErrorCode(rawValue: envelope.error.code) ?? .internalError, envelope.error.message, field: envelope.error.field)
+            }
+            throw TrailError(.internalError, "server answered HTTP \(response.status.code)")
+        }
+        return Array(buffer.readableBytesView)
+    }
+
+    static func remote(_ options: GlobalOptions) throws -> RemoteBackend? {
+        guard let server = options.serverURL else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        return try RemoteBackend(server: server, token: options.token ?? environment["TRAIL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
     func authorize(_ request: inout HTTPClientRequest) {
         if let token { request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)") }
     }

@@ -20,11 +20,37 @@ struct LedgerCommand: AsyncParsableCommand {
     }
 
     struct Checkpoint: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the latest signed checkpoint (signing a new one if the log grew).")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the latest signed checkpoint (signing a new one if the log grew); --save keeps it for later audits.")
         @OptionGroup var options: GlobalOptions
+        @Flag(help: "Verify it with the pinned log key and keep it in your config folder: later verifies prove the log extends it.")
+        var save = false
+        @Option(name: .customLong("log-key"), help: "Trust (and pin) this log key instead of the one pinned or offered.") var logKey: String?
 
         func run() async throws {
             try await runReporting(options) {
+                if save {
+                    let (origin, offered, note): (String, String, String)
+                    if let remote = try RemoteBackend.remote(options) {
+                        let body = try JSONValue.parse(try await remote.bytes("/ledger/checkpoint"))
+                        guard let key = body["verifier_key"]?.stringValue, let text = body["note"]?.stringValue,
+                            let parsed = try? TrailLedger.Checkpoint(text: String(text[..<(text.range(of: "\n\n")?.lowerBound ?? text.endIndex)]) + "\n")
+                        else { throw TrailError.internalError("the server's checkpoint cannot be read") }
+                        (origin, offered, note) = (parsed.origin, key, text)
+                    } else {
+                        let home = try await LedgerCommand.home(options)
+                        try await home.ledger.checkpointIfBehind()
+                        (origin, offered, note) = (home.ledger.origin, home.ledger.verifierKey, try await home.ledger.latestCheckpoint().note)
+                    }
+                    let store = AuditorStore()
+                    let (verifier, newly) = try store.trust(origin: origin, offered: offered, explicit: logKey)
+                    let url = try store.save(note: note, verifier: verifier)
+                    let size = try TrailLedger.Checkpoint.open(note, verifier: verifier).size
+                    if options.json { return Output.printJSON(["saved": url.path, "size": String(size), "pinned_key": verifier.vkey]) }
+                    if newly { print("pinned the log key \(verifier.vkey) (first use)") }
+                    print("saved the checkpoint of size \(size) in \(url.path)")
+                    return
+                }
                 let home = try await LedgerCommand.home(options)
                 try await home.ledger.checkpointIfBehind()
                 let checkpoint = try await home.ledger.latestCheckpoint()
@@ -176,9 +202,17 @@ struct LedgerCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Option(name: .customLong("witness"), help: "A witness verifier key (0x04) whose cosignature counts; repeatable.") var witnesses: [String] = []
         @Option(help: "How many of the given witnesses must have cosigned the latest checkpoint (default: all given).") var quorum: Int?
+        @Option(name: .customLong("log-key"), help: "With --server: trust (and pin) this log key instead of the one pinned or offered.")
+        var logKey: String?
+        @Option(help: "With --server: prove the log extends this saved checkpoint note instead of the newest one you saved.")
+        var since: String?
 
         func run() async throws {
             try await runReporting(options) {
+                if let remote = try RemoteBackend.remote(options) {
+                    try await verifyRemotely(remote)
+                    return
+                }
                 let home = try await LedgerCommand.home(options)
                 let verifiers = try witnesses.map { vkey in
                     do { return try CosignatureVerifier(vkey: vkey) } catch { throw TrailError.invalid("witness", "'\(vkey.prefix(120))' is not a witness verifier key (0x04)") }
@@ -199,6 +233,52 @@ struct LedgerCommand: AsyncParsableCommand {
                 }
                 if !report.ok { throw ExitCode(1) }
             }
+        }
+
+        /// The auditor's verify: the export is checked here, with the pinned key, against the
+        /// newest saved checkpoint (or `--since`); the server is trusted for nothing but bytes.
+        func verifyRemotely(_ remote: RemoteBackend) async throws {
+            let bytes = try await remote.bytes("/ledger/export")
+            let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring(decoding: $0, as: UTF8.self) }
+            guard let first = lines.first else { throw TrailError.internalError("the server sent an empty export") }
+            let (origin, offered, _) = try ExportAudit.header(first)
+            let store = AuditorStore()
+            let (verifier, newly) = try store.trust(origin: origin, offered: offered, explicit: logKey)
+            var saved: TrailLedger.Checkpoint?
+            if let since {
+                let note = try String(contentsOfFile: since, encoding: .utf8)
+                do { saved = try TrailLedger.Checkpoint.open(note, verifier: verifier) } catch {
+                    throw TrailError.invalid("since", "\(since) is not a checkpoint signed by the trusted log key")
+                }
+            } else {
+                saved = store.newestSaved(origin: origin, verifier: verifier)?.checkpoint
+            }
+            var audit = ExportAudit.verify(lines: lines, key: verifier, saved: saved)
+            if !witnesses.isEmpty {
+                let verifiers = try witnesses.map { vkey in
+                    do { return try CosignatureVerifier(vkey: vkey) } catch { throw TrailError.invalid("witness", "'\(vkey.prefix(120))' is not a witness verifier key (0x04)") }
+                }
+                let body = try JSONValue.parse(try await remote.bytes("/ledger/checkpoint"))
+                do {
+                    let (checkpoint, cosigners) = try Cosignature.verifyQuorum(
+                        note: body["cosigned_note"]?.stringValue ?? "", log: verifier, witnesses: verifiers, quorum: quorum ?? verifiers.count)
+                    if checkpoint.size < audit.size {
+                        audit.findings.append("the newest witnessed checkpoint has size \(checkpoint.size), the export \(audit.size)")
+                    } else if !options.json {
+                        print("witnessed: checkpoint of size \(checkpoint.size) cosigned by \(cosigners.joined(separator: ", "))")
+                    }
+                } catch {
+                    audit.findings.append("witnesses: \(error)")
+                }
+            }
+            if options.json {
+                Output.printJSON(audit)
+            } else {
+                if newly { print("pinned the log key \(verifier.vkey) (first use)") }
+                for finding in audit.findings { print("  ✗ \(finding)") }
+                print(audit.verdict)
+            }
+            if !audit.ok { throw ExitCode(1) }
         }
     }
 }
