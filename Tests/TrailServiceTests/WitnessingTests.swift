@@ -53,3 +53,19 @@ struct WitnessingTests {
         #expect(error?.message.contains("size \(cut)") == true, "\(String(describing: error))")
     }
 }
+
+@Suite("The auditor's pinned log key")
+struct AuditorStoreTests {
+    @Test func firstUsePinsAChangedKeyIsRefusedAnExplicitKeyRePins() throws {
+        let store = AuditorStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent("auditor-\(UUID().uuidString)"))
+        let first = try NoteSigner(name: "log.test/a", seed: [UInt8](repeating: 1, count: 32)).verifier.vkey
+        let second = try NoteSigner(name: "log.test/a", seed: [UInt8](repeating: 2, count: 32)).verifier.vkey
+        #expect(try store.trust(origin: "log.test/a", offered: first, explicit: nil).newlyPinned)
+        #expect(!(try store.trust(origin: "log.test/a", offered: first, explicit: nil).newlyPinned))
+        let changed = #expect(throws: TrailError.self) { _ = try store.trust(origin: "log.test/a", offered: second, explicit: nil) }
+        #expect(changed?.message.contains("changed") == true)
+        #expect(try store.trust(origin: "log.test/a", offered: second, explicit: second).newlyPinned, "an explicit key re-pins")
+        #expect(store.pinnedKey(origin: "log.test/a") == second)
+        #expect(throws: TrailError.self) { _ = try store.trust(origin: "log.test/a", offered: second, explicit: first) }
+    }
+}

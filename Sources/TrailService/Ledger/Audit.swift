@@ -32,25 +32,23 @@ public struct AuditorStore: Sendable {
     public func trust(origin: String, offered: String, explicit: String?) throws -> (verifier: NoteVerifier, newlyPinned: Bool) {
         let pinned = pinnedKey(origin: origin)
         let chosen = explicit ?? pinned ?? offered
-        if let pinned, pinned != chosen {
-            throw TrailError(
-                .permissionDenied,
-                "the log key for \(origin) changed: pinned \(pinned), now \(chosen); refusing (if the change is legitimate, pass --log-key with the new key)",
-                field: "log-key")
-        }
-        if offered != chosen {
+        guard offered == chosen else {
+            if explicit == nil, let pinned {
+                throw TrailError(
+                    .permissionDenied,
+                    "the log key for \(origin) changed: pinned \(pinned), the server now offers \(offered); refusing (if the change is legitimate, pass --log-key with the new key)",
+                    field: "log-key")
+            }
             throw TrailError(.permissionDenied, "the server's log key \(offered) is not the trusted \(chosen); refusing", field: "log-key")
         }
         let verifier: NoteVerifier
         do { verifier = try NoteVerifier(vkey: chosen) } catch { throw TrailError.invalid("log-key", "'\(chosen.prefix(120))' is not a log verifier key") }
         guard verifier.name == origin else { throw TrailError.invalid("log-key", "the key is for \(verifier.name), not \(origin)") }
-        var newly = false
-        if pinned == nil {
-            try FileManager.default.createDirectory(at: folder(origin), withIntermediateDirectories: true)
-            try Data((chosen + "\n").utf8).write(to: folder(origin).appendingPathComponent("log.vkey"), options: .atomic)
-            newly = true
-        }
-        return (verifier, newly)
+        // Pin on first use, or re-pin what the auditor named explicitly.
+        guard pinned != chosen else { return (verifier, false) }
+        try FileManager.default.createDirectory(at: folder(origin), withIntermediateDirectories: true)
+        try Data((chosen + "\n").utf8).write(to: folder(origin).appendingPathComponent("log.vkey"), options: .atomic)
+        return (verifier, true)
     }
 
     /// Saves a signed checkpoint note (verified first) and returns where.
