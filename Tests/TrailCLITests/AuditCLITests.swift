@@ -7,23 +7,9 @@ import Testing
 struct AuditCLITests {
     typealias CLI = CLIEndToEndTests
 
+    /// Runs `trail` as an auditor with their own config folder (and no server home).
     static func auditor(_ arguments: [String], config: URL) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["TRAIL_CONFIG"] = config.path
-        environment["TRAIL_HOME"] = CLI.temporaryHome().path
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try CLI.trail(arguments, home: CLI.temporaryHome(), environment: ["TRAIL_CONFIG": config.path])
     }
 
     static func sqlite(_ database: String, _ sql: String) throws {

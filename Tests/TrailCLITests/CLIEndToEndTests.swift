@@ -26,13 +26,14 @@ struct CLIEndToEndTests {
     }
 
     @discardableResult
-    static func trail(_ arguments: [String], home: URL, server: String? = nil) throws -> Result {
+    static func trail(_ arguments: [String], home: URL, server: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["TRAIL_HOME"] = home.path
         environment["TRAIL_SERVER"] = server ?? ""
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let out = Pipe()
         let err = Pipe()

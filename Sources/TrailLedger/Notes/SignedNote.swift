@@ -37,19 +37,12 @@ public struct NoteVerifier: Sendable, Hashable {
 
     /// Parses a verifier key; checks that the key id recomputes.
     public init(vkey: String) throws {
-        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, let id = UInt32(parts[1], radix: 16), parts[1].count == 8,
-            let blob = Data(base64Encoded: String(parts[2])), blob.count == 33, blob.first == 1
-        else { throw NoteError.malformed("not an Ed25519 verifier key") }
-        self.init(name: String(parts[0]), publicKey: Array(blob.dropFirst()))
-        guard SignedNote.isValidKeyName(name), keyID == id else { throw NoteError.malformed("verifier key id does not match its key") }
+        let (name, key) = try SignedNote.parseVKey(vkey, type: 0x01)
+        self.init(name: name, publicKey: key)
     }
 
     /// First 4 bytes of `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)`, big-endian.
-    public var keyID: UInt32 {
-        let digest = Array(SHA256.hash(data: Array(name.utf8) + [0x0a, 0x01] + publicKey))
-        return UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3])
-    }
+    public var keyID: UInt32 { SignedNote.keyID(name: name, type: 0x01, publicKey: publicKey) }
 
     public var vkey: String {
         "\(name)+\(String(format: "%08x", keyID))+\(Data([1] + publicKey).base64EncodedString())"
@@ -74,26 +67,57 @@ public enum SignedNote {
         !name.isEmpty && !name.contains("+") && !name.unicodeScalars.contains { $0.properties.isWhitespace }
     }
 
-    /// Verifies `note` with `verifier` and returns its text. Signatures by unknown keys are
-    /// ignored; a known key's bad signature, or no known signature at all, fails.
-    public static func open(_ note: String, verifier: NoteVerifier) throws -> String {
+    /// First 4 bytes of `SHA-256(name ‖ 0x0A ‖ type ‖ public key)`, big-endian.
+    static func keyID(name: String, type: UInt8, publicKey: [UInt8]) -> UInt32 {
+        let digest = Array(SHA256.hash(data: Array(name.utf8) + [0x0a, type] + publicKey))
+        return UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3])
+    }
+
+    /// Parses `<name>+<hex key id>+<base64(type ‖ Ed25519 key)>`; the key id must recompute.
+    static func parseVKey(_ vkey: String, type: UInt8) throws -> (name: String, publicKey: [UInt8]) {
+        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
+            let blob = Data(base64Encoded: String(parts[2])), blob.count == 33, blob.first == type
+        else { throw NoteError.malformed("not an Ed25519 verifier key of type 0x0\(type)") }
+        let name = String(parts[0])
+        let key = Array(blob.dropFirst())
+        guard isValidKeyName(name), keyID(name: name, type: type, publicKey: key) == id else {
+            throw NoteError.malformed("verifier key id does not match its key")
+        }
+        return (name, key)
+    }
+
+    /// A note split into its text (through the last line before the blank line, newline
+    /// included) and its signature lines `(name, key id ‖ signature bytes)`.
+    public static func split(_ note: String) throws -> (text: String, lines: [(name: String, payload: [UInt8])]) {
         guard note.hasSuffix("\n"), !note.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" }) else {
             throw NoteError.malformed("a note is newline-terminated text without control characters")
         }
         guard let split = note.range(of: "\n\n", options: .backwards) else { throw NoteError.malformed("no signature block") }
         let text = String(note[..<split.lowerBound]) + "\n"
-        let block = note[split.upperBound...]
-        var verified = false
-        for line in block.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+        var lines: [(String, [UInt8])] = []
+        for line in note[split.upperBound...].split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
             guard line.hasPrefix("\u{2014} ") else { throw NoteError.malformed("signature line without the em dash") }
             let fields = line.dropFirst(2).split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count == 2, let blob = Data(base64Encoded: String(fields[1])), blob.count >= 5 else {
+            guard fields.count == 2, !fields[0].isEmpty, let blob = Data(base64Encoded: String(fields[1])), blob.count >= 5 else {
                 throw NoteError.malformed("malformed signature line")
             }
-            let bytes = Array(blob)
-            let id = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
-            guard String(fields[0]) == verifier.name, id == verifier.keyID else { continue }
-            guard verifier.isValid(signature: Array(bytes.dropFirst(4)), for: text) else { throw NoteError.badSignature }
+            lines.append((String(fields[0]), Array(blob)))
+        }
+        return (text, lines)
+    }
+
+    static func keyID(of payload: [UInt8]) -> UInt32 {
+        UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3])
+    }
+
+    /// Verifies `note` with `verifier` and returns its text. Signatures by unknown keys are
+    /// ignored; a known key's bad signature, or no known signature at all, fails.
+    public static func open(_ note: String, verifier: NoteVerifier) throws -> String {
+        let (text, lines) = try split(note)
+        var verified = false
+        for (name, payload) in lines where name == verifier.name && keyID(of: payload) == verifier.keyID {
+            guard verifier.isValid(signature: Array(payload.dropFirst(4)), for: text) else { throw NoteError.badSignature }
             verified = true
         }
         guard verified else { throw NoteError.unknownSigner }

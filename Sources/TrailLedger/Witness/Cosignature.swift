@@ -15,19 +15,12 @@ public struct CosignatureVerifier: Sendable, Hashable {
     /// Parses a 0x04 verifier key; the key id must recompute. A 0x01 (log) key is refused: one
     /// key never serves both roles.
     public init(vkey: String) throws {
-        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
-            let blob = Data(base64Encoded: String(parts[2])), blob.count == 33, blob.first == 4
-        else { throw NoteError.malformed("not a timestamped Ed25519 cosignature verifier key (type 0x04)") }
-        self.init(name: String(parts[0]), publicKey: Array(blob.dropFirst()))
-        guard SignedNote.isValidKeyName(name), keyID == id else { throw NoteError.malformed("verifier key id does not match its key") }
+        let (name, key) = try SignedNote.parseVKey(vkey, type: 0x04)
+        self.init(name: name, publicKey: key)
     }
 
     /// First 4 bytes of `SHA-256(name ‖ 0x0A ‖ 0x04 ‖ public key)`, big-endian.
-    public var keyID: UInt32 {
-        let digest = Array(SHA256.hash(data: Array(name.utf8) + [0x0a, 0x04] + publicKey))
-        return UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3])
-    }
+    public var keyID: UInt32 { SignedNote.keyID(name: name, type: 0x04, publicKey: publicKey) }
 
     public var vkey: String {
         "\(name)+\(String(format: "%08x", keyID))+\(Data([4] + publicKey).base64EncodedString())"
@@ -66,29 +59,14 @@ public enum Cosignature {
         Array("cosignature/v1\ntime \(time)\n".utf8) + Array(checkpointText.utf8)
     }
 
-    /// A note split into its text and signature lines `(name, payload)`.
+    /// A note split into its text and signature lines (`SignedNote.split`), with at least one line.
     public static func split(_ note: String) throws -> (text: String, lines: [(name: String, payload: [UInt8])]) {
-        guard note.hasSuffix("\n"), !note.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" }) else {
-            throw NoteError.malformed("a note is newline-terminated text without control characters")
-        }
-        guard let split = note.range(of: "\n\n", options: .backwards) else { throw NoteError.malformed("no signature block") }
-        let text = String(note[..<split.lowerBound]) + "\n"
-        var lines: [(String, [UInt8])] = []
-        for line in note[split.upperBound...].split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
-            guard line.hasPrefix("\u{2014} ") else { throw NoteError.malformed("signature line without the em dash") }
-            let fields = line.dropFirst(2).split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count == 2, !fields[0].isEmpty, let blob = Data(base64Encoded: String(fields[1])), blob.count >= 5 else {
-                throw NoteError.malformed("malformed signature line")
-            }
-            lines.append((String(fields[0]), Array(blob)))
-        }
-        guard !lines.isEmpty else { throw NoteError.malformed("a note has at least one signature") }
-        return (text, lines)
+        let parts = try SignedNote.split(note)
+        guard !parts.lines.isEmpty else { throw NoteError.malformed("a note has at least one signature") }
+        return parts
     }
 
-    static func keyID(_ payload: [UInt8]) -> UInt32 {
-        UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3])
-    }
+    static func keyID(_ payload: [UInt8]) -> UInt32 { SignedNote.keyID(of: payload) }
 
     /// Verifies one cosignature payload (76 bytes) for `text`; returns its time.
     public static func verify(payload: [UInt8], text: String, by witness: CosignatureVerifier) -> UInt64? {
