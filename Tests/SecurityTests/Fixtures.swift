@@ -24,8 +24,8 @@ enum SecurityFixtures {
     /// A home with `bc` version 1 trained from the bundled data, at @live.
     static func servedHome() async throws -> (TrailHome, ServingService) {
         let home = try await TrailHome.open(directory("serve"))
-        _ = try await home.pipeline.train(
-            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: environment, actor: .user("carol"))
+        _ = try await home.pipeline(as: .user("carol")).train(
+            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: environment)
         try await home.registry.setAlias(name: "bc", alias: "live", version: 1, actor: .user("carol"))
         return (home, ServingService(tracking: home.tracking, registry: home.registry))
     }

@@ -19,8 +19,8 @@ struct ServingTests {
     static func setUp() async throws -> (TrailHome, ServingService) {
         let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-serve-\(UUID().uuidString)"))
         for c in [1.0, 0.5] {
-            _ = try await home.pipeline.train(
-                TrainingConfig(dataPath: "bundled:breast_cancer.csv", c: c, registerAs: "bc"), environment: environment, actor: .user("carol"))
+            _ = try await home.pipeline(as: .user("carol")).train(
+                TrainingConfig(dataPath: "bundled:breast_cancer.csv", c: c, registerAs: "bc"), environment: environment)
         }
         try await home.registry.setAlias(name: "bc", alias: "live", version: 1, actor: .user("carol"))
         return (home, ServingService(tracking: home.tracking, registry: home.registry))
@@ -187,13 +187,13 @@ struct DatasetImpactTests {
     @Test func predictionsOfOtherVersionsAfterASwitchAreNotCounted() async throws {
         let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-impact-\(UUID().uuidString)"))
         // Version 1 from the bundled data; version 2 from another data set (a copy with one row fewer).
-        _ = try await home.pipeline.train(
-            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: ServingTests.environment, actor: .user("carol"))
+        _ = try await home.pipeline(as: .user("carol")).train(
+            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: ServingTests.environment)
         let (bytes, _) = try TrainingPipeline.loadData("bundled:breast_cancer.csv")
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         let other = FileManager.default.temporaryDirectory.appendingPathComponent("other-\(UUID().uuidString).csv")
         try Data((lines.prefix(1) + lines.dropFirst(2)).joined(separator: "\n").utf8).write(to: other)
-        _ = try await home.pipeline.train(TrainingConfig(dataPath: other.path, registerAs: "bc"), environment: ServingTests.environment, actor: .user("carol"))
+        _ = try await home.pipeline(as: .user("carol")).train(TrainingConfig(dataPath: other.path, registerAs: "bc"), environment: ServingTests.environment)
         try await home.registry.setAlias(name: "bc", alias: "live", version: 1, actor: .user("carol"))
         let serving = ServingService(tracking: home.tracking, registry: home.registry)
         let (server, _) = try await ModelServer.start(serving: serving, configuration: .init(name: "bc", reference: "live"))

@@ -23,8 +23,8 @@ struct TrainingPipelineTests {
     @Test func trainLogsEveryPieceOfEvidence() async throws {
         let home = try await makeHome()
         let data = try Self.dataCopy()
-        let result = try await home.pipeline.train(
-            TrainingConfig(dataPath: data, registerAs: "bc"), environment: Self.environment, actor: Self.engineer)
+        let result = try await home.pipeline(as: Self.engineer).train(
+            TrainingConfig(dataPath: data, registerAs: "bc"), environment: Self.environment)
         #expect(result.rows == 569 && result.features == 30 && result.testRows == 114)
         #expect(result.metrics["accuracy"]! >= 0.95)
         #expect(result.metrics["roc_auc"]! >= 0.98)
@@ -50,14 +50,14 @@ struct TrainingPipelineTests {
         ] {
             #expect(paths.contains(path), "artifact \(path)")
         }
-        let png = try await home.pipeline.tracking.blobs.get(
+        let png = try await home.tracking.blobs.get(
             try #require(try await home.tracking.artifacts(result.runID).first { $0.path.value == "confusion_matrix.png" }).digest)
         #expect(Array(png.prefix(4)) == [0x89, 0x50, 0x4E, 0x47])
         let card = String(decoding: try await home.tracking.blobs.get(
             try #require(try await home.tracking.artifacts(result.runID).first { $0.path.value == "model_card.md" }).digest), as: UTF8.self)
         #expect(card.contains("NOT for clinical use"))
         // Any step output loads back by step and name.
-        let model = try await home.pipeline.stepOutput(runID: result.runID, step: "train", name: "model", actor: Self.engineer)
+        let model = try await home.pipeline(as: Self.engineer).stepOutput(runID: result.runID, step: "train", name: "model")
         #expect(Digest.of(model.canonicalBytes) == result.modelSHA256)
         #expect(result.registered?.manifest.files.map(\.path).contains("model.json") == true)
     }
@@ -67,7 +67,7 @@ struct TrainingPipelineTests {
         let lines = try String(contentsOfFile: try Self.dataCopy(), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         let fewer = FileManager.default.temporaryDirectory.appendingPathComponent("bc-fewer-\(UUID().uuidString).csv")
         try (lines.prefix(1) + lines.dropFirst(3)).joined(separator: "\n").write(to: fewer, atomically: true, encoding: .utf8)
-        let result = try await home.pipeline.train(TrainingConfig(dataPath: fewer.path, tolerance: 1e-6), environment: Self.environment, actor: Self.engineer)
+        let result = try await home.pipeline(as: Self.engineer).train(TrainingConfig(dataPath: fewer.path, tolerance: 1e-6), environment: Self.environment)
         let entry = try #require(try await home.tracking.artifacts(result.runID).first { $0.path.value == "model_card.md" })
         let card = String(decoding: try home.tracking.blobs.get(entry.digest), as: UTF8.self)
         #expect(card.contains("567 samples") && !card.contains("569"), "\(card)")
@@ -76,9 +76,9 @@ struct TrainingPipelineTests {
     @Test func reproducesTwiceThenDiffersWhenTheDataChanges() async throws {
         let home = try await makeHome()
         let data = try Self.dataCopy()
-        let original = try await home.pipeline.train(TrainingConfig(dataPath: data), environment: Self.environment, actor: Self.engineer)
+        let original = try await home.pipeline(as: Self.engineer).train(TrainingConfig(dataPath: data), environment: Self.environment)
         for _ in 0..<2 {
-            let report = try await home.pipeline.reproduce(original.runID, environment: Self.environment, actor: Self.engineer)
+            let report = try await home.pipeline(as: Self.engineer).reproduce(original.runID, environment: Self.environment)
             #expect(report.outcome == "REPRODUCED", "\(report.differences)")
             #expect(report.sameEnvironment && report.verdict == "REPRODUCED in the same environment", "\(report.environmentDifferences)")
             let rebuild = try await home.tracking.run(try #require(report.rebuildRunID))
@@ -90,7 +90,7 @@ struct TrainingPipelineTests {
         elsewhere.gitCommit = "unknown (not a git work tree)"
         elsewhere.trailBinarySHA256 = "sha256:other"
         elsewhere.cpu = "another cpu"
-        let moved = try await home.pipeline.reproduce(original.runID, environment: elsewhere, actor: Self.engineer)
+        let moved = try await home.pipeline(as: Self.engineer).reproduce(original.runID, environment: elsewhere)
         #expect(moved.outcome == "REPRODUCED")
         #expect(!moved.sameEnvironment)
         #expect(moved.verdict == "REPRODUCED in another environment (3 differences)")
@@ -99,7 +99,7 @@ struct TrainingPipelineTests {
         var text = try String(contentsOfFile: data, encoding: .utf8)
         text = text.replacingOccurrences(of: "17.99,10.38", with: "18.99,10.38")
         try text.write(toFile: data, atomically: true, encoding: .utf8)
-        let report = try await home.pipeline.reproduce(original.runID, environment: Self.environment, actor: Self.engineer)
+        let report = try await home.pipeline(as: Self.engineer).reproduce(original.runID, environment: Self.environment)
         #expect(report.outcome == "DIFFERS")
         #expect(report.rebuildRunID == nil)
         #expect(report.differences.first?.contains(original.dataSHA256.description) == true)
@@ -110,16 +110,16 @@ struct TrainingPipelineTests {
     @Test func badInputFailsTheRunWithTheError() async throws {
         let home = try await makeHome()
         await #expect(throws: TrailError.self) {
-            _ = try await home.pipeline.train(TrainingConfig(c: 0), environment: Self.environment, actor: Self.engineer)
+            _ = try await home.pipeline(as: Self.engineer).train(TrainingConfig(c: 0), environment: Self.environment)
         }
         await #expect(throws: TrailError.self) {
-            _ = try await home.pipeline.train(TrainingConfig(testSize: 1), environment: Self.environment, actor: Self.engineer)
+            _ = try await home.pipeline(as: Self.engineer).train(TrainingConfig(testSize: 1), environment: Self.environment)
         }
         #expect(try await home.tracking.searchRuns(experimentIDs: [.defaultExperiment]).items.isEmpty, "refused before any run")
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).csv")
         try Data("mean_radius,target\n1.0,x\n".utf8).write(to: url)
         let error = await #expect(throws: TrailError.self) {
-            _ = try await home.pipeline.train(TrainingConfig(dataPath: url.path), environment: Self.environment, actor: Self.engineer)
+            _ = try await home.pipeline(as: Self.engineer).train(TrainingConfig(dataPath: url.path), environment: Self.environment)
         }
         #expect(error?.message.contains("'target'") == true)
         let experiment = try await home.tracking.experiment(named: "breast-cancer")
@@ -131,7 +131,7 @@ struct TrainingPipelineTests {
 
     @Test func demoRunsEndToEnd() async throws {
         let home = try await makeHome()
-        let outcome = try await DemoScenario(home: home).run(environment: Self.environment, actor: .user("root"), say: { _ in })
+        let outcome = try await DemoScenario(home: home, actor: .user("root")).run(environment: Self.environment, say: { _ in })
         #expect(outcome.verifyOK)
         #expect(outcome.refusedRequirements.count == 2, "\(outcome.refusedRequirements)")
         #expect(try await home.registry.model(DemoScenario.modelName).aliases["production"] == outcome.version)
@@ -142,7 +142,7 @@ struct TrainingPipelineTests {
         let approvals = outcome.lineage.links.filter { $0.kind == "approval" }.count
         #expect(approvals == 2)
         // Running it again on the same home adds version 2 and promotes it the same way.
-        let again = try await DemoScenario(home: home).run(environment: Self.environment, actor: .user("root"), say: { _ in })
+        let again = try await DemoScenario(home: home, actor: .user("root")).run(environment: Self.environment, say: { _ in })
         #expect(again.version == 2 && again.verifyOK)
     }
 }

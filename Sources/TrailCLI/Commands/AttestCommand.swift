@@ -32,8 +32,7 @@ struct AttestCommand: AsyncParsableCommand {
                     payloadType: DSSE.inTotoPayloadType, payload: bytes, key: try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
                 ).json
             }
-            let attestation = try await ModelsCommand.home(options).registry.attest(
-                name: name, version: version, predicateType: predicateType, envelope: bytes, actor: GlobalOptions.osUser)
+            let attestation = try await options.backend().attest(name: name, version: version, predicateType: predicateType, envelope: bytes)
             options.json
                 ? Output.printJSON(attestation)
                 : print(
@@ -92,8 +91,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let key = try await options.localHome("keys", remoteAlternative: "the home's owner").registry.trustKey(
-                    name: name, publicKeyHex: publicKey, predicateTypes: predicateTypes, actor: GlobalOptions.osUser)
+                let key = try await options.backend().trustKey(name: name, publicKeyHex: publicKey, predicateTypes: predicateTypes)
                 options.json ? Output.printJSON(key) : print("trusted \(key.name) (keyid \(key.keyID)) for \(key.predicateTypes.joined(separator: ", "))")
             }
         }
@@ -105,7 +103,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let keys = try await options.localHome("keys", remoteAlternative: "GET /api/v1/keys").registry.trustedKeys()
+                let keys = try await options.backend().trustedKeys()
                 if options.json { return Output.printJSON(keys) }
                 Output.table(
                     ["KEYID", "NAME", "STATE", "PREDICATE TYPES", "BY", "EVENT"],
@@ -123,8 +121,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let key = try await options.localHome("keys", remoteAlternative: "DELETE /api/v1/keys/{keyid}").registry.revokeKey(
-                    keyID: keyid, actor: GlobalOptions.osUser)
+                let key = try await options.backend().revokeKey(keyID: keyid)
                 options.json ? Output.printJSON(key) : print("revoked \(key.name) (keyid \(key.keyID))")
             }
         }

@@ -7,16 +7,24 @@ import TrailStore
 
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ledger", abstract: "Read, prove, export and verify the append-only signed ledger (on the home this machine holds).",
+        commandName: "ledger", abstract: "Read, prove, export and verify the append-only signed ledger (of the home, or of --server).",
         subcommands: [Checkpoint.self, PublicKey.self, Event.self, Events.self, Prove.self, Consistency.self, Export.self, Verify.self])
 
-    /// The ledger commands work where the data is: on the home folder (the server's own host).
-    static func home(_ options: GlobalOptions) async throws -> TrailHome {
-        try await options.localHome("ledger", remoteAlternative: "GET /api/v1/ledger/... on the server")
+    /// The key proofs are checked with: the home's own key locally; remotely the log key the
+    /// user pinned for this server (first use pins the one it offers, a changed one is refused).
+    static func proofKey(_ client: any TrailBackend) async throws -> NoteVerifier {
+        if let local = client as? LocalClient { return local.home.ledger.signer.verifier }
+        guard let remote = client as? RemoteBackend else { throw TrailError.internalError("unknown backend") }
+        return try await remote.pinnedVerifier()
     }
 
-    static func printEvent(_ event: StoredEvent) {
-        print("#\(event.index)  \(Output.date(event.timeMillis))  \(event.action)  \(event.actor)  \(event.subject.type):\(event.subject.id)")
+    /// One event line from its presentation (index, leaf hash, parsed body), the same locally and remotely.
+    static func printEvent(_ event: JSONValue) {
+        let body = event["event"]
+        let actor = "\(body?["actor"]?["type"]?.stringValue ?? "?"):\(body?["actor"]?["id"]?.stringValue ?? "?")"
+        let subject = "\(body?["subject"]?["type"]?.stringValue ?? "?"):\(body?["subject"]?["id"]?.stringValue ?? "?")"
+        print(
+            "#\(event["index"]?.intValue ?? -1)  \(Output.date(body?["time"]?.intValue ?? 0))  \(body?["action"]?.stringValue ?? "?")  \(actor)  \(subject)")
     }
 
     struct Checkpoint: AsyncParsableCommand {
@@ -31,17 +39,11 @@ struct LedgerCommand: AsyncParsableCommand {
             try await runReporting(options) {
                 if save {
                     let (origin, offered, note): (String, String, String)
-                    if let remote = try RemoteBackend.remote(options) {
-                        let body = try JSONValue.parse(try await remote.bytes("/ledger/checkpoint"))
-                        guard let key = body["verifier_key"]?.stringValue, let text = body["note"]?.stringValue,
-                            let parsed = try? TrailLedger.Checkpoint(text: String(text[..<(text.range(of: "\n\n")?.lowerBound ?? text.endIndex)]) + "\n")
-                        else { throw TrailError.internalError("the server's checkpoint cannot be read") }
-                        (origin, offered, note) = (parsed.origin, key, text)
-                    } else {
-                        let home = try await LedgerCommand.home(options)
-                        try await home.ledger.checkpointIfBehind()
-                        (origin, offered, note) = (home.ledger.origin, home.ledger.verifierKey, try await home.ledger.latestCheckpoint().note)
-                    }
+                    let checkpoint = try await options.backend().checkpoint()
+                    let text = checkpoint.note
+                    guard let parsed = try? TrailLedger.Checkpoint(text: String(text[..<(text.range(of: "\n\n")?.lowerBound ?? text.endIndex)]) + "\n")
+                    else { throw TrailError.internalError("the checkpoint cannot be read") }
+                    (origin, offered, note) = (parsed.origin, checkpoint.verifierKey, text)
                     let store = AuditorStore()
                     let (verifier, newly) = try store.trust(origin: origin, offered: offered, explicit: logKey)
                     let url = try store.save(note: note, verifier: verifier)
@@ -51,11 +53,9 @@ struct LedgerCommand: AsyncParsableCommand {
                     print("saved the checkpoint of size \(size) in \(url.path)")
                     return
                 }
-                let home = try await LedgerCommand.home(options)
-                try await home.ledger.checkpointIfBehind()
-                let checkpoint = try await home.ledger.latestCheckpoint()
+                let checkpoint = try await options.backend().checkpoint()
                 if options.json {
-                    return Output.printJSON(["size": String(checkpoint.size), "note": checkpoint.note, "verifier_key": home.ledger.verifierKey])
+                    return Output.printJSON(["size": String(checkpoint.size), "note": checkpoint.note, "verifier_key": checkpoint.verifierKey])
                 }
                 print(checkpoint.note, terminator: "")
             }
@@ -69,9 +69,10 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let home = try await LedgerCommand.home(options)
-                if options.json { return Output.printJSON(["origin": home.ledger.origin, "verifier_key": home.ledger.verifierKey]) }
-                print(home.ledger.verifierKey)
+                let checkpoint = try await options.backend().checkpoint()
+                let origin = String(checkpoint.note.prefix { $0 != "\n" })
+                if options.json { return Output.printJSON(["origin": origin, "verifier_key": checkpoint.verifierKey]) }
+                print(checkpoint.verifierKey)
             }
         }
     }
@@ -83,16 +84,10 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let home = try await LedgerCommand.home(options)
-                let event: StoredEvent
-                if let index = Int64(reference) {
-                    event = try await home.ledger.event(index: index)
-                } else {
-                    event = try await home.ledger.event(id: reference)
-                }
-                if options.json { return Output.printJSON(event.presentation) }
+                let event = try await options.backend().ledgerEvent(reference)
+                if options.json { return Output.printJSON(event) }
                 LedgerCommand.printEvent(event)
-                print(String(decoding: event.body, as: UTF8.self))
+                print((event["event"] ?? .null).canonicalString)
             }
         }
     }
@@ -110,16 +105,14 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let home = try await LedgerCommand.home(options)
                 let parts = subject?.split(separator: ":", maxSplits: 1).map(String.init)
-                let events = try await home.ledger.events(
+                let events = try await options.backend().ledgerEvents(
                     EventQuery(
                         subjectType: parts?.first, subjectID: parts.flatMap { $0.count > 1 ? $0[1] : nil }, actorID: actor, action: action,
                         fromTimeMillis: since, toTimeMillis: until, fromIndex: from, limit: limit))
-                let next = events.count == limit ? events.last.map { $0.index + 1 } : nil
+                let next = events.count == limit ? events.last.flatMap { $0["index"]?.intValue }.map { $0 + 1 } : nil
                 if options.json {
-                    return Output.printJSON(
-                        JSONValue.object(["events": .array(events.map(\.presentation)), "next_from": next.map(JSONValue.int) ?? .null]))
+                    return Output.printJSON(JSONValue.object(["events": .array(events), "next_from": next.map(JSONValue.int) ?? .null]))
                 }
                 for event in events { LedgerCommand.printEvent(event) }
                 if let next { print("more: --from \(next)") }
@@ -135,9 +128,10 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let home = try await LedgerCommand.home(options)
-                let proof = try await home.ledger.inclusionProof(index: index, checkpointSize: size)
-                let valid = proof.verify(with: home.ledger.signer.verifier)
+                let client = try await options.backend()
+                let proof = try await client.inclusionProof(index: index, size: size)
+                let key = try await LedgerCommand.proofKey(client)
+                let valid = proof.index == UInt64(clamping: index) && proof.verify(with: key)
                 if options.json { return Output.printJSON(proof) }
                 print("event \(proof.index) in the tree of \(proof.treeSize): \(valid ? "PROVEN" : "NOT PROVEN")")
                 print("leaf hash  \(Data(proof.leafHash).base64EncodedString())")
@@ -156,9 +150,10 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let home = try await LedgerCommand.home(options)
-                let proof = try await home.ledger.consistencyProof(first: first, second: second)
-                let valid = proof.verify(with: home.ledger.signer.verifier)
+                let client = try await options.backend()
+                let proof = try await client.consistencyProof(first: first, second: second)
+                let key = try await LedgerCommand.proofKey(client)
+                let valid = proof.first == first && proof.second == second && proof.verify(with: key)
                 if options.json { return Output.printJSON(proof) }
                 print("checkpoint \(first) is a prefix of checkpoint \(second): \(valid ? "PROVEN" : "NOT PROVEN")")
                 for (i, hash) in proof.path.enumerated() { print("path[\(i)]  \(Data(hash).base64EncodedString())") }
@@ -175,7 +170,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let home = try await LedgerCommand.home(options)
+                let client = try await options.backend()
                 let handle: FileHandle
                 if let output {
                     FileManager.default.createFile(atPath: output, contents: nil)
@@ -184,12 +179,11 @@ struct LedgerCommand: AsyncParsableCommand {
                     handle = FileHandle.standardOutput
                 }
                 let bar = output == nil ? nil : TerminalProgress(label: "export", enabled: !options.json)
-                let checkpoint = try await home.ledger.export(
-                    actor: GlobalOptions.osUser, write: { handle.write(Data(($0 + "\n").utf8)) }, progress: { bar?.update($0, $1) })
+                let events = try await client.exportLedger(write: { handle.write(Data($0)) }, progress: { bar?.update($0, $1) })
                 try handle.synchronize()
                 if let output {
-                    if options.json { return Output.printJSON(["file": output, "events": String(checkpoint.size)]) }
-                    print("exported \(checkpoint.size) events to \(output)")
+                    if options.json { return Output.printJSON(["file": output, "events": String(events)]) }
+                    print("exported \(events) events to \(output)")
                 }
             }
         }
@@ -206,14 +200,23 @@ struct LedgerCommand: AsyncParsableCommand {
         var logKey: String?
         @Option(help: "With --server: prove the log extends this saved checkpoint note instead of the newest one you saved.")
         var since: String?
+        @Flag(
+            name: .customLong("on-server"),
+            help: "With --server: have the server run the full verify on its own data (rows, blobs; admins) instead of checking the export here.")
+        var onServer = false
 
         func run() async throws {
             try await runReporting(options) {
-                if let remote = try RemoteBackend.remote(options) {
+                let client = try await options.backend()
+                if let remote = client as? RemoteBackend {
+                    if onServer {
+                        return try show(try await remote.verifyLedger(progress: nil))
+                    }
                     try await verifyRemotely(remote)
                     return
                 }
-                let home = try await LedgerCommand.home(options)
+                guard let local = client as? LocalClient else { throw TrailError.internalError("unknown backend") }
+                let home = local.home
                 let verifiers = try witnesses.map { vkey in
                     do { return try CosignatureVerifier(vkey: vkey) } catch { throw TrailError.invalid("witness", "'\(vkey.prefix(120))' is not a witness verifier key (0x04)") }
                 }
@@ -223,16 +226,18 @@ struct LedgerCommand: AsyncParsableCommand {
                     if !options.json { print("witnessed: checkpoint of size \(size) cosigned by \(cosigners.joined(separator: ", "))") }
                 }
                 let bar = TerminalProgress(label: "verify", enabled: !options.json)
-                let report = try await home.verifier.verify(progress: { phase, done, total in bar.update(done, total, phase: phase) })
-                try await home.ledger.record(report, actor: GlobalOptions.osUser)
-                if options.json {
-                    Output.printJSON(report)
-                } else {
-                    for finding in report.findings { print("  \(finding.kind)  \(finding.location): \(finding.message)") }
-                    print(report.verdict)
-                }
-                if !report.ok { throw ExitCode(1) }
+                try show(try await local.verifyLedger(progress: { phase, done, total in bar.update(done, total, phase: phase) }))
             }
+        }
+
+        func show(_ report: VerificationReport) throws {
+            if options.json {
+                Output.printJSON(report)
+            } else {
+                for finding in report.findings { print("  \(finding.kind)  \(finding.location): \(finding.message)") }
+                print(report.verdict)
+            }
+            if !report.ok { throw ExitCode(1) }
         }
 
         /// The auditor's verify: the export is checked here, with the pinned key, against the

@@ -11,10 +11,8 @@ struct ModelsCommand: AsyncParsableCommand {
             Attestations.self,
         ])
 
-    /// Registry commands work on the home folder (remote registry commands: next release).
-    static func home(_ options: GlobalOptions) async throws -> TrailHome {
-        try await options.localHome("models", remoteAlternative: "/api/v1/models on the server")
-    }
+    /// The home folder, or the server with `--server` (acting as the token's user).
+    static func client(_ options: GlobalOptions) async throws -> any TrailBackend { try await options.backend() }
 
     static func show(_ version: ModelVersion, json: Bool) {
         if json { return Output.printJSON(version) }
@@ -35,8 +33,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let model = try await ModelsCommand.home(options).registry.createModel(
-                    name: name, description: description, actor: GlobalOptions.osUser)
+                let model = try await ModelsCommand.client(options).createModel(name: name, description: description)
                 options.json ? Output.printJSON(model) : print("created model \(model.name)")
             }
         }
@@ -48,7 +45,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let models = try await ModelsCommand.home(options).registry.models(maxResults: 1000).items
+                let models = try await ModelsCommand.client(options).models()
                 if options.json { return Output.printJSON(models) }
                 Output.table(
                     ["NAME", "ALIASES", "UPDATED"],
@@ -70,7 +67,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let registry = try await ModelsCommand.home(options).registry
+                let registry = try await ModelsCommand.client(options)
                 let parts = name.split(separator: "@", maxSplits: 1).map(String.init)
                 if parts.count == 2 {
                     guard let number = try await registry.model(parts[0]).aliases[parts[1]] else {
@@ -104,8 +101,8 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let version = try await ModelsCommand.home(options).registry.registerVersion(
-                    name: name, runID: try RunID(parsing: run), path: path, description: description, actor: GlobalOptions.osUser)
+                let version = try await ModelsCommand.client(options).registerVersion(
+                    name: name, runID: try RunID(parsing: run), path: path, description: description)
                 ModelsCommand.show(version, json: options.json)
             }
         }
@@ -126,15 +123,9 @@ struct ModelsCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReporting(options) {
                 guard delete || version != nil else { throw TrailError.invalid("version", "give a version, or --delete") }
-                let registry = try await ModelsCommand.home(options).registry
-                if emergency {
-                    // Moving or removing a protected alias without the gate (removal needs this path).
-                    try await registry.emergencySetAlias(
-                        name: name, alias: alias, version: delete ? nil : version, reason: reason, actor: GlobalOptions.osUser)
-                } else {
-                    try await registry.setAlias(
-                        name: name, alias: alias, version: delete ? nil : version, reason: reason, actor: GlobalOptions.osUser)
-                }
+                // With --emergency: moving or removing a protected alias without the gate (removal needs this path).
+                try await ModelsCommand.client(options).setAlias(
+                    name: name, alias: alias, version: delete ? nil : version, reason: reason, emergency: emergency)
                 options.json
                     ? Output.printJSON(["name": name, "alias": alias, "version": delete ? "" : String(version!)])
                     : print(delete ? "removed \(name)@\(alias)" : "\(name)@\(alias) → version \(version!)")
@@ -154,9 +145,8 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let moved = try await ModelsCommand.home(options).registry.transitionStage(
-                    name: name, version: version, stage: try ModelStage(parsing: stage), archiveExisting: archiveExisting, reason: reason,
-                    actor: GlobalOptions.osUser)
+                let moved = try await ModelsCommand.client(options).transitionStage(
+                    name: name, version: version, stage: try ModelStage(parsing: stage), archiveExisting: archiveExisting, reason: reason)
                 ModelsCommand.show(moved, json: options.json)
             }
         }
@@ -169,7 +159,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let changes = try await ModelsCommand.home(options).registry.history(name)
+                let changes = try await ModelsCommand.client(options).history(name)
                 if options.json { return Output.printJSON(changes) }
                 Output.table(
                     ["TIME", "ACTOR", "CHANGE", "FROM", "TO", "REASON", "EVENT"],
@@ -201,7 +191,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 } else {
                     throw TrailError.invalid("time", "time must be ISO 8601 (2026-03-01T12:00:00Z) or milliseconds since the epoch")
                 }
-                let (versions, change) = try await ModelsCommand.home(options).registry.resolve(name: parts[0], reference: parts[1], atMillis: millis)
+                let (versions, change) = try await ModelsCommand.client(options).resolve(name: parts[0], reference: parts[1], atMillis: millis)
                 if options.json {
                     return Output.printJSON(
                         JSONValue.object([
@@ -230,11 +220,10 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let registry = try await ModelsCommand.home(options).registry
+                let registry = try await ModelsCommand.client(options)
                 if let file {
                     guard let data = FileManager.default.contents(atPath: file) else { throw TrailError.invalid("file", "cannot read \(file)") }
-                    let version = try await registry.setPolicy(
-                        name: name, target: to, document: Array(data), actor: GlobalOptions.osUser)
+                    let version = try await registry.setPolicy(name: name, target: to, document: Array(data))
                     return options.json
                         ? Output.printJSON(["name": name, "target": to, "policy_version": String(version)])
                         : print("policy v\(version) for \(name) → \(to)")
@@ -258,7 +247,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let report = try await ModelsCommand.home(options).registry.evaluate(name: name, version: version, target: to)
+                let report = try await ModelsCommand.client(options).evaluate(name: name, version: version, target: to)
                 if options.json { return Output.printJSON(report) }
                 print("\(name) version \(version) → \(report.target)  (policy \(report.policyVersion.map { "v\($0)" } ?? "none: unprotected"))")
                 for requirement in report.requirements {
@@ -278,7 +267,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let approvals = try await ModelsCommand.home(options).registry.approvals(name: name, version: version)
+                let approvals = try await ModelsCommand.client(options).approvals(name: name, version: version)
                 if options.json { return Output.printJSON(approvals) }
                 Output.table(
                     ["TIME", "APPROVER", "DECISION", "TARGET", "ROOT DIGEST", "COMMENT", "EVENT"],
@@ -299,7 +288,7 @@ extension ModelsCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let attestations = try await ModelsCommand.home(options).registry.attestations(name: name, version: version)
+                let attestations = try await ModelsCommand.client(options).attestations(name: name, version: version)
                 if options.json { return Output.printJSON(attestations) }
                 Output.table(
                     ["TIME", "PREDICATE TYPE", "SUBJECT", "ENVELOPE", "SIGNED BY", "SUBMITTED BY", "EVENT"],
@@ -315,8 +304,8 @@ extension ModelsCommand {
 }
 
 /// `trail approve` and `trail reject`: an approver's decision on a version for a target,
-/// bound to the version's root digest. The local CLI acts as the OS user, who must be an
-/// enabled user with the approver role.
+/// bound to the version's root digest. The local CLI acts as the OS user, remotely the token's
+/// user; either must be an enabled user with the approver role, and the service decides.
 struct ApproveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve a model version for a target.")
     @OptionGroup var decision: DecisionOptions
@@ -339,10 +328,9 @@ struct DecisionOptions: ParsableArguments {
 
     func record(approve: Bool) async throws {
         try await runReporting(options) {
-            let approval = try await ModelsCommand.home(options).registry.approve(
-                name: name, version: version, target: to, approve: approve, comment: comment,
-                reviewedDigest: try digest.map { try Digest(parsing: $0) },
-                actor: GlobalOptions.osUser)
+            let approval = try await ModelsCommand.client(options).approve(
+                name: name, version: version, target: to, decision: approve ? .approve : .reject, comment: comment,
+                reviewedDigest: try digest.map { try Digest(parsing: $0) })
             options.json
                 ? Output.printJSON(approval)
                 : print("\(approval.decision)d \(name) version \(version) for \(approval.target) (event #\(approval.eventIndex))")

@@ -78,9 +78,9 @@ struct GlobalOptions: ParsableArguments {
         return .user(environment["USER"] ?? environment["LOGNAME"] ?? NSUserName())
     }
 
-    /// Opens the home for commands that work on the machine holding it (ledger, models,
-    /// users, tokens); `--server` is refused with a pointer to the HTTP API. Whatever the command
-    /// appends is checkpointed when it ends.
+    /// Opens the home for the processes that serve it (`trail serve`); `--server` is refused
+    /// with a pointer to what to run instead. Whatever the command appends is checkpointed when
+    /// it ends.
     func localHome(_ commands: String, remoteAlternative: String) async throws -> TrailHome {
         if serverURL != nil {
             throw TrailError(
@@ -88,7 +88,7 @@ struct GlobalOptions: ParsableArguments {
                 field: "server")
         }
         let home = try await openHome()
-        OpenedBackends.shared.add(LocalBackend(home: home, actor: Self.osUser))
+        OpenedBackends.shared.add(LocalClient(home: home, actor: Self.osUser))
         return home
     }
 
@@ -98,7 +98,7 @@ struct GlobalOptions: ParsableArguments {
             return try RemoteBackend(server: serverURL, token: token ?? environment["TRAIL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
         }
         let home = try await openHome()
-        let backend = LocalBackend(home: home, actor: Self.osUser)
+        let backend = LocalClient(home: home, actor: Self.osUser)
         OpenedBackends.shared.add(backend)
         return backend
     }

@@ -35,19 +35,19 @@ struct TrainCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting(options) {
-            let home = try await options.localHome("train", remoteAlternative: "trail train on the server's machine")
+            let client = try await options.backend()
             let config = TrainingConfig(
                 dataPath: data, testSize: testSize, seed: seed, c: c, maxIterations: maxIter, tolerance: tolerance, experiment: experiment,
                 registerAs: register)
-            let result = try await home.pipeline.train(
-                config, environment: TrainingEnvironment.probe(), actor: GlobalOptions.osUser, progress: StepProgress(options).say)
+            let result = try await TrainingPipeline(client: client).train(
+                config, environment: TrainingEnvironment.probe(), progress: StepProgress(options).say)
             if options.json { return Output.printJSON(result) }
             print("run        \(result.runID)  \(result.runName)")
             print("data       \(result.dataSHA256)  \(result.rows) rows × \(result.features) features  (\(result.dataSource))")
             print("model      \(result.modelSHA256)")
             print("metrics    " + TrainingPipeline.metricKeys.map { "\($0)=\(String(format: "%.4f", result.metrics[$0]!))" }.joined(separator: " "))
             if let version = result.registered { print("registered \(version.name) version \(version.version)  root \(version.manifest.root)") }
-            print("reproduce  trail reproduce \(result.runID)")
+            print("reproduce  trail reproduce \(result.runID)" + (options.serverURL.map { " --server \($0)" } ?? ""))
         }
     }
 }
@@ -68,7 +68,7 @@ struct ReproducePrediction: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting(options) {
-            let home = try await options.localHome("reproduce", remoteAlternative: "the machine holding the home")
+            let client = try await options.backend()
             var row: [String: JSONValue]?
             if let input {
                 let value = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: input))))
@@ -79,8 +79,9 @@ struct ReproducePrediction: AsyncParsableCommand {
                     throw TrailError.invalid("input", "the input file must hold one JSON object of feature → value")
                 }
             }
-            let check = try await ServingService(tracking: home.tracking, registry: home.registry).rescore(
-                predictionID: predictionID, input: row, actor: GlobalOptions.osUser)
+            // Re-scored here, with the exact version's files fetched by digest and checked; the
+            // result is recorded where the prediction is.
+            let check = try await client.rescore(predictionID: predictionID, input: row)
             if options.json {
                 Output.printJSON(check)
             } else {
@@ -108,10 +109,9 @@ struct ReproduceRun: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting(options) {
-            let home = try await options.localHome("reproduce", remoteAlternative: "trail reproduce on the server's machine")
-            let report = try await home.pipeline.reproduce(
-                try RunID(parsing: runID), dataPath: data, environment: TrainingEnvironment.probe(), actor: GlobalOptions.osUser,
-                progress: StepProgress(options).say)
+            let client = try await options.backend()
+            let report = try await TrainingPipeline(client: client).reproduce(
+                try RunID(parsing: runID), dataPath: data, environment: TrainingEnvironment.probe(), progress: StepProgress(options).say)
             if options.json {
                 Output.printJSON(report)
             } else {
@@ -140,15 +140,15 @@ struct StepsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting(options) {
-            let home = try await options.localHome("steps", remoteAlternative: "the artifacts under steps/ of the run")
+            let pipeline = TrainingPipeline(client: try await options.backend())
             let id = try RunID(parsing: runID)
             if let step {
                 guard let name else { throw TrailError.invalid("name", "give the output's name too, e.g. trail steps RUN train model") }
-                let value = try await home.pipeline.stepOutput(runID: id, step: step, name: name, actor: GlobalOptions.osUser)
+                let value = try await pipeline.stepOutput(runID: id, step: step, name: name)
                 return print(options.json ? value.canonicalString : String(decoding: try JSONSerialization.data(
                     withJSONObject: try JSONSerialization.jsonObject(with: Data(value.canonicalBytes)), options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
             }
-            let lineage = try await home.pipeline.stepLineage(runID: id, actor: GlobalOptions.osUser)
+            let lineage = try await pipeline.stepLineage(runID: id)
             if options.json { return print(lineage.canonicalString) }
             guard case .array(let steps)? = lineage["steps"] else { return }
             for item in steps {
@@ -174,11 +174,14 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReporting(options) {
-            let home = try await options.localHome("demo", remoteAlternative: "a local home")
+            let client = try await options.backend()
             let say = StepProgress(options).say
-            say("ModelTrail demo in \(home.url.path)")
-            let outcome = try await DemoScenario(home: home).run(
-                environment: TrainingEnvironment.probe(), actor: GlobalOptions.osUser, say: say)
+            say("ModelTrail demo in \(client.location)")
+            // Locally the trainer key lives in the home; against a server, in the user's config folder.
+            let trainerKey =
+                (client as? LocalClient)?.home.url.appendingPathComponent("keys/demo-trainer.key")
+                ?? AuditorStore.defaultDirectory().appendingPathComponent("demo-trainer.key")
+            let outcome = try await DemoScenario(client: client, trainerKey: trainerKey).run(environment: TrainingEnvironment.probe(), say: say)
             if options.json { return Output.printJSON(outcome) }
             print("")
             TraceCommand.printLineage(outcome.lineage)
@@ -220,8 +223,7 @@ struct TraceCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let home = try await options.localHome("trace", remoteAlternative: "the ledger routes")
-                let trace = try await home.lineage.prediction(id: predictionID)
+                let trace = try await options.backend().predictionTrace(id: predictionID)
                 if options.json { return Output.printJSON(trace) }
                 let p = trace.prediction
                 print("prediction \(p.predictionID)  \(p.outcome)  \(p.modelName) version \(p.modelVersion)  deployment \(p.deploymentID)")
@@ -246,8 +248,7 @@ struct TraceCommand: AsyncParsableCommand {
             try await runReporting(options) {
                 let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw TrailError.invalid("reference", "give NAME@alias (e.g. breast_cancer_classifier@production)") }
-                let home = try await options.localHome("trace", remoteAlternative: "the ledger routes")
-                let lineage = try await home.lineage.model(name: parts[0], reference: parts[1])
+                let lineage = try await options.backend().modelLineage(name: parts[0], reference: parts[1])
                 options.json ? Output.printJSON(lineage) : TraceCommand.printLineage(lineage)
             }
         }
@@ -267,8 +268,7 @@ struct LineageCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let home = try await options.localHome("lineage", remoteAlternative: "the machine holding the home")
-                let impact = try await home.lineage.dataset(digest: digest, windowMillis: try DriftCommand.duration(window))
+                let impact = try await options.backend().datasetImpact(digest: digest, windowMillis: try DriftCommand.duration(window))
                 if options.json { return Output.printJSON(impact) }
                 print("dataset \(impact.digest): \(impact.runs.count) runs, \(impact.totalPredictions) predictions served")
                 for use in impact.runs {
@@ -310,9 +310,8 @@ struct DriftCommand: AsyncParsableCommand {
         try await runReporting(options) {
             let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw TrailError.invalid("reference", "give NAME@alias") }
-            let home = try await options.localHome("drift", remoteAlternative: "the machine holding the home")
-            let report = try await ServingService(tracking: home.tracking, registry: home.registry).drift(
-                name: parts[0], reference: parts[1], windowMillis: try Self.duration(window), minimumRows: minRows, actor: GlobalOptions.osUser)
+            let report = try await options.backend().drift(
+                name: parts[0], reference: parts[1], windowMillis: try Self.duration(window), minimumRows: minRows)
             if options.json { return Output.printJSON(report) }
             print("\(report.name)@\(report.reference) version \(report.version): \(report.level.uppercased()) over \(report.served) served inputs in \(window) (event #\(report.eventIndex ?? -1))")
             Output.table(

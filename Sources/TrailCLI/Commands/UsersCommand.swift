@@ -3,11 +3,9 @@ import Foundation
 import TrailCore
 import TrailService
 
-/// Identities are managed on the machine holding the home folder: whoever can read it is
-/// already its administrator.
-func identityHome(_ options: GlobalOptions) async throws -> TrailHome {
-    try await options.localHome("users and tokens", remoteAlternative: "an admin on the server's machine")
-}
+/// Identities: on the home folder (whoever can read it is already its administrator), or on a
+/// server by an admin's token.
+func identityClient(_ options: GlobalOptions) async throws -> any TrailBackend { try await options.backend() }
 
 func parseRoles(_ items: [String]) throws -> Set<Role> {
     Set(
@@ -32,7 +30,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let user = try await identityHome(options).identity.createUser(name: name, roles: try parseRoles(roles), actor: GlobalOptions.osUser)
+                let user = try await identityClient(options).createUser(name: name, roles: try parseRoles(roles))
                 options.json
                     ? Output.printJSON(user)
                     : print("created user \(user.name) with roles \(user.roles.sorted().map(\.rawValue).joined(separator: ", "))")
@@ -46,7 +44,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let users = try await identityHome(options).identity.users()
+                let users = try await identityClient(options).users()
                 if options.json { return Output.printJSON(users) }
                 Output.table(
                     ["NAME", "ROLES", "DISABLED"],
@@ -63,7 +61,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let user = try await identityHome(options).identity.setRoles(name: name, roles: try parseRoles(roles), actor: GlobalOptions.osUser)
+                let user = try await identityClient(options).setRoles(name: name, roles: try parseRoles(roles))
                 options.json ? Output.printJSON(user) : print("\(user.name): \(user.roles.sorted().map(\.rawValue).joined(separator: ", "))")
             }
         }
@@ -83,14 +81,14 @@ struct TokensCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let (secret, token) = try await identityHome(options).identity.createToken(
+                let (secret, token) = try await identityClient(options).createToken(
                     user: user,
                     expiresInSeconds: try expiresDays.map { days in
                         guard (1...IdentityService.maxTokenDays).contains(days) else {
                             throw TrailError.invalid("expires-days", "expires-days must be 1 to \(IdentityService.maxTokenDays) (100 years)")
                         }
                         return days * 86400
-                    }, actor: GlobalOptions.osUser)
+                    })
                 if options.json { return Output.printJSON(["token": secret, "token_id": token.id, "user": user]) }
                 print(secret)
                 FileHandle.standardError.write(
@@ -106,7 +104,7 @@ struct TokensCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                let tokens = try await identityHome(options).identity.tokens(user: user)
+                let tokens = try await identityClient(options).tokens(user: user)
                 if options.json { return Output.printJSON(tokens) }
                 Output.table(
                     ["ID", "USER", "CREATED", "EXPIRES", "REVOKED"],
@@ -124,7 +122,7 @@ struct TokensCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReporting(options) {
-                try await identityHome(options).identity.revokeToken(id: id, actor: GlobalOptions.osUser)
+                try await identityClient(options).revokeToken(id: id)
                 options.json ? Output.printJSON(["revoked": id]) : print("revoked \(id)")
             }
         }

@@ -162,7 +162,7 @@ public struct Approval: Sendable, Hashable, Codable {
 }
 
 /// The outcome of running a policy: each requirement, met or not, with its evidence.
-public struct GateReport: Sendable, Hashable, Encodable {
+public struct GateReport: Sendable, Hashable, Codable {
     public struct Requirement: Sendable, Hashable, Codable {
         public var requirement: String
         public var met: Bool
@@ -202,5 +202,15 @@ public struct GateReport: Sendable, Hashable, Encodable {
         try c.encodeIfPresent(policyVersion, forKey: .policyVersion)
         try c.encode(requirements, forKey: .requirements)
         try c.encode(granted, forKey: .granted)
+    }
+
+    /// Reads a report as served (`granted` is recomputed from the requirements, never trusted).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(Int64.self, forKey: .version)
+        target = try c.decode(String.self, forKey: .target)
+        policyVersion = try c.decodeIfPresent(Int64.self, forKey: .policyVersion)
+        requirements = try c.decode([Requirement].self, forKey: .requirements)
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
 import TrailCore
+import TrailArtifacts
 import TrailService
 
 /// `/api/v1/models`: the registry, as a thin translation to `RegistryService`.
 struct RegistryRoutes {
     let registry: RegistryService
+    let blobs: any BlobStore
     let config: TrailServerConfig
 
     struct CreateModel: Decodable {
@@ -105,6 +107,28 @@ struct RegistryRoutes {
                 name: try Self.name(context), target: target, document: Array(bytes.readableBytesView), actor: context.actor)
             return try JSONResponse.make(["policy_version": version])
         }
+        api.get("models/:name/policies", .read) { request, context in
+            guard let target = request.uri.queryParameters.get("target") else {
+                throw TrailError.invalid("target", "target (@alias or stage) is required")
+            }
+            guard let (version, policy) = try await registry.policy(name: try Self.name(context), target: target) else {
+                return try JSONResponse.make(StoredPolicy(policyVersion: nil, policy: nil))
+            }
+            return try JSONResponse.make(StoredPolicy(policyVersion: version, policy: policy))
+        }
+        api.get("models/:name/versions/:version/files/:digest", .read) { _, context in
+            // A version's file by its manifest digest (a client re-scoring or serving checks each).
+            let version = try await registry.version(try Self.name(context), try Self.version(context))
+            let digest = try Digest(parsing: try context.parameters.require("digest"))
+            guard let file = version.manifest.files.first(where: { $0.digest == digest }) else {
+                throw TrailError.notFound("model file", digest.description, field: "digest")
+            }
+            let reader: any BlobReader
+            do { reader = try blobs.open(digest) } catch {
+                throw TrailError(.dataLoss, "model file \(file.path) (\(digest)) is missing from the blob store")
+            }
+            return ArtifactRoutes.stream(ArtifactEntry(path: try ArtifactPath(validating: file.path), digest: digest, sizeBytes: file.sizeBytes, createdMillis: 0), reader)
+        }
         api.get("models/:name/versions/:version/check", .read) { request, context in
             guard let target = request.uri.queryParameters.get("to") else { throw TrailError.invalid("to", "to (@alias or stage) is required") }
             return try JSONResponse.make(
@@ -189,6 +213,12 @@ struct RegistryRoutes {
     }
 
     struct History: Encodable { var changes: [RegistryChange] }
+
+    struct StoredPolicy: Codable {
+        var policyVersion: Int64?
+        var policy: PromotionPolicy?
+        enum CodingKeys: String, CodingKey { case policyVersion = "policy_version", policy }
+    }
 
     struct Resolution: Encodable {
         var versions: [Int64]

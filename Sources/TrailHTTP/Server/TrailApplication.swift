@@ -19,8 +19,10 @@ public enum TrailApplication {
         }
         let api = SecuredRoutes(router: router, prefix: "api/v1", table: table, identity: home.identity)
         NativeRoutes(tracking: home.tracking, config: config).add(to: api)
-        LedgerRoutes(ledger: home.ledger).add(to: api)
-        RegistryRoutes(registry: home.registry, config: config).add(to: api)
+        LedgerRoutes(ledger: home.ledger, verifier: home.verifier).add(to: api)
+        RegistryRoutes(registry: home.registry, blobs: home.tracking.blobs, config: config).add(to: api)
+        IdentityRoutes(identity: home.identity, config: config).add(to: api)
+        EvidenceRoutes(home: home, config: config).add(to: api)
         api.get("openapi.json", .read) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],

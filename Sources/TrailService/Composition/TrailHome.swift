@@ -17,8 +17,8 @@ public struct TrailHome: Sendable {
     /// Lineage: what stands behind a model, link by link, with proofs.
     public var lineage: LineageService { LineageService(tracking: tracking, registry: registry, ledger: ledger) }
 
-    /// The training pipeline (`trail train`, `trail reproduce`).
-    public var pipeline: TrainingPipeline { TrainingPipeline(tracking: tracking, registry: registry) }
+    /// The training pipeline (`trail train`, `trail reproduce`) recording here as `actor`.
+    public func pipeline(as actor: Actor) -> TrainingPipeline { TrainingPipeline(client: LocalClient(home: self, actor: actor)) }
 
     /// The verifier over this home's store, blobs and log key.
     public var verifier: LedgerVerifier {

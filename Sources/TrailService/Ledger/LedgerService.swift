@@ -169,7 +169,7 @@ public struct LedgerService: Sendable {
     /// Writes the ledger as JSON lines for an auditor who verifies offline: a header with the
     /// public key and the checkpoint, then every event with its canonical body and inclusion
     /// proof against that checkpoint. The export itself is recorded as `ledger.export`.
-    public func export(actor: Actor, write: (String) throws -> Void, progress: ((Int64, Int64) -> Void)? = nil) async throws -> StoredCheckpoint {
+    public func export(actor: Actor, write: (String) async throws -> Void, progress: ((Int64, Int64) -> Void)? = nil) async throws -> StoredCheckpoint {
         var checkpoint = try await checkpointIfBehind()
         if checkpoint == nil { checkpoint = try await latestCheckpoint() }
         guard let checkpoint else { throw TrailError.internalError("no checkpoint to export against") }
@@ -177,7 +177,7 @@ public struct LedgerService: Sendable {
             "type": "header", "format": "modeltrail-ledger-export/v1", "origin": .string(origin), "verifier_key": .string(verifierKey),
             "checkpoint": .string(checkpoint.note),
         ]
-        try write(header.canonicalString)
+        try await write(header.canonicalString)
         let size = Int64(checkpoint.size)
         var start: Int64 = 0
         while start < size {
@@ -189,7 +189,7 @@ public struct LedgerService: Sendable {
                     "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()),
                     "inclusion_proof": .array(path.map { .string(Data($0).base64EncodedString()) }),
                 ]
-                try write(line.canonicalString)
+                try await write(line.canonicalString)
             }
             progress?(end, size)
             start = end
@@ -244,7 +244,7 @@ public struct InclusionProof: Sendable, Codable {
 }
 
 /// A consistency proof between two signed checkpoints.
-public struct ConsistencyProof: Sendable, Encodable {
+public struct ConsistencyProof: Sendable, Codable {
     public var first: UInt64
     public var second: UInt64
     public var path: [TreeHash]
@@ -260,6 +260,23 @@ public struct ConsistencyProof: Sendable, Encodable {
         try c.encode(path.map { Data($0).base64EncodedString() }, forKey: .path)
         try c.encode(firstCheckpoint, forKey: .firstCheckpoint)
         try c.encode(secondCheckpoint, forKey: .secondCheckpoint)
+    }
+
+    public init(first: UInt64, second: UInt64, path: [TreeHash], firstCheckpoint: String, secondCheckpoint: String) {
+        self.first = first
+        self.second = second
+        self.path = path
+        self.firstCheckpoint = firstCheckpoint
+        self.secondCheckpoint = secondCheckpoint
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        first = try c.decode(UInt64.self, forKey: .first)
+        second = try c.decode(UInt64.self, forKey: .second)
+        path = try c.decode([String].self, forKey: .path).map { Array(Data(base64Encoded: $0) ?? Data()) }
+        firstCheckpoint = try c.decode(String.self, forKey: .firstCheckpoint)
+        secondCheckpoint = try c.decode(String.self, forKey: .secondCheckpoint)
     }
 
     public func verify(with verifier: NoteVerifier) -> Bool {

@@ -17,7 +17,7 @@ public struct LineageService: Sendable {
         self.ledger = ledger
     }
 
-    public struct Link: Sendable, Encodable {
+    public struct Link: Sendable, Codable {
         public var kind: String
         public var summary: String
         public var eventIndex: Int64?
@@ -29,7 +29,7 @@ public struct LineageService: Sendable {
         enum CodingKeys: String, CodingKey { case kind, summary, eventIndex = "event_index", proven, proof }
     }
 
-    public struct ModelLineage: Sendable, Encodable {
+    public struct ModelLineage: Sendable, Codable {
         public var name: String
         public var reference: String
         public var version: Int64

@@ -5,7 +5,7 @@ import TrailLedger
 import TrailStore
 
 extension LineageService {
-    public struct PredictionTrace: Sendable, Encodable {
+    public struct PredictionTrace: Sendable, Codable {
         public var prediction: PredictionRecord
         public var batchEventIndex: Int64
         public var position: Int
@@ -86,15 +86,15 @@ extension LineageService {
             links: await prover.prove(links) + model.links)
     }
 
-    public struct DatasetImpact: Sendable, Encodable {
-        public struct Use: Sendable, Encodable {
+    public struct DatasetImpact: Sendable, Codable {
+        public struct Use: Sendable, Codable {
             public var runID: RunID
             public var runName: String
             public var versions: [String]
             public var deployments: [String]
         }
 
-        public struct Window: Sendable, Encodable {
+        public struct Window: Sendable, Codable {
             public var deploymentID: String
             /// The model version (`name/version`) that made these predictions.
             public var modelVersion: String

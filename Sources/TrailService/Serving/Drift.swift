@@ -3,8 +3,8 @@ import TrailCore
 import TrailLearn
 import TrailStore
 
-public struct DriftReport: Sendable, Encodable {
-    public struct Feature: Sendable, Encodable {
+public struct DriftReport: Sendable, Codable {
+    public struct Feature: Sendable, Codable {
         public var name: String
         public var psi: Double
         public var level: String
@@ -28,7 +28,7 @@ public struct DriftReport: Sendable, Encodable {
     }
 }
 
-public struct PredictionCheck: Sendable, Encodable {
+public struct PredictionCheck: Sendable, Codable {
     public var predictionID: String
     public var outcome: String
     public var differences: [String]
@@ -95,6 +95,19 @@ extension ServingService {
         guard let (record, _, _) = try await tracking.store.prediction(id: predictionID) else {
             throw TrailError.notFound("prediction", predictionID, field: "prediction_id")
         }
+        var check = try await Self.check(record, input: input) { try await load(name: record.modelName, reference: String(record.modelVersion), pinned: true) }
+        check.eventIndex = try await recordCheck(check, actor: actor)
+        return check
+    }
+
+    /// Re-scores `record` with the model `load` gives (its exact version, every file checked):
+    /// the input row (given, or the stored one) must have the recorded digest and the output
+    /// must be identical. Shared by the server's home and by a client re-scoring on its own
+    /// machine from downloaded files.
+    public static func check(
+        _ record: PredictionRecord, input: [String: JSONValue]?, load: () async throws -> LoadedModel
+    ) async throws -> PredictionCheck {
+        let predictionID = record.predictionID
         guard record.outcome == "ok" else { throw TrailError.invalid("prediction_id", "\(predictionID) was a refused request; nothing to re-score") }
         var row = input
         if row == nil, let raw = record.rawInput, case .object(let stored) = try JSONValue.parse(Array(raw.utf8)) { row = stored }
@@ -106,7 +119,10 @@ extension ServingService {
         if digest != record.inputDigest {
             check.differences.append("input digest: recorded \(record.inputDigest), given \(digest)")
         } else {
-            let loaded = try await load(name: record.modelName, reference: String(record.modelVersion), pinned: true)
+            let loaded = try await load()
+            guard loaded.version.name == record.modelName, loaded.version.version == record.modelVersion else {
+                throw TrailError(.dataLoss, "the model loaded is not \(record.modelName) version \(record.modelVersion)", field: "prediction_id")
+            }
             switch Self.check(row, for: loaded.model) {
             case .failure(let problems): check.differences.append("input: \(problems.message)")
             case .success(let values):
@@ -119,12 +135,29 @@ extension ServingService {
             }
         }
         check.outcome = check.differences.isEmpty ? "REPRODUCED" : "DIFFERS"
-        let index = try await tracking.store.record(
-            EventDraft(
-                    action: "prediction.reproduce", actor: actor, timeMillis: tracking.clock.nowMillis(),
-                    subject: Subject(type: "prediction", id: predictionID),
-                    facts: ["outcome": .string(check.outcome), "differences": .array(check.differences.map(JSONValue.string))]))
-        check.eventIndex = index
         return check
+    }
+
+    /// Records a re-scoring as `prediction.reproduce` (done here, or on a client and reported):
+    /// the prediction must exist, the outcome be REPRODUCED or DIFFERS, the text bounded.
+    public func recordCheck(_ check: PredictionCheck, actor: Actor) async throws -> Int64? {
+        guard try await tracking.store.prediction(id: check.predictionID) != nil else {
+            throw TrailError.notFound("prediction", check.predictionID, field: "prediction_id")
+        }
+        guard ["REPRODUCED", "DIFFERS"].contains(check.outcome) else { throw TrailError.invalid("outcome", "outcome must be REPRODUCED or DIFFERS") }
+        guard check.outcome == "DIFFERS" || check.differences.isEmpty else {
+            throw TrailError.invalid("differences", "a REPRODUCED check lists no differences")
+        }
+        guard check.differences.count <= 100, check.differences.allSatisfy({ $0.utf8.count <= 4000 }) else {
+            throw TrailError.invalid("differences", "at most 100 differences of at most 4000 bytes each")
+        }
+        if let p = check.probability, !p.isFinite { throw TrailError.invalid("probability", "probability must be finite") }
+        var facts: [String: JSONValue] = ["outcome": .string(check.outcome), "differences": .array(check.differences.map(JSONValue.string))]
+        if let p = check.probability { facts["probability"] = .double(p) }
+        if let p = check.prediction { facts["prediction"] = .int(Int64(p)) }
+        return try await tracking.store.record(
+            EventDraft(
+                action: "prediction.reproduce", actor: actor, timeMillis: tracking.clock.nowMillis(),
+                subject: Subject(type: "prediction", id: check.predictionID), facts: .object(facts)))
     }
 }

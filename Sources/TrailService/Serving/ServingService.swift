@@ -58,14 +58,25 @@ public struct ServingService: Sendable {
             throw TrailError.notFound("model reference", "\(name)@\(reference)", field: "reference")
         }
         let version = try await registry.version(name, number)
-        var files: [String: [UInt8]] = [:]
-        for file in version.manifest.files {
-            let bytes: [UInt8]
+        return try await Self.assemble(name: name, reference: reference, version: version) { file in
             do {
-                bytes = try tracking.blobs.get(file.digest)
+                return try tracking.blobs.get(file.digest)
             } catch {
                 throw TrailError(.dataLoss, "model file \(file.path) (\(file.digest)) of \(name) version \(number) is missing", field: "reference")
             }
+        }
+    }
+
+    /// Builds a servable model from a version's files, fetched by `fetch` (from the blob store
+    /// here, or downloaded from a server by a client): every file must match its manifest
+    /// digest and the manifest its root, or nothing is loaded.
+    public static func assemble(
+        name: String, reference: String, version: ModelVersion, fetch: (ManifestFile) async throws -> [UInt8]
+    ) async throws -> LoadedModel {
+        let number = version.version
+        var files: [String: [UInt8]] = [:]
+        for file in version.manifest.files {
+            let bytes = try await fetch(file)
             guard Digest.of(bytes) == file.digest else {
                 throw TrailError(
                     .dataLoss, "model file \(file.path) of \(name) version \(number) does not match its manifest digest \(file.digest); refusing to serve",

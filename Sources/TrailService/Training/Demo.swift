@@ -13,11 +13,22 @@ public struct DemoScenario: Sendable {
     public static let approvers = ["demo-approver-1", "demo-approver-2"]
     public static let provenanceType = "https://slsa.dev/provenance/v1"
 
-    public let home: TrailHome
+    /// Where the story is told (a home folder, or a server through an admin's token), and as whom.
+    public let client: any TrailClient
+    /// The demo trainer's Ed25519 seed, created on first use (mode 0600).
+    public let trainerKey: URL
 
-    public init(home: TrailHome) { self.home = home }
+    public init(client: any TrailClient, trainerKey: URL) {
+        self.client = client
+        self.trainerKey = trainerKey
+    }
 
-    public struct Outcome: Sendable, Encodable {
+    /// The demo on a home folder, acting as `actor`; the trainer key lives in the home's keys/.
+    public init(home: TrailHome, actor: Actor) {
+        self.init(client: home.client(as: actor), trainerKey: home.url.appendingPathComponent("keys/demo-trainer.key"))
+    }
+
+    public struct Outcome: Sendable, Codable {
         public var training: TrainingResult
         public var version: Int64
         public var refusedRequirements: [String]
@@ -39,31 +50,33 @@ public struct DemoScenario: Sendable {
         evidenceArtifacts: ["confusion_matrix.png", "classification_report.json", "run_manifest.json", "model_card.md", "repro/manifest.json"],
         provenanceTags: ["mlflow.source.git.commit", "data_sha256", "environment_sha256"], attestations: [provenanceType])
 
-    public func run(environment: TrainingEnvironment, actor: Actor, say: @Sendable (String) -> Void) async throws -> Outcome {
-        let registry = home.registry
+    public func run(environment: TrainingEnvironment, say: @Sendable (String) -> Void) async throws -> Outcome {
+        let registry = client
         say("1. Train and register (load_data → split → train → evaluate → package)")
-        let training = try await home.pipeline.train(
-            TrainingConfig(registerAs: Self.modelName), environment: environment, actor: actor, progress: { say("   " + $0) })
+        let training = try await TrainingPipeline(client: client).train(
+            TrainingConfig(registerAs: Self.modelName), environment: environment, progress: { say("   " + $0) })
         guard let version = training.registered else { throw TrailError.internalError("the demo's training registered no version") }
 
-        say("2. Demo approvers and the @production policy (admin: \(actor.id))")
-        for name in Self.approvers where try await home.identity.store.user(name: name) == nil {
-            _ = try await home.identity.createUser(name: name, roles: [.approver], actor: actor)
+        say("2. Demo approvers and the @production policy")
+        let users = Set(try await client.users().map(\.name))
+        for name in Self.approvers where !users.contains(name) {
+            _ = try await client.createUser(name: name, roles: [.approver])
             say("   created approver \(name)")
         }
         if try await registry.policy(name: Self.modelName, target: "@production")?.policy != Self.policy {
-            let policyVersion = try await registry.setPolicy(name: Self.modelName, target: "@production", policy: Self.policy, actor: actor)
+            let document = try JSONEncoder().encode(Self.policy)
+            let policyVersion = try await registry.setPolicy(name: Self.modelName, target: "@production", document: Array(document))
             say("   policy v\(policyVersion): 2 approvals, roc_auc ≥ 0.98, accuracy ≥ 0.95, evidence files, provenance tags, SLSA provenance")
         }
 
         say("3. @staging (unprotected)")
-        try await registry.setAlias(name: Self.modelName, alias: "staging", version: version.version, reason: "demo: candidate", actor: actor)
+        try await registry.setAlias(name: Self.modelName, alias: "staging", version: version.version, reason: "demo: candidate", emergency: false)
         say("   \(Self.modelName)@staging → version \(version.version)")
 
         say("4. @production without approvals or provenance: refused")
         var refused: [String] = []
         do {
-            try await registry.setAlias(name: Self.modelName, alias: "production", version: version.version, reason: "demo: release", actor: actor)
+            try await registry.setAlias(name: Self.modelName, alias: "production", version: version.version, reason: "demo: release", emergency: false)
         } catch let error as TrailError where error.code == .permissionDenied {
             let report = try await registry.evaluate(name: Self.modelName, version: version.version, target: "@production")
             refused = report.unmet.map(\.requirement)
@@ -71,38 +84,45 @@ public struct DemoScenario: Sendable {
         }
 
         say("5. Sign SLSA provenance with the demo trainer key and attach it (verified on arrival)")
-        let key = try Self.trainerKey(home.url.appendingPathComponent("keys/demo-trainer.key"))
+        let key = try Self.trainerKey(trainerKey)
         let publicHex = Array(key.publicKey.rawRepresentation).hexString
         let keyID = DSSE.keyID(ed25519PublicKey: Array(key.publicKey.rawRepresentation))
         if try await registry.trustedKeys().first(where: { $0.keyID == keyID && !$0.revoked }) == nil {
-            _ = try await registry.trustKey(name: "demo-trainer", publicKeyHex: publicHex, predicateTypes: [Self.provenanceType], actor: actor)
+            _ = try await registry.trustKey(name: "demo-trainer", publicKeyHex: publicHex, predicateTypes: [Self.provenanceType])
         }
         let statement = ProvenanceStatement.make(version: version, training: training, environment: environment)
         let envelope = try DSSE.Envelope.sign(payloadType: DSSE.inTotoPayloadType, payload: statement.canonicalBytes, key: key)
         let attestation = try await registry.attest(
-            name: Self.modelName, version: version.version, predicateType: Self.provenanceType, envelope: envelope.json, actor: actor)
+            name: Self.modelName, version: version.version, predicateType: Self.provenanceType, envelope: envelope.json)
         say("   attestation #\(attestation.eventIndex): subject \(attestation.subjectDigest), key \(keyID.prefix(16))…")
 
         say("6. Two approvers review root digest \(version.manifest.root)")
         for approver in Self.approvers {
-            let approval = try await registry.approve(
-                name: Self.modelName, version: version.version, target: "@production", comment: "demo review: evidence and metrics checked",
-                reviewedDigest: version.manifest.root, actor: .user(approver))
+            let (reviewer, release) = try await client.acting(as: approver)
+            let approval: Approval
+            do {
+                approval = try await reviewer.approve(
+                    name: Self.modelName, version: version.version, target: "@production", decision: .approve,
+                    comment: "demo review: evidence and metrics checked", reviewedDigest: version.manifest.root)
+            } catch {
+                await release()
+                throw error
+            }
+            await release()
             say("   ✓ \(approver) approved (event #\(approval.eventIndex))")
         }
 
         say("7. @production through the gate")
         try await registry.setAlias(
-            name: Self.modelName, alias: "production", version: version.version, reason: "demo: approved release", actor: actor)
+            name: Self.modelName, alias: "production", version: version.version, reason: "demo: approved release", emergency: false)
         let promotion = try await registry.history(Self.modelName).last { $0.kind == .alias && $0.key == "production" }
         say("   \(Self.modelName)@production → version \(version.version) (event #\(promotion?.eventIndex ?? -1))")
 
         say("8. Verify the ledger")
-        _ = try await home.ledger.checkpointIfBehind()
-        let verification = try await home.verifier.verify()
+        let verification = try await client.verifyLedger(progress: nil)
         say("   \(verification.ok ? "OK" : "FAILED"): \(verification.events) events, \(verification.findings.count) findings")
 
-        let lineage = try await home.lineage.model(name: Self.modelName, reference: "production")
+        let lineage = try await client.modelLineage(name: Self.modelName, reference: "production")
         return Outcome(
             training: training, version: version.version, refusedRequirements: refused, productionEventIndex: promotion?.eventIndex,
             verifyOK: verification.ok, verifiedEvents: verification.events, lineage: lineage)

@@ -3,7 +3,7 @@ import TrailCore
 import TrailStore
 
 /// The verdict of `trail reproduce`.
-public struct ReproductionReport: Sendable, Encodable {
+public struct ReproductionReport: Sendable, Codable {
     public var runID: RunID
     public var outcome: String
     public var differences: [String]
@@ -49,6 +49,35 @@ public struct ReproductionReport: Sendable, Encodable {
         try c.encodeIfPresent(eventIndex, forKey: .eventIndex)
     }
 
+    public init(
+        runID: RunID, outcome: String, differences: [String], rebuildRunID: RunID?, expectedModelSHA256: String, actualModelSHA256: String?,
+        dataSHA256: String, environmentDifferences: [String] = [], eventIndex: Int64? = nil
+    ) {
+        self.runID = runID
+        self.outcome = outcome
+        self.differences = differences
+        self.rebuildRunID = rebuildRunID
+        self.expectedModelSHA256 = expectedModelSHA256
+        self.actualModelSHA256 = actualModelSHA256
+        self.dataSHA256 = dataSHA256
+        self.environmentDifferences = environmentDifferences
+        self.eventIndex = eventIndex
+    }
+
+    /// Reads a report as served or submitted (`verdict` and `same_environment` are recomputed).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        runID = try c.decode(RunID.self, forKey: .runID)
+        outcome = try c.decode(String.self, forKey: .outcome)
+        differences = try c.decode([String].self, forKey: .differences)
+        environmentDifferences = try c.decodeIfPresent([String].self, forKey: .environmentDifferences) ?? []
+        rebuildRunID = try c.decodeIfPresent(RunID.self, forKey: .rebuildRunID)
+        expectedModelSHA256 = try c.decode(String.self, forKey: .expectedModelSHA256)
+        actualModelSHA256 = try c.decodeIfPresent(String.self, forKey: .actualModelSHA256)
+        dataSHA256 = try c.decode(String.self, forKey: .dataSHA256)
+        eventIndex = try c.decodeIfPresent(Int64.self, forKey: .eventIndex)
+    }
+
     /// The environment tags compared, with the words used for them.
     static let environmentKeys: [(key: String, label: String)] = [
         ("mlflow.source.git.commit", "git commit"), ("git_dirty", "git dirty"), ("git_diff_sha256", "git diff"),
@@ -74,10 +103,10 @@ extension TrainingPipeline {
     /// parameters into a new run tagged `rebuild_of`, and compares the model digest and every
     /// metric exactly. The verdict is a `run.reproduce` ledger event on the original run.
     public func reproduce(
-        _ runID: RunID, dataPath: String? = nil, environment: TrainingEnvironment, actor: Actor, progress: @Sendable (String) -> Void = { _ in }
+        _ runID: RunID, dataPath: String? = nil, environment: TrainingEnvironment, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> ReproductionReport {
-        let original = try await tracking.run(runID)
-        let manifest = try await stepFile(runID, "repro/manifest.json", actor: actor)
+        let original = try await client.run(runID)
+        let manifest = try await stepFile(runID, "repro/manifest.json")
         guard manifest["format"]?.stringValue == "modeltrail.repro/v1", let recordedSource = manifest["data"]?["source"]?.stringValue,
             let recordedData = manifest["data"]?["sha256"]?.stringValue, let expectedModel = manifest["expected"]?["model_sha256"]?.stringValue,
             case .object(let expectedMetrics)? = manifest["expected"]?["metrics"], let params = manifest["params"]
@@ -109,7 +138,7 @@ extension TrainingPipeline {
                 dataPath: source, testSize: try number("test_size"), seed: UInt64(try number("seed")), c: try number("C"),
                 maxIterations: Int(try number("max_iter")), tolerance: try number("tolerance"),
                 experiment: params["experiment"]?.stringValue ?? "breast-cancer")
-            let result = try await train(config, environment: environment, actor: actor, rebuildOf: runID, progress: progress)
+            let result = try await train(config, environment: environment, rebuildOf: runID, progress: progress)
             report.rebuildRunID = result.runID
             report.actualModelSHA256 = result.modelSHA256.description
             if result.modelSHA256.description != expectedModel {
@@ -131,25 +160,46 @@ extension TrainingPipeline {
         report.outcome = report.differences.isEmpty ? "REPRODUCED" : "DIFFERS"
         report.environmentDifferences = ReproductionReport.environmentDifferences(recorded: original.tags, now: environment)
         if let rebuild = report.rebuildRunID {
-            try await tracking.setTag(rebuild, key: "reproduce_outcome", value: report.outcome, actor: actor)
+            try await client.setTag(rebuild, key: "reproduce_outcome", value: report.outcome)
         }
-        let index = try await tracking.store.record(
-            EventDraft(
-                    action: "run.reproduce", actor: actor, timeMillis: tracking.clock.nowMillis(), subject: Subject(type: "run", id: runID.value),
-                    related: report.rebuildRunID.map { ["rebuild_run_id": $0.value] } ?? [:],
-                    facts: [
-                        "outcome": .string(report.outcome), "differences": .array(report.differences.map(JSONValue.string)),
-                        "environment_differences": .array(report.environmentDifferences.map(JSONValue.string)),
-                        "expected_model_sha256": .string(expectedModel),
-                        "actual_model_sha256": report.actualModelSHA256.map(JSONValue.string) ?? .null, "data_sha256": .string(recordedData),
-                    ]))
-        report.eventIndex = index
+        report.eventIndex = try await client.recordReproduction(report)
         return report
     }
 
-    func stepFile(_ runID: RunID, _ path: String, actor: Actor) async throws -> JSONValue {
-        let (_, reader) = try await tracking.openArtifact(runID, path: try ArtifactPath(validating: path), actor: actor)
-        defer { reader.close() }
-        return try JSONValue.parse(try reader.readAll())
+    func stepFile(_ runID: RunID, _ path: String) async throws -> JSONValue {
+        try JSONValue.parse(try await client.readArtifact(runID, path: try ArtifactPath(validating: path)))
+    }
+}
+
+extension TrackingService {
+    /// Records the verdict of a rebuild (made here or on a client) as `run.reproduce` on the
+    /// original run: the runs must exist, the outcome be REPRODUCED or DIFFERS, the text bounded.
+    public func recordReproduction(_ report: ReproductionReport, actor: Actor) async throws -> Int64? {
+        _ = try await run(report.runID)
+        if let rebuild = report.rebuildRunID { _ = try await run(rebuild) }
+        guard ["REPRODUCED", "DIFFERS"].contains(report.outcome) else { throw TrailError.invalid("outcome", "outcome must be REPRODUCED or DIFFERS") }
+        guard report.outcome == "DIFFERS" || report.differences.isEmpty else {
+            throw TrailError.invalid("differences", "a REPRODUCED report lists no differences")
+        }
+        for (field, list) in [("differences", report.differences), ("environment_differences", report.environmentDifferences)] {
+            guard list.count <= 100, list.allSatisfy({ $0.utf8.count <= 4000 }) else {
+                throw TrailError.invalid(field, "at most 100 entries of at most 4000 bytes each")
+            }
+        }
+        for (field, text) in [
+            ("expected_model_sha256", report.expectedModelSHA256), ("actual_model_sha256", report.actualModelSHA256 ?? ""), ("data_sha256", report.dataSHA256),
+        ] where text.utf8.count > 200 {
+            throw TrailError.invalid(field, "\(field) is at most 200 bytes")
+        }
+        return try await store.record(
+            EventDraft(
+                action: "run.reproduce", actor: actor, timeMillis: clock.nowMillis(), subject: Subject(type: "run", id: report.runID.value),
+                related: report.rebuildRunID.map { ["rebuild_run_id": $0.value] } ?? [:],
+                facts: [
+                    "outcome": .string(report.outcome), "differences": .array(report.differences.map(JSONValue.string)),
+                    "environment_differences": .array(report.environmentDifferences.map(JSONValue.string)),
+                    "expected_model_sha256": .string(report.expectedModelSHA256),
+                    "actual_model_sha256": report.actualModelSHA256.map(JSONValue.string) ?? .null, "data_sha256": .string(report.dataSHA256),
+                ]))
     }
 }

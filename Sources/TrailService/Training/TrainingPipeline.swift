@@ -43,7 +43,7 @@ public struct TrainingConfig: Sendable, Hashable {
 }
 
 /// The outcome of one training run.
-public struct TrainingResult: Sendable, Encodable {
+public struct TrainingResult: Sendable, Codable {
     public var runID: RunID
     public var runName: String
     public var experimentID: ExperimentID
@@ -72,17 +72,15 @@ public struct TrainingResult: Sendable, Encodable {
 /// `steps/<step>/<output>.json` and summarised in `steps/lineage.json`, so any output can be
 /// loaded back by step and name. Business rules live here; the CLI only calls it.
 public struct TrainingPipeline: Sendable {
-    public let tracking: TrackingService
-    public let registry: RegistryService
+    /// Where the run is recorded, and as whom: a home folder, or a server (the pipeline trains
+    /// on this machine and logs everything there).
+    public let client: any TrailClient
 
     public static let steps = ["load_data", "split", "train", "evaluate", "package"]
     public static let metricKeys = ["accuracy", "precision", "recall", "f1", "roc_auc"]
     static let bundledSource = "bundled:breast_cancer.csv"
 
-    public init(tracking: TrackingService, registry: RegistryService) {
-        self.tracking = tracking
-        self.registry = registry
-    }
+    public init(client: any TrailClient) { self.client = client }
 
     /// The bytes and recorded source of the data set `path` names (see `TrainingConfig.dataPath`).
     public static func loadData(_ path: String?) throws -> (bytes: [UInt8], source: String) {
@@ -105,8 +103,7 @@ public struct TrainingPipeline: Sendable {
     /// Bad parameters are refused before anything is written; a failure after the run exists
     /// marks it FAILED with the error (tags `error` and `failed_step`).
     public func train(
-        _ config: TrainingConfig, environment: TrainingEnvironment, actor: Actor, rebuildOf: RunID? = nil,
-        progress: @Sendable (String) -> Void = { _ in }
+        _ config: TrainingConfig, environment: TrainingEnvironment, rebuildOf: RunID? = nil, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> TrainingResult {
         let solver = try LogisticRegression(c: config.c, maxIterations: config.maxIterations, tolerance: config.tolerance)
         guard config.testSize > 0, config.testSize < 1 else {
@@ -116,13 +113,8 @@ public struct TrainingPipeline: Sendable {
         let (bytes, source) = try Self.loadData(config.dataPath)
         let dataDigest = Digest.of(bytes)
 
-        let experiment: Experiment
-        do {
-            experiment = try await tracking.experiment(named: config.experiment)
-        } catch let error as TrailError where error.code == .resourceDoesNotExist {
-            experiment = try await tracking.createExperiment(name: config.experiment, tags: [], actor: actor)
-        }
-        let now = Date(timeIntervalSince1970: Double(tracking.clock.nowMillis()) / 1000)
+        let experiment = try await client.experiment(orCreate: config.experiment)
+        let now = Date(timeIntervalSince1970: Double(client.nowMillis()) / 1000)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -134,19 +126,19 @@ public struct TrainingPipeline: Sendable {
             Tag(key: "pipeline", value: "trail.train/v1"), Tag(key: "data_sha256", value: dataDigest.description),
         ]
         if let rebuildOf { tags.append(Tag(key: "rebuild_of", value: rebuildOf.value)) }
-        let run = try await tracking.createRun(experimentID: experiment.id, name: runName, tags: tags, actor: actor)
+        let run = try await client.createRun(NativeAPI.CreateRun(experimentID: experiment.id, runName: runName, tags: tags))
         let runID = run.info.runID
         progress("run \(runID) (\(runName)) in experiment \(experiment.name)")
-        var recorder = StepRecorder(tracking: tracking, runID: runID, actor: actor)
+        var recorder = StepRecorder(client: client, runID: runID)
         do {
             return try await execute(
                 config, solver: solver, bytes: bytes, source: source, dataDigest: dataDigest, runID: runID, runName: runName,
-                experimentID: experiment.id, environment: environment, recorder: &recorder, actor: actor, progress: progress)
+                experimentID: experiment.id, owner: run.info.userID, environment: environment, recorder: &recorder, progress: progress)
         } catch {
             let message = (error as? TrailError)?.message ?? "\(error)"
-            try? await tracking.logBatch(
-                runID, tags: [Tag(key: "error", value: String(message.prefix(4000))), Tag(key: "failed_step", value: recorder.current)], actor: actor)
-            _ = try? await tracking.updateRun(runID, status: .failed, endTimeMillis: tracking.clock.nowMillis(), actor: actor)
+            try? await client.logBatch(
+                runID, NativeAPI.LogBatch(tags: [Tag(key: "error", value: String(message.prefix(4000))), Tag(key: "failed_step", value: recorder.current)]))
+            _ = try? await client.updateRun(runID, NativeAPI.UpdateRun(status: .failed, endTime: client.nowMillis()))
             progress("✗ \(recorder.current) failed: \(message)")
             throw error
         }
@@ -154,16 +146,15 @@ public struct TrainingPipeline: Sendable {
 
     private func execute(
         _ config: TrainingConfig, solver: LogisticRegression, bytes: [UInt8], source: String, dataDigest: Digest, runID: RunID, runName: String,
-        experimentID: ExperimentID, environment: TrainingEnvironment, recorder: inout StepRecorder, actor: Actor,
-        progress: @Sendable (String) -> Void
+        experimentID: ExperimentID, owner: String, environment: TrainingEnvironment, recorder: inout StepRecorder, progress: @Sendable (String) -> Void
     ) async throws -> TrainingResult {
         // load_data
         recorder.begin("load_data", inputs: ["data": .string(dataDigest.description), "source": .string(source)])
         let table = try LabeledTable.parseCSV(bytes)
         var input = try CSVDatasetProfiler.describe(bytes: bytes, name: "breast_cancer", source: source, context: "training")
         input.sourceType = source == Self.bundledSource ? "bundled" : "local"
-        try await tracking.logInputs(runID, [input], actor: actor)
-        try await tracking.logBatch(runID, params: config.params, actor: actor)
+        try await client.logInputs(runID, [input])
+        try await client.logBatch(runID, NativeAPI.LogBatch(params: config.params))
         let schema = JSONValue.array(table.featureNames.map { ["name": .string($0), "type": "double"] } + [["name": "target", "type": "integer"]])
         let datasetFacts: JSONValue = [
             "sha256": .string(dataDigest.description), "source": .string(source), "rows": .int(Int64(table.count)),
@@ -211,9 +202,9 @@ public struct TrainingPipeline: Sendable {
         let values: [String: Double] = [
             "accuracy": metrics.accuracy, "precision": metrics.precision, "recall": metrics.recall, "f1": metrics.f1, "roc_auc": metrics.rocAUC,
         ]
-        let time = tracking.clock.nowMillis()
-        try await tracking.logBatch(
-            runID, metrics: Self.metricKeys.map { Metric(key: $0, value: values[$0]!, timestampMillis: time, step: 0) }, actor: actor)
+        let time = client.nowMillis()
+        try await client.logBatch(
+            runID, NativeAPI.LogBatch(metrics: Self.metricKeys.map { Metric(key: $0, value: values[$0]!, timestampMillis: time, step: 0) }))
         let metricsJSON = JSONValue.object(values.mapValues(JSONValue.double))
         try await recorder.output(
             "metrics", ["held_out": metricsJSON, "confusion_matrix": .array(metrics.confusion.map { .array($0.map { .int(Int64($0)) }) })])
@@ -267,7 +258,7 @@ public struct TrainingPipeline: Sendable {
                 "model_card.md",
                 Array(
                     ModelCard.render(
-                        runID: runID, runName: runName, owner: actor.description, source: source, dataDigest: dataDigest, rows: table.count,
+                        runID: runID, runName: runName, owner: owner, source: source, dataDigest: dataDigest, rows: table.count,
                         features: table.featureNames.count, trainRows: split.train.count, testRows: split.test.count, metrics: values,
                         confusion: metrics.confusion, config: config, modelDigest: modelDigest, environment: environment
                     ).utf8)
@@ -277,21 +268,21 @@ public struct TrainingPipeline: Sendable {
         ]
         var written: [String: JSONValue] = [:]
         for (path, content) in files {
-            let entry = try await tracking.putArtifact(runID, path: try ArtifactPath(validating: path), bytes: content, actor: actor)
+            let entry = try await client.putArtifact(runID, path: try ArtifactPath(validating: path), bytes: content)
             written[path] = .string(entry.digest.description)
         }
         try await recorder.output("files", .object(written))
-        try await tracking.setTag(runID, key: "model_sha256", value: modelDigest.description, actor: actor)
+        try await client.setTag(runID, key: "model_sha256", value: modelDigest.description)
         progress("✓ package    \(files.count) files: model/, evidence, repro/ bundle")
         try await recorder.finish()
 
         var registered: ModelVersion?
         if let name = config.registerAs {
-            registered = try await registry.registerVersion(
-                name: name, runID: runID, path: "model", description: "trained by trail train, run \(runName)", actor: actor)
+            registered = try await client.registerVersion(
+                name: name, runID: runID, path: "model", description: "trained by trail train, run \(runName)")
             progress("✓ registered \(name) version \(registered!.version) (root \(registered!.manifest.root))")
         }
-        _ = try await tracking.updateRun(runID, status: .finished, endTimeMillis: tracking.clock.nowMillis(), actor: actor)
+        _ = try await client.updateRun(runID, NativeAPI.UpdateRun(status: .finished, endTime: client.nowMillis()))
         return TrainingResult(
             runID: runID, runName: runName, experimentID: experimentID, dataSource: source, dataSHA256: dataDigest, rows: table.count,
             features: table.featureNames.count, trainRows: split.train.count, testRows: split.test.count, metrics: values,
@@ -327,21 +318,20 @@ public struct TrainingPipeline: Sendable {
     }
 
     /// Loads a step's output back, by step and name (e.g. `train`, `model`).
-    public func stepOutput(runID: RunID, step: String, name: String, actor: Actor) async throws -> JSONValue {
-        try await stepFile(runID, "steps/\(step)/\(name).json", actor: actor)
+    public func stepOutput(runID: RunID, step: String, name: String) async throws -> JSONValue {
+        try await stepFile(runID, "steps/\(step)/\(name).json")
     }
 
     /// `steps/lineage.json`: every step with its inputs and outputs (path and digest).
-    public func stepLineage(runID: RunID, actor: Actor) async throws -> JSONValue {
-        try await stepFile(runID, "steps/lineage.json", actor: actor)
+    public func stepLineage(runID: RunID) async throws -> JSONValue {
+        try await stepFile(runID, "steps/lineage.json")
     }
 }
 
 /// Records each step's inputs and outputs as artifacts and, at the end, `steps/lineage.json`.
 struct StepRecorder {
-    let tracking: TrackingService
+    let client: any TrailClient
     let runID: RunID
-    let actor: Actor
     private(set) var current = "setup"
     private var lineage: [JSONValue] = []
     private var inputs: JSONValue = .object([:])
@@ -349,10 +339,9 @@ struct StepRecorder {
     private var digests: [String: JSONValue] = [:]
     private(set) var paths: [String] = []
 
-    init(tracking: TrackingService, runID: RunID, actor: Actor) {
-        self.tracking = tracking
+    init(client: any TrailClient, runID: RunID) {
+        self.client = client
         self.runID = runID
-        self.actor = actor
     }
 
     mutating func begin(_ step: String, inputs: JSONValue) {
@@ -363,7 +352,7 @@ struct StepRecorder {
 
     mutating func output(_ name: String, _ value: JSONValue) async throws {
         let path = "steps/\(current)/\(name).json"
-        let entry = try await tracking.putArtifact(runID, path: try ArtifactPath(validating: path), bytes: value.canonicalBytes, actor: actor)
+        let entry = try await client.putArtifact(runID, path: try ArtifactPath(validating: path), bytes: value.canonicalBytes)
         outputs[name] = ["path": .string(path), "digest": .string(entry.digest.description)]
         digests["\(current)/\(name)"] = .string(entry.digest.description)
         paths.append(path)
@@ -381,7 +370,7 @@ struct StepRecorder {
         closeStep()
         current = "finish"
         let document: JSONValue = ["format": "modeltrail.steps/v1", "run_id": .string(runID.value), "steps": .array(lineage)]
-        _ = try await tracking.putArtifact(runID, path: try ArtifactPath(validating: "steps/lineage.json"), bytes: document.canonicalBytes, actor: actor)
+        _ = try await client.putArtifact(runID, path: try ArtifactPath(validating: "steps/lineage.json"), bytes: document.canonicalBytes)
         paths.append("steps/lineage.json")
     }
 }

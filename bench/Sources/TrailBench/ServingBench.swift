@@ -37,8 +37,8 @@ enum ServingBench {
         let environment = TrainingEnvironment(
             gitCommit: "0123456789abcdef0123456789abcdef01234567", gitRemote: "none", gitBranch: "main", gitDirty: false, gitDiffSHA256: nil,
             swiftToolchain: "bench", os: "bench", cpu: "bench", trailBinarySHA256: "bench", dependencyLockSHA256: "bench")
-        _ = try await home.pipeline.train(
-            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: environment, actor: .user("bench"))
+        _ = try await home.pipeline(as: .user("bench")).train(
+            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: environment)
         try await home.registry.setAlias(name: "bc", alias: "production", version: 1, actor: .user("bench"))
         let serving = ServingService(tracking: home.tracking, registry: home.registry)
         let loaded = try await serving.load(name: "bc", reference: "production")
