@@ -65,7 +65,7 @@ struct IdentityRoutes {
             return try JSONResponse.make(NewToken(token: secret, tokenInfo: token))
         }
         api.delete("tokens/:token_id", .admin) { _, context in
-            try await identity.revokeToken(id: try context.parameters.require("token_id"), actor: context.actor)
+            try await identity.revokeToken(id: try NativeRoutes.decoded(try context.parameters.require("token_id"), field: "token_id"), actor: context.actor)
             return try JSONResponse.make(NativeAPI.Empty())
         }
     }
@@ -100,12 +100,12 @@ struct EvidenceRoutes {
             return try JSONResponse.make(try await home.lineage.model(name: name, reference: reference))
         }
         api.get("lineage/predictions/:prediction_id", .read) { _, context in
-            try JSONResponse.make(try await home.lineage.prediction(id: try context.parameters.require("prediction_id")))
+            try JSONResponse.make(try await home.lineage.prediction(id: try NativeRoutes.decoded(try context.parameters.require("prediction_id"), field: "prediction_id")))
         }
         api.get("lineage/datasets/:digest", .read) { request, context in
             let window = try NativeRoutes.int(request.uri.queryParameters.get("window_ms"), field: "window_ms") ?? 86_400_000
             return try JSONResponse.make(
-                try await home.lineage.dataset(digest: try context.parameters.require("digest"), windowMillis: Int64(window)))
+                try await home.lineage.dataset(digest: try NativeRoutes.decoded(try context.parameters.require("digest"), field: "digest"), windowMillis: Int64(window)))
         }
         api.post("models/:name/drift", .write) { request, context in
             let input = try await JSONResponse.decode(Drift.self, from: request, limit: config.maxBodyBytes)
@@ -115,7 +115,7 @@ struct EvidenceRoutes {
                     minimumRows: input.minRows ?? PromotionPolicy.defaultDriftMinRows, actor: context.actor))
         }
         api.get("predictions/:prediction_id", .read) { _, context in
-            let id = try context.parameters.require("prediction_id")
+            let id = try NativeRoutes.decoded(try context.parameters.require("prediction_id"), field: "prediction_id")
             guard let (record, _, _) = try await home.tracking.store.prediction(id: id) else {
                 throw TrailError.notFound("prediction", id, field: "prediction_id")
             }
@@ -123,7 +123,7 @@ struct EvidenceRoutes {
         }
         api.post("predictions/:prediction_id/reproductions", .write) { request, context in
             var check = try await JSONResponse.decode(PredictionCheck.self, from: request, limit: config.maxBodyBytes)
-            let id = try context.parameters.require("prediction_id")
+            let id = try NativeRoutes.decoded(try context.parameters.require("prediction_id"), field: "prediction_id")
             guard check.predictionID == id else { throw TrailError.invalid("prediction_id", "the body's prediction_id is not the path's") }
             check.eventIndex = nil
             return try JSONResponse.make(Recorded(eventIndex: try await serving.recordCheck(check, actor: context.actor)))

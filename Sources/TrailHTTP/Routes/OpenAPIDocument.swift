@@ -19,7 +19,9 @@ enum OpenAPIDocument {
             {"name": "artifacts"},
             {"name": "ledger"},
             {"name": "models"},
-            {"name": "keys"}
+            {"name": "keys"},
+            {"name": "identity"},
+            {"name": "lineage"}
           ],
           "paths": {
             "/api/v1/health": {
@@ -930,6 +932,52 @@ enum OpenAPIDocument {
               }
             },
             "/api/v1/models/{name}/policies": {
+              "get": {
+                "operationId": "getPolicy",
+                "summary": "The current promotion policy of a target",
+                "tags": [
+                  "models"
+                ],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/model_name"
+                  },
+                  {
+                    "name": "target",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/StoredPolicy"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              },
               "post": {
                 "operationId": "setPolicy",
                 "summary": "Set the promotion policy for a target (stores its next version)",
@@ -1174,11 +1222,1029 @@ enum OpenAPIDocument {
                   "409": {"$ref": "#/components/responses/Conflict"}
                 }
               }
+            },
+            "/api/v1/users": {
+              "get": {
+                "operationId": "listUsers",
+                "summary": "Users and their roles",
+                "tags": [
+                  "identity"
+                ],
+                "description": "Access: admin (admin role).",
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/UserList"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              },
+              "post": {
+                "operationId": "createUser",
+                "summary": "Create a user",
+                "tags": [
+                  "identity"
+                ],
+                "description": "Access: admin (admin role).",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/CreateUser"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/User"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  }
+                }
+              }
+            },
+            "/api/v1/users/{name}/roles": {
+              "post": {
+                "operationId": "setUserRoles",
+                "summary": "Replace a user's roles",
+                "tags": [
+                  "identity"
+                ],
+                "description": "Access: admin (admin role).",
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/SetRoles"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/User"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  }
+                }
+              }
+            },
+            "/api/v1/tokens": {
+              "get": {
+                "operationId": "listTokens",
+                "summary": "Tokens (ids and state, never secrets)",
+                "tags": [
+                  "identity"
+                ],
+                "description": "Access: admin (admin role).",
+                "parameters": [
+                  {
+                    "name": "user",
+                    "in": "query",
+                    "required": false,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/TokenList"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              },
+              "post": {
+                "operationId": "createToken",
+                "summary": "Create a token for a user; the secret is shown once",
+                "tags": [
+                  "identity"
+                ],
+                "description": "Access: admin (admin role).",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/CreateToken"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/NewToken"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  }
+                }
+              }
+            },
+            "/api/v1/tokens/{token_id}": {
+              "delete": {
+                "operationId": "revokeToken",
+                "summary": "Revoke a token",
+                "tags": [
+                  "identity"
+                ],
+                "description": "Access: admin (admin role).",
+                "parameters": [
+                  {
+                    "name": "token_id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Empty"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/api/v1/models/{name}/versions/{version}/files/{digest}": {
+              "get": {
+                "operationId": "getModelFile",
+                "summary": "One file of a version, by its manifest digest",
+                "tags": [
+                  "models"
+                ],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/model_name"
+                  },
+                  {
+                    "$ref": "#/components/parameters/version"
+                  },
+                  {
+                    "name": "digest",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^sha256:[0-9a-f]{64}$"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The file's bytes",
+                    "content": {
+                      "application/octet-stream": {
+                        "schema": {
+                          "type": "string",
+                          "format": "binary"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/api/v1/models/{name}/drift": {
+              "post": {
+                "operationId": "checkDrift",
+                "summary": "Population stability of served inputs against the training profile; recorded",
+                "tags": [
+                  "models"
+                ],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/model_name"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DriftRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DriftReport"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  }
+                }
+              }
+            },
+            "/api/v1/lineage/models/{name}": {
+              "get": {
+                "operationId": "modelLineage",
+                "summary": "What stands behind NAME@ref, link by link with inclusion proofs",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/model_name"
+                  },
+                  {
+                    "name": "ref",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ModelLineage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/api/v1/lineage/predictions/{prediction_id}": {
+              "get": {
+                "operationId": "predictionTrace",
+                "summary": "A prediction's trace to its model, run, data and commit",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "name": "prediction_id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PredictionTrace"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/api/v1/lineage/datasets/{digest}": {
+              "get": {
+                "operationId": "datasetImpact",
+                "summary": "What depends on a dataset digest",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "name": "digest",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  },
+                  {
+                    "name": "window_ms",
+                    "in": "query",
+                    "required": false,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DatasetImpact"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/api/v1/predictions/{prediction_id}": {
+              "get": {
+                "operationId": "getPrediction",
+                "summary": "A logged prediction record",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: read (any authenticated user).",
+                "parameters": [
+                  {
+                    "name": "prediction_id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PredictionRecord"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/api/v1/predictions/{prediction_id}/reproductions": {
+              "post": {
+                "operationId": "recordPredictionCheck",
+                "summary": "Record a re-scoring done by a client (prediction.reproduce)",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [
+                  {
+                    "name": "prediction_id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/PredictionCheck"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Recorded"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  }
+                }
+              }
+            },
+            "/api/v1/runs/{run_id}/reproductions": {
+              "post": {
+                "operationId": "recordReproduction",
+                "summary": "Record a rebuild's verdict done by a client (run.reproduce)",
+                "tags": [
+                  "runs"
+                ],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/run_id"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/ReproductionReport"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Recorded"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  }
+                }
+              }
+            },
+            "/api/v1/ledger/verify": {
+              "post": {
+                "operationId": "verifyLedger",
+                "summary": "Full verify on the server's data (rows, blobs, tree); recorded",
+                "tags": [
+                  "ledger"
+                ],
+                "description": "Access: admin (admin role).",
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/VerificationReport"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
             }
           },
           "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "A ModelTrail API token."}},
             "schemas": {
+              "User": {
+                "type": "object",
+                "properties": {
+                  "name": {
+                    "type": "string"
+                  },
+                  "roles": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "viewer",
+                        "contributor",
+                        "approver",
+                        "admin"
+                      ]
+                    }
+                  },
+                  "disabled": {
+                    "type": "boolean"
+                  }
+                },
+                "required": [
+                  "name",
+                  "roles"
+                ]
+              },
+              "UserList": {
+                "type": "object",
+                "properties": {
+                  "users": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/User"
+                    }
+                  }
+                },
+                "required": [
+                  "users"
+                ]
+              },
+              "CreateUser": {
+                "type": "object",
+                "properties": {
+                  "name": {
+                    "type": "string"
+                  },
+                  "roles": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "viewer",
+                        "contributor",
+                        "approver",
+                        "admin"
+                      ]
+                    }
+                  }
+                },
+                "required": [
+                  "name",
+                  "roles"
+                ]
+              },
+              "SetRoles": {
+                "type": "object",
+                "properties": {
+                  "roles": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "viewer",
+                        "contributor",
+                        "approver",
+                        "admin"
+                      ]
+                    }
+                  }
+                },
+                "required": [
+                  "roles"
+                ]
+              },
+              "TokenInfo": {
+                "type": "object",
+                "description": "A token's id and state (never its secret)."
+              },
+              "TokenList": {
+                "type": "object",
+                "properties": {
+                  "tokens": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/TokenInfo"
+                    }
+                  }
+                },
+                "required": [
+                  "tokens"
+                ]
+              },
+              "CreateToken": {
+                "type": "object",
+                "properties": {
+                  "user": {
+                    "type": "string"
+                  },
+                  "expires_in_seconds": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  }
+                },
+                "required": [
+                  "user"
+                ]
+              },
+              "NewToken": {
+                "type": "object",
+                "properties": {
+                  "token": {
+                    "type": "string"
+                  },
+                  "token_info": {
+                    "$ref": "#/components/schemas/TokenInfo"
+                  }
+                },
+                "required": [
+                  "token",
+                  "token_info"
+                ]
+              },
+              "StoredPolicy": {
+                "type": "object",
+                "properties": {
+                  "policy_version": {
+                    "type": "integer",
+                    "format": "int64"
+                  },
+                  "policy": {
+                    "$ref": "#/components/schemas/PromotionPolicy"
+                  }
+                },
+                "description": "Empty when the target is unprotected."
+              },
+              "DriftRequest": {
+                "type": "object",
+                "properties": {
+                  "reference": {
+                    "type": "string"
+                  },
+                  "window_ms": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "min_rows": {
+                    "type": "integer",
+                    "minimum": 1
+                  }
+                },
+                "required": [
+                  "reference",
+                  "window_ms"
+                ]
+              },
+              "DriftReport": {
+                "type": "object",
+                "description": "PSI per feature, level, and the drift.check event."
+              },
+              "ModelLineage": {
+                "type": "object",
+                "description": "Name, version, root digest, run, data, commit, environment and links with inclusion proofs."
+              },
+              "PredictionTrace": {
+                "type": "object",
+                "description": "The prediction record, its group commit and Merkle path, the deployment and the model's lineage."
+              },
+              "DatasetImpact": {
+                "type": "object",
+                "description": "Runs, versions, deployments and prediction counts per window that depend on a dataset."
+              },
+              "PredictionRecord": {
+                "type": "object",
+                "description": "A logged prediction."
+              },
+              "PredictionCheck": {
+                "type": "object",
+                "properties": {
+                  "prediction_id": {
+                    "type": "string"
+                  },
+                  "outcome": {
+                    "type": "string",
+                    "enum": [
+                      "REPRODUCED",
+                      "DIFFERS"
+                    ]
+                  },
+                  "differences": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "probability": {
+                    "type": "number"
+                  },
+                  "prediction": {
+                    "type": "integer"
+                  }
+                },
+                "required": [
+                  "prediction_id",
+                  "outcome",
+                  "differences"
+                ]
+              },
+              "ReproductionReport": {
+                "type": "object",
+                "properties": {
+                  "run_id": {
+                    "type": "string"
+                  },
+                  "outcome": {
+                    "type": "string",
+                    "enum": [
+                      "REPRODUCED",
+                      "DIFFERS"
+                    ]
+                  },
+                  "differences": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "environment_differences": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "rebuild_run_id": {
+                    "type": "string"
+                  },
+                  "expected_model_sha256": {
+                    "type": "string"
+                  },
+                  "actual_model_sha256": {
+                    "type": "string"
+                  },
+                  "data_sha256": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "run_id",
+                  "outcome",
+                  "differences",
+                  "expected_model_sha256",
+                  "data_sha256"
+                ]
+              },
+              "Recorded": {
+                "type": "object",
+                "properties": {
+                  "event_index": {
+                    "type": "integer",
+                    "format": "int64"
+                  }
+                }
+              },
+              "VerificationReport": {
+                "type": "object",
+                "properties": {
+                  "ok": {
+                    "type": "boolean"
+                  },
+                  "events": {
+                    "type": "integer"
+                  },
+                  "findings": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    }
+                  }
+                },
+                "required": [
+                  "ok",
+                  "events",
+                  "findings"
+                ]
+              },
               "Error": {
                 "type": "object",
                 "properties": {

@@ -119,7 +119,7 @@ struct RegistryRoutes {
         api.get("models/:name/versions/:version/files/:digest", .read) { _, context in
             // A version's file by its manifest digest (a client re-scoring or serving checks each).
             let version = try await registry.version(try Self.name(context), try Self.version(context))
-            let digest = try Digest(parsing: try context.parameters.require("digest"))
+            let digest = try Digest(parsing: try NativeRoutes.decoded(try context.parameters.require("digest"), field: "digest"))
             guard let file = version.manifest.files.first(where: { $0.digest == digest }) else {
                 throw TrailError.notFound("model file", digest.description, field: "digest")
             }
