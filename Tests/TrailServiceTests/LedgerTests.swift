@@ -3,7 +3,7 @@ import GRDB
 import Testing
 import TrailCore
 import TrailLedger
-import TrailService
+@testable import TrailService
 import TrailStore
 
 /// Fills a home with a seeded, random but realistic log: experiments, runs, params, metric
@@ -95,6 +95,44 @@ struct LedgerTests {
         }
         let exports = try await home.ledger.events(EventQuery(action: "ledger.export"))
         #expect(exports.count == 1, "the export is recorded")
+    }
+
+    /// The auditor's streaming check reads every line with its scanner (escapes included),
+    /// shares proof work inside blocks of 1,024 events and still catches one wrong hash in any
+    /// event's proof: inside a block, in a block's outer path, or in the last, partial block.
+    @Test func theStreamingAuditCatchesAnyWrongProofHash() async throws {
+        let home = try await makeHome()
+        let tracking = home.tracking
+        let run = try await tracking.createRun(experimentID: nil, actor: alice).info.runID
+        try await tracking.setTag(run, key: "note", value: "quote \" backslash \\ newline \n tab \t é ✓ 𝄞 \u{01}", actor: alice)
+        for i in 0..<2100 {
+            try await tracking.logBatch(run, metrics: [Metric(key: "m", value: Double(i), timestampMillis: Int64(i), step: Int64(i))], actor: alice)
+        }
+        var lines: [String] = []
+        _ = try await home.ledger.export(actor: alice, write: { lines.append($0) })
+        let key = home.ledger.signer.verifier
+        let honest = ExportAudit.verify(lines: lines.map { Substring($0) }, key: key, saved: nil)
+        #expect(honest.ok, "\(honest.findings)")
+        #expect(honest.events == Int64(lines.count - 1) && honest.events > 2048)
+        // Every line has the canonical shape the scanner reads (no fallback), escapes included.
+        for line in lines.dropFirst() {
+            let scanned = try #require(ExportLine.scan(Array(line.utf8)[...]), "\(line.prefix(200))")
+            let parsed = try JSONValue.parse(Array(line.utf8))
+            #expect(scanned.body == Array(parsed["body"]!.stringValue!.utf8))
+        }
+        for (target, level) in [(1500, 3), (1500, 11), (2090, 0), (1024, 10), (1025, 10), (5, 1)] {
+            var tampered = lines
+            var entry = try JSONValue.parse(Array(tampered[target + 1].utf8))
+            guard case .array(var proof)? = entry["inclusion_proof"], level < proof.count else {
+                Issue.record("event \(target) has no proof level \(level)")
+                continue
+            }
+            proof[level] = .string(Data(repeating: 7, count: 32).base64EncodedString())
+            if case .object(var members) = entry { members["inclusion_proof"] = .array(proof); entry = .object(members) }
+            tampered[target + 1] = entry.canonicalString
+            let audit = ExportAudit.verify(lines: tampered.map { Substring($0) }, key: key, saved: nil)
+            #expect(audit.findings == ["event \(target): its inclusion proof does not lead to the signed root"], "\(target)/\(level): \(audit.findings)")
+        }
     }
 
     /// Flip one byte anywhere — an event, a stored fact, a blob, a checkpoint — and

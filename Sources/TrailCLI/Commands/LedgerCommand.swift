@@ -243,22 +243,9 @@ struct LedgerCommand: AsyncParsableCommand {
         /// The auditor's verify: the export is checked here, with the pinned key, against the
         /// newest saved checkpoint (or `--since`); the server is trusted for nothing but bytes.
         func verifyRemotely(_ remote: RemoteBackend) async throws {
-            let bytes = try await remote.bytes("/ledger/export")
-            let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring(decoding: $0, as: UTF8.self) }
-            guard let first = lines.first else { throw TrailError.internalError("the server sent an empty export") }
-            let (origin, offered, _) = try ExportAudit.header(first)
-            let store = AuditorStore()
-            let (verifier, newly) = try store.trust(origin: origin, offered: offered, explicit: logKey)
-            var saved: TrailLedger.Checkpoint?
-            if let since {
-                let note = try String(contentsOfFile: since, encoding: .utf8)
-                do { saved = try TrailLedger.Checkpoint.open(note, verifier: verifier) } catch {
-                    throw TrailError.invalid("since", "\(since) is not a checkpoint signed by the trusted log key")
-                }
-            } else {
-                saved = store.newestSaved(origin: origin, verifier: verifier)?.checkpoint
-            }
-            var audit = ExportAudit.verify(lines: lines, key: verifier, saved: saved)
+            let session = RemoteAudit(logKey: logKey, since: since, bar: TerminalProgress(label: "verify", enabled: !options.json, unit: "events"))
+            _ = try await remote.exportLedger(write: { try session.receive($0) }, progress: nil)
+            var (audit, verifier, newly) = try session.finish()
             if !witnesses.isEmpty {
                 let verifiers = try witnesses.map { vkey in
                     do { return try CosignatureVerifier(vkey: vkey) } catch { throw TrailError.invalid("witness", "'\(vkey.prefix(120))' is not a witness verifier key (0x04)") }
@@ -285,6 +272,73 @@ struct LedgerCommand: AsyncParsableCommand {
             }
             if !audit.ok { throw ExitCode(1) }
         }
+    }
+}
+
+/// The auditor's side of a streamed export: the header pins (or checks) the log key, then
+/// every line goes to an `ExportAuditor`; nothing but the current block is held.
+final class RemoteAudit: @unchecked Sendable {
+    let logKey: String?
+    let since: String?
+    let lock = NSLock()
+    var pending: [UInt8] = []
+    var auditor: ExportAuditor?
+    var verifier: NoteVerifier?
+    var newlyPinned = false
+    let bar: TerminalProgress
+
+    init(logKey: String?, since: String?, bar: TerminalProgress) {
+        self.logKey = logKey
+        self.since = since
+        self.bar = bar
+    }
+
+    func receive(_ bytes: [UInt8]) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        var start = 0
+        for (i, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+            if pending.isEmpty {
+                try line(bytes[start..<i])
+            } else {
+                pending += bytes[start..<i]
+                try line(pending[...])
+                pending.removeAll(keepingCapacity: true)
+            }
+            start = i + 1
+        }
+        pending += bytes[start...]
+        guard pending.count <= 64 << 20 else { throw TrailError(.dataLoss, "the export has a line over 64 MiB") }
+    }
+
+    func line(_ line: ArraySlice<UInt8>) throws {
+        if auditor == nil {
+            let (origin, offered, _) = try ExportAudit.header(Substring(decoding: line, as: UTF8.self))
+            let store = AuditorStore()
+            let (verifier, newly) = try store.trust(origin: origin, offered: offered, explicit: logKey)
+            var saved: TrailLedger.Checkpoint?
+            if let since {
+                let note = try String(contentsOfFile: since, encoding: .utf8)
+                do { saved = try TrailLedger.Checkpoint.open(note, verifier: verifier) } catch {
+                    throw TrailError.invalid("since", "\(since) is not a checkpoint signed by the trusted log key")
+                }
+            } else {
+                saved = store.newestSaved(origin: origin, verifier: verifier)?.checkpoint
+            }
+            (self.verifier, newlyPinned) = (verifier, newly)
+            auditor = ExportAuditor(key: verifier, saved: saved)
+        }
+        auditor!.feed(line)
+        let audit = auditor!.audit
+        if audit.events % 8192 == 0 || UInt64(audit.events) == audit.size { bar.update(audit.events, Int64(clamping: audit.size)) }
+    }
+
+    func finish() throws -> (ExportAudit, NoteVerifier, Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if !pending.isEmpty { try line(pending[...]) }
+        guard var auditor, let verifier else { throw TrailError.internalError("the server sent an empty export") }
+        return (auditor.finish(), verifier, newlyPinned)
     }
 }
 

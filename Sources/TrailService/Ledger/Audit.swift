@@ -117,46 +117,150 @@ public struct ExportAudit: Sendable, Encodable {
         return (origin, key, note)
     }
 
-    /// Verifies every line: the checkpoint with `key`, each event's leaf, the tree's root at the
-    /// checkpoint's size, and (when given) that `saved` is a prefix of this log.
+    /// Verifies every line of an export held in memory (see `ExportAuditor` for streaming).
     public static func verify(lines: [Substring], key: NoteVerifier, saved: Checkpoint?) -> ExportAudit {
-        var audit = ExportAudit(origin: key.name, size: 0, events: 0, savedSize: saved?.size, findings: [])
-        guard let first = lines.first, let (_, _, note) = try? header(first) else {
-            audit.findings.append("the export has no valid header")
-            return audit
+        var auditor = ExportAuditor(key: key, saved: saved)
+        for line in lines where !line.isEmpty {
+            auditor.feed(Array(line.utf8)[...])
+            if auditor.stopped { break }
         }
-        guard let checkpoint = try? Checkpoint.open(note, verifier: key) else {
-            audit.findings.append("the export's checkpoint does not verify with the trusted log key")
-            return audit
-        }
-        audit.size = checkpoint.size
-        if let saved, saved.size > checkpoint.size {
-            audit.findings.append(
-                "the log was cut back: a saved checkpoint has size \(saved.size), the server's has \(checkpoint.size) (the last \(saved.size - checkpoint.size) events are gone)")
-        }
-        var range = CompactRange()
-        for line in lines.dropFirst() where !line.isEmpty {
-            guard let event = try? JSONValue.parse(Array(line.utf8)), event["type"]?.stringValue == "event", let index = event["index"]?.intValue,
-                let body = event["body"]?.stringValue
-            else {
-                audit.findings.append("line \(audit.events + 2) is not an event")
-                break
+        return auditor.finish()
+    }
+}
+
+/// Verifies an export line by line as it streams in, in memory bounded by one block: the
+/// checkpoint with the auditor's key, each event's leaf hash, the whole tree against the signed
+/// root, every event's inclusion proof, and (when given) that a saved checkpoint is a prefix.
+///
+/// Every proof is checked in full, sharing the work within aligned blocks of 1,024 events: the
+/// block is a node of the tree, so a proof's first ten hashes must be the block's own nodes
+/// (recomputed here from the leaves) and the rest must be the block's path to the root, the same
+/// for every event of the block and verified once against the signed root. Events of the last,
+/// incomplete block are verified one by one.
+public struct ExportAuditor: Sendable {
+    public private(set) var audit: ExportAudit
+    /// Set when the export cannot be read further (no header, a gap, a line that is no event).
+    public private(set) var stopped = false
+    let key: NoteVerifier
+    let saved: Checkpoint?
+    var checkpoint: Checkpoint?
+    var range = CompactRange()
+    var block: [(index: UInt64, leaf: TreeHash, proof: [String])] = []
+    var badProofs: Int64 = 0
+
+    static let blockLevels = 10
+    static let blockSize = UInt64(1) << blockLevels
+
+    public init(key: NoteVerifier, saved: Checkpoint?) {
+        self.key = key
+        self.saved = saved
+        audit = ExportAudit(origin: key.name, size: 0, events: 0, savedSize: saved?.size, findings: [])
+    }
+
+    mutating func fail(_ finding: String) {
+        audit.findings.append(finding)
+        stopped = true
+    }
+
+    /// One line of the export, without its newline.
+    public mutating func feed(_ line: ArraySlice<UInt8>) {
+        guard !stopped, !line.isEmpty else { return }
+        guard let checkpoint else {
+            guard let (_, _, note) = try? ExportAudit.header(Substring(decoding: line, as: UTF8.self)) else {
+                return fail("the export has no valid header")
             }
-            guard index == audit.events else {
-                audit.findings.append("event \(audit.events) is missing (found \(index)): the log has a gap")
-                break
+            guard let opened = try? Checkpoint.open(note, verifier: key) else {
+                return fail("the export's checkpoint does not verify with the trusted log key")
             }
-            let leaf = Merkle.leafHash(Array(body.utf8))
-            if event["leaf_hash"]?.stringValue != Data(leaf).base64EncodedString() {
-                audit.findings.append("event \(index): its leaf hash is not SHA-256(0x00 ‖ body)")
-            }
-            range.append(leaf)
-            audit.events += 1
-            if let saved, range.size == saved.size, range.root != saved.root {
+            checkpoint = opened
+            audit.size = opened.size
+            if let saved, saved.size > opened.size {
                 audit.findings.append(
-                    "the log was rewritten: its first \(saved.size) events do not have the saved checkpoint's root (the server's history differs from the one saved)")
+                    "the log was cut back: a saved checkpoint has size \(saved.size), the server's has \(opened.size) (the last \(saved.size - opened.size) events are gone)")
             }
+            return
         }
+        guard let event = ExportLine.parse(line) else { return fail("line \(audit.events + 2) is not an event") }
+        guard event.index == audit.events else {
+            return fail("event \(audit.events) is missing (found \(event.index)): the log has a gap")
+        }
+        let leaf = Merkle.leafHash(event.body)
+        if event.leafHash != Data(leaf).base64EncodedString() {
+            audit.findings.append("event \(event.index): its leaf hash is not SHA-256(0x00 ‖ body)")
+        }
+        range.append(leaf)
+        audit.events += 1
+        if let saved, range.size == saved.size, range.root != saved.root {
+            audit.findings.append(
+                "the log was rewritten: its first \(saved.size) events do not have the saved checkpoint's root (the server's history differs from the one saved)")
+        }
+        block.append((UInt64(event.index), leaf, event.proof))
+        if block.count == Int(Self.blockSize) { checkBlock(checkpoint) }
+    }
+
+    /// Checks the inclusion proofs of the buffered block.
+    mutating func checkBlock(_ checkpoint: Checkpoint) {
+        defer { block.removeAll(keepingCapacity: true) }
+        guard let first = block.first else { return }
+        let complete = block.count == Int(Self.blockSize) && first.index % Self.blockSize == 0 && first.index + Self.blockSize <= checkpoint.size
+        guard complete else {
+            for entry in block { checkOne(entry, checkpoint) }
+            return
+        }
+        // The block's subtree, level by level, as base64 (what the proofs carry).
+        var level = block.map(\.leaf)
+        var encoded: [[String]] = []
+        for _ in 0..<Self.blockLevels {
+            encoded.append(level.map { Data($0).base64EncodedString() })
+            level = stride(from: 0, to: level.count, by: 2).map { Merkle.nodeHash(level[$0], level[$0 + 1]) }
+        }
+        // The reference: the first event whose proof verifies in full (normally the first).
+        var referenceOffset = 0
+        while referenceOffset < block.count, !checkOne(block[referenceOffset], checkpoint) { referenceOffset += 1 }
+        guard referenceOffset < block.count else { return }
+        let reference = block[referenceOffset]
+        let outer = reference.proof.dropFirst(Self.blockLevels)
+        for (offset, entry) in block.enumerated().dropFirst(referenceOffset + 1) {
+            var holds = entry.proof.count == reference.proof.count && entry.proof.dropFirst(Self.blockLevels).elementsEqual(outer)
+            if holds {
+                for l in 0..<Self.blockLevels where entry.proof[l] != encoded[l][(offset >> l) ^ 1] {
+                    holds = false
+                    break
+                }
+            }
+            if !holds { proofFails(entry.index) }
+        }
+    }
+
+    /// Verifies one proof in full; a failure is a finding.
+    @discardableResult
+    mutating func checkOne(_ entry: (index: UInt64, leaf: TreeHash, proof: [String]), _ checkpoint: Checkpoint) -> Bool {
+        let path = entry.proof.compactMap { Data(base64Encoded: $0).map { Array($0) } }
+        if path.count != entry.proof.count
+            || !Merkle.verifyInclusion(index: entry.index, size: checkpoint.size, leaf: entry.leaf, path: path, root: checkpoint.root)
+        {
+            proofFails(entry.index)
+            return false
+        }
+        return true
+    }
+
+    mutating func proofFails(_ index: UInt64) {
+        badProofs += 1
+        if badProofs <= 20 {
+            audit.findings.append("event \(index): its inclusion proof does not lead to the signed root")
+        } else if badProofs == 21 {
+            audit.findings.append("more events whose inclusion proofs do not verify (counting stops here)")
+        }
+    }
+
+    /// The verdict, once the stream has ended.
+    public mutating func finish() -> ExportAudit {
+        guard let checkpoint else {
+            if audit.findings.isEmpty { audit.findings.append("the export has no valid header") }
+            return audit
+        }
+        if !stopped { checkBlock(checkpoint) }
         if UInt64(audit.events) != checkpoint.size {
             audit.findings.append("the export holds \(audit.events) events but its checkpoint signs \(checkpoint.size)")
         } else if range.root != checkpoint.root {
@@ -164,5 +268,125 @@ public struct ExportAudit: Sendable, Encodable {
         }
         if let saved, saved.size == 0, saved.root != Merkle.emptyRoot { audit.findings.append("the saved checkpoint of size 0 is not the empty tree") }
         return audit
+    }
+}
+
+/// One event line of an export, read by a scanner for its one canonical shape
+/// (`{"body":…,"inclusion_proof":[…],"index":N,"leaf_hash":…,"type":"event"}`), falling back to
+/// the general JSON parser for anything else.
+struct ExportLine {
+    var index: Int64
+    var body: [UInt8]
+    var leafHash: String
+    var proof: [String]
+
+    static func parse(_ line: ArraySlice<UInt8>) -> ExportLine? {
+        if let fast = scan(line) { return fast }
+        guard let event = try? JSONValue.parse(Array(line)), event["type"]?.stringValue == "event", let index = event["index"]?.intValue,
+            let body = event["body"]?.stringValue, case .array(let proof)? = event["inclusion_proof"]
+        else { return nil }
+        return ExportLine(
+            index: index, body: Array(body.utf8), leafHash: event["leaf_hash"]?.stringValue ?? "", proof: proof.map { $0.stringValue ?? "" })
+    }
+
+    static func scan(_ line: ArraySlice<UInt8>) -> ExportLine? {
+        var i = line.startIndex
+        let end = line.endIndex
+        func expect(_ text: StaticString) -> Bool {
+            let count = text.utf8CodeUnitCount
+            guard end - i >= count else { return false }
+            let matches = text.withUTF8Buffer { literal in line[i..<(i + count)].elementsEqual(literal) }
+            if matches { i += count }
+            return matches
+        }
+        /// A JSON string's contents, unescaped; nil on anything malformed.
+        func string() -> [UInt8]? {
+            guard i < end, line[i] == UInt8(ascii: "\"") else { return nil }
+            i += 1
+            var out: [UInt8] = []
+            var runStart = i
+            while i < end {
+                let byte = line[i]
+                if byte == UInt8(ascii: "\"") {
+                    out += line[runStart..<i]
+                    i += 1
+                    return out
+                }
+                if byte < 0x20 { return nil }
+                if byte == UInt8(ascii: "\\") {
+                    out += line[runStart..<i]
+                    guard i + 1 < end else { return nil }
+                    let escape = line[i + 1]
+                    i += 2
+                    switch escape {
+                    case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+                    case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+                    case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
+                    case UInt8(ascii: "b"): out.append(0x08)
+                    case UInt8(ascii: "f"): out.append(0x0C)
+                    case UInt8(ascii: "n"): out.append(0x0A)
+                    case UInt8(ascii: "r"): out.append(0x0D)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "u"):
+                        guard var scalar = hex4() else { return nil }
+                        if (0xD800..<0xDC00).contains(scalar) {
+                            guard expect("\\u"), let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else if (0xDC00..<0xE000).contains(scalar) {
+                            return nil
+                        }
+                        guard let unicode = Unicode.Scalar(scalar) else { return nil }
+                        out += Array(String(Character(unicode)).utf8)
+                    default: return nil
+                    }
+                    runStart = i
+                    continue
+                }
+                i += 1
+            }
+            return nil
+        }
+        func hex4() -> UInt32? {
+            guard end - i >= 4 else { return nil }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                guard let digit = hexDigit(line[i]) else { return nil }
+                value = value << 4 | digit
+                i += 1
+            }
+            return value
+        }
+        guard expect("{\"body\":"), let body = string(), expect(",\"inclusion_proof\":[") else { return nil }
+        var proof: [String] = []
+        if i < end, line[i] != UInt8(ascii: "]") {
+            while true {
+                guard let hash = string() else { return nil }
+                proof.append(String(decoding: hash, as: UTF8.self))
+                if expect(",") { continue }
+                break
+            }
+        }
+        guard expect("],\"index\":") else { return nil }
+        var index: Int64 = 0
+        let digits = i
+        while i < end, line[i] >= UInt8(ascii: "0"), line[i] <= UInt8(ascii: "9") {
+            let (times, o1) = index.multipliedReportingOverflow(by: 10)
+            let (plus, o2) = times.addingReportingOverflow(Int64(line[i] - UInt8(ascii: "0")))
+            guard !o1, !o2 else { return nil }
+            index = plus
+            i += 1
+        }
+        guard i > digits, i - digits == 1 || line[digits] != UInt8(ascii: "0") else { return nil }
+        guard expect(",\"leaf_hash\":"), let leaf = string(), expect(",\"type\":\"event\"}"), i == end else { return nil }
+        return ExportLine(index: index, body: body, leafHash: String(decoding: leaf, as: UTF8.self), proof: proof)
+    }
+
+    static func hexDigit(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
     }
 }

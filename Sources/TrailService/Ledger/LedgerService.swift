@@ -166,6 +166,8 @@ public struct LedgerService: Sendable {
             EventDraft(action: action, actor: actor, timeMillis: clock.nowMillis(), subject: subject, facts: facts))
     }
 
+    static let exportBlock: Int64 = 1024
+
     /// Writes the ledger as JSON lines for an auditor who verifies offline: a header with the
     /// public key and the checkpoint, then every event with its canonical body and inclusion
     /// proof against that checkpoint. The export itself is recorded as `ledger.export`.
@@ -181,9 +183,13 @@ public struct LedgerService: Sendable {
         let size = Int64(checkpoint.size)
         var start: Int64 = 0
         while start < size {
-            let end = min(start + 1000, size)
-            for event in try await store.events(from: start, to: end) {
-                let path = try await withNodes { try Merkle.inclusionProof(index: UInt64(event.index), size: checkpoint.size, stored: $0) }
+            // Blocks of 1,024 events: their proofs share most nodes, fetched in one read.
+            let end = min(start + Self.exportBlock, size)
+            let events = try await store.events(from: start, to: end)
+            let paths = try await withNodes { stored in
+                try events.map { try Merkle.inclusionProof(index: UInt64($0.index), size: checkpoint.size, stored: stored) }
+            }
+            for (event, path) in zip(events, paths) {
                 let line: JSONValue = [
                     "type": "event", "index": .int(event.index), "body": .string(String(decoding: event.body, as: UTF8.self)),
                     "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()),
