@@ -51,7 +51,7 @@ public struct LedgerVerifier: Sendable {
 
     public typealias Progress = @Sendable (_ phase: String, _ done: Int64, _ total: Int64) -> Void
 
-    public func verify(batchSize: Int64 = 2000, progress: Progress? = nil) async throws -> VerificationReport {
+    public func verify(batchSize: Int64 = 10_000, progress: Progress? = nil) async throws -> VerificationReport {
         let started = Date()
         var findings: [VerificationFinding] = []
         func find(_ kind: String, _ location: String, _ message: String) {
@@ -134,16 +134,23 @@ public struct LedgerVerifier: Sendable {
             clock = Date()
         }
         if let root = checkpointRoots[0], root != Merkle.emptyRoot { find("checkpoint", "checkpoint of size 0", "root is not the empty tree's") }
+        // The next batch is read while this one is checked; each batch's bodies are checked on
+        // every core, then its leaves are folded into the tree in order.
+        var pending: Task<[StoredEvent], any Error>? = size > 0 ? Task { [store] in try await store.events(from: 0, to: min(batchSize, size)) } : nil
         while start < size {
             let end = min(start + batchSize, size)
-            let events = try await store.events(from: start, to: end)
+            let events = try await pending!.value
+            let nextEnd = min(end + batchSize, size)
+            pending = end < size ? Task { [store] in try await store.events(from: end, to: nextEnd) } : nil
+            let checked = await Self.checkBodies(events)
+            findings += checked.findings
             var computed: [(NodeAddress, TreeHash)] = []
-            var recorded: [Int64: [String: (digest: String, rows: Int)]] = [:]
+            computed.reserveCapacity(events.count * 2)
+            let recorded = checked.recorded
             var expectedIndex = start
-            for event in events {
+            for (event, leaf) in zip(events, checked.leaves) {
                 if event.index != expectedIndex { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
                 expectedIndex = event.index + 1
-                let leaf = Merkle.leafHash(event.body)
                 let nodes = Merkle.nodesCompleted(byAppending: leaf, at: range.size) { lastAtLevel[$0.level]! }
                 for (address, hash) in nodes { lastAtLevel[address.level] = hash }
                 computed += nodes
@@ -151,44 +158,23 @@ public struct LedgerVerifier: Sendable {
                 if let root = checkpointRoots[range.size], root != range.root {
                     find("checkpoint", "checkpoint of size \(range.size)", "signed root differs from the root recomputed from the events")
                 }
-                let location = "ledger_events idx \(event.index)"
-                guard let body = try? JSONValue.parse(event.body), case .object = body else {
-                    find("event", location, "body is not a JSON object")
-                    continue
-                }
-                if body["index"]?.intValue != event.index || body["event_id"]?.stringValue != event.eventID
-                    || body["action"]?.stringValue != event.action || body["actor"]?["id"]?.stringValue != event.actor.id
-                    || body["actor"]?["type"]?.stringValue != (event.actorTypeColumn ?? event.actor.type.rawValue)
-                    || body["subject"]?["type"]?.stringValue != event.subject.type || body["subject"]?["id"]?.stringValue != event.subject.id
-                    || body["time"]?.intValue != event.timeMillis
-                {
-                    find("event", location, "indexed columns differ from the event body")
-                }
-                if body.canonicalBytes != event.body { find("event", location, "body is not canonical JSON") }
-                var writes: [String: (String, Int)] = [:]
-                if case .object(let tables)? = body["digests"]?["writes"] {
-                    for (table, entry) in tables {
-                        writes[table] = (entry["digest"]?.stringValue ?? "", Int(entry["rows"]?.intValue ?? -1))
-                    }
-                }
-                recorded[event.index] = writes.mapValues { (digest: $0.0, rows: $0.1) }
             }
             if expectedIndex != end { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
 
-            var stored: [NodeAddress: TreeHash] = [:]
-            for level in Set(computed.map(\.0.level)) {
-                let indexes = computed.filter { $0.0.level == level }.map(\.0.index)
-                for (index, hash) in try await store.merkleNodes(level: level, range: indexes.min()!..<(indexes.max()! + 1)) {
-                    stored[NodeAddress(level: level, index: index)] = hash
-                }
-            }
-            for (address, hash) in computed where stored[address] != hash {
-                if address.level == 0, stored[address] != nil {
-                    find("event", "ledger_events idx \(address.index)", "body does not hash to the leaf stored in the tree: the event was altered")
-                } else {
-                    find(
-                        "merkle-node", "merkle_nodes level \(address.level) index \(address.index)",
-                        stored[address] == nil ? "missing" : "differs from the hash recomputed from the events")
+            // The stored tree, one range read per level, compared node by node.
+            var byLevel: [Int: [(UInt64, TreeHash)]] = [:]
+            for (address, hash) in computed { byLevel[address.level, default: []].append((address.index, hash)) }
+            for (level, nodes) in byLevel {
+                let low = nodes.map(\.0).min()!, high = nodes.map(\.0).max()!
+                let stored = try await store.merkleNodes(level: level, range: low..<(high + 1))
+                for (index, hash) in nodes where stored[index] != hash {
+                    if level == 0, stored[index] != nil {
+                        find("event", "ledger_events idx \(index)", "body does not hash to the leaf stored in the tree: the event was altered")
+                    } else {
+                        find(
+                            "merkle-node", "merkle_nodes level \(level) index \(index)",
+                            stored[index] == nil ? "missing" : "differs from the hash recomputed from the events")
+                    }
                 }
             }
 
@@ -252,6 +238,68 @@ public struct LedgerVerifier: Sendable {
         return VerificationReport(
             ok: findings.isEmpty, events: size, checkpoints: checkpoints.count, rowsChecked: rowsChecked, blobs: present.count, findings: findings,
             seconds: Date().timeIntervalSince(started), phaseSeconds: phaseSeconds.mapValues { ($0 * 1000).rounded() / 1000 })
+    }
+
+    struct CheckedBodies: Sendable {
+        var leaves: [TreeHash] = []
+        var recorded: [Int64: [String: (digest: String, rows: Int)]] = [:]
+        var findings: [VerificationFinding] = []
+    }
+
+    /// Each event's leaf, and its body checked: a canonical JSON object whose fields are the
+    /// indexed columns; the rows it says it wrote. Split over every core, results in order.
+    static func checkBodies(_ events: [StoredEvent]) async -> CheckedBodies {
+        let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        let chunk = max(256, (events.count + cores - 1) / cores)
+        let parts = await withTaskGroup(of: (Int, CheckedBodies).self) { group in
+            for (n, from) in stride(from: 0, to: events.count, by: chunk).enumerated() {
+                let slice = Array(events[from..<min(from + chunk, events.count)])
+                group.addTask { (n, checkBodies(slice)) }
+            }
+            var parts: [(Int, CheckedBodies)] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var all = CheckedBodies()
+        all.leaves.reserveCapacity(events.count)
+        for part in parts {
+            all.leaves += part.leaves
+            all.findings += part.findings
+            all.recorded.merge(part.recorded) { a, _ in a }
+        }
+        return all
+    }
+
+    static func checkBodies(_ events: [StoredEvent]) -> CheckedBodies {
+        var out = CheckedBodies()
+        out.leaves.reserveCapacity(events.count)
+        for event in events {
+            out.leaves.append(Merkle.leafHash(event.body))
+            let location = "ledger_events idx \(event.index)"
+            guard let body = try? JSONValue.parse(event.body), case .object = body else {
+                out.findings.append(VerificationFinding(kind: "event", location: location, message: "body is not a JSON object"))
+                continue
+            }
+            if body["index"]?.intValue != event.index || body["event_id"]?.stringValue != event.eventID
+                || body["action"]?.stringValue != event.action || body["actor"]?["id"]?.stringValue != event.actor.id
+                || body["actor"]?["type"]?.stringValue != (event.actorTypeColumn ?? event.actor.type.rawValue)
+                || body["subject"]?["type"]?.stringValue != event.subject.type || body["subject"]?["id"]?.stringValue != event.subject.id
+                || body["time"]?.intValue != event.timeMillis
+            {
+                out.findings.append(VerificationFinding(kind: "event", location: location, message: "indexed columns differ from the event body"))
+            }
+            if body.canonicalBytes != event.body {
+                out.findings.append(VerificationFinding(kind: "event", location: location, message: "body is not canonical JSON"))
+            }
+            var writes: [String: (digest: String, rows: Int)] = [:]
+            if case .object(let tables)? = body["digests"]?["writes"] {
+                for (table, entry) in tables {
+                    writes[table] = (entry["digest"]?.stringValue ?? "", Int(entry["rows"]?.intValue ?? -1))
+                }
+            }
+            out.recorded[event.index] = writes
+        }
+        return out
     }
 
     func rehash(_ digest: Digest) throws -> Digest {

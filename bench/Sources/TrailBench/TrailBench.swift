@@ -27,6 +27,10 @@ struct TrailBench {
             let figures = try await ServingBench.trace(count: count)
             return print(JSONValue.object(figures).canonicalString)
         }
+        if let events = Optional(option("--audit-events", 0)), events > 0 {
+            let figures = try await AuditBench.run(events: events, remoteEvents: option("--remote-events", 1_000_000))
+            return print(JSONValue.object(figures).canonicalString)
+        }
         let searchRuns = option("--runs", 100_000)
         let proofEvents = option("--proof-events", 10_000_000)
         let artifactMiB = option("--artifact-mib", 256)
