@@ -275,6 +275,18 @@ public struct LedgerVerifier: Sendable {
         out.leaves.reserveCapacity(events.count)
         for event in events {
             out.leaves.append(Merkle.leafHash(event.body))
+            // The fast path: one pass that proves the body canonical and reads its fields.
+            if let fields = CanonicalEventFields.scan(event.body) {
+                if fields.index != event.index || fields.eventID != event.eventID || fields.action != event.action || fields.actorID != event.actor.id
+                    || fields.actorType != (event.actorTypeColumn ?? event.actor.type.rawValue) || fields.subjectType != event.subject.type
+                    || fields.subjectID != event.subject.id || fields.time != event.timeMillis
+                {
+                    out.findings.append(
+                        VerificationFinding(kind: "event", location: "ledger_events idx \(event.index)", message: "indexed columns differ from the event body"))
+                }
+                out.recorded[event.index] = fields.writes.mapValues { (digest: $0.digest, rows: $0.rows) }
+                continue
+            }
             let location = "ledger_events idx \(event.index)"
             guard let body = try? JSONValue.parse(event.body), case .object = body else {
                 out.findings.append(VerificationFinding(kind: "event", location: location, message: "body is not a JSON object"))

@@ -28,7 +28,8 @@ enum AuditBench {
         }
         var results: [String: JSONValue] = [:]
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("trail-audit-bench-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let keep = ProcessInfo.processInfo.environment["TRAIL_BENCH_KEEP"] == "1"
+        defer { if !keep { try? FileManager.default.removeItem(at: root) } else { FileHandle.standardError.write(Data("bench: kept \(root.path)\n".utf8)) } }
 
         // Local verify over `events` events.
         let local = root.appendingPathComponent("local")
@@ -44,7 +45,7 @@ enum AuditBench {
         results["local_verify_events_per_second"] = .double((Double(verified) / verify.seconds).rounded())
         results["local_verify_peak_rss_mib"] = .int(verify.peakRSSKiB / 1024)
         results["local_verify_phase_seconds"] = report["phase_seconds"] ?? .null
-        try? FileManager.default.removeItem(at: local)
+        if !keep { try? FileManager.default.removeItem(at: local) }
 
         // Remote, client-side verify of the export over `remoteEvents` events.
         let remote = root.appendingPathComponent("remote")
