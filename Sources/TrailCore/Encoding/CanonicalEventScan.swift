@@ -275,6 +275,16 @@ struct CanonicalScanner {
             i += 1
         }
         guard i > start else { return nil }
+        // Plain integers (the usual case): canonical when written as Int64's own digits.
+        var j = start
+        let negative = bytes[j] == UInt8(ascii: "-")
+        if negative { j += 1 }
+        if i - j >= 1, i - j <= 18, (j..<i).allSatisfy({ bytes[$0] >= UInt8(ascii: "0") && bytes[$0] <= UInt8(ascii: "9") }) {
+            guard bytes[j] != UInt8(ascii: "0") || i - j == 1, !(negative && bytes[j] == UInt8(ascii: "0")) else { return nil }
+            var magnitude: Int64 = 0
+            for k in j..<i { magnitude = magnitude * 10 + Int64(bytes[k] - UInt8(ascii: "0")) }
+            return (negative ? -magnitude : magnitude, ())
+        }
         let token = Array(UnsafeBufferPointer(rebasing: bytes[start..<i]))
         guard let parsed = try? JSONValue.parse(token), parsed.canonicalBytes == token else { return nil }
         if case .int(let integer) = parsed { return (integer, ()) }

@@ -122,7 +122,7 @@ public struct LedgerVerifier: Sendable {
         }
 
         // Events: leaves, the tree, checkpoint roots, indexed columns, and the rows each wrote.
-        var range = CompactRange()
+        var treeSize: UInt64 = 0
         var lastAtLevel: [Int: TreeHash] = [:]
         var rowsChecked: Int64 = 0
         let tables = store.recordedTables
@@ -136,13 +136,19 @@ public struct LedgerVerifier: Sendable {
         if let root = checkpointRoots[0], root != Merkle.emptyRoot { find("checkpoint", "checkpoint of size 0", "root is not the empty tree's") }
         // The next batch is read while this one is checked; each batch's bodies are checked on
         // every core, then its leaves are folded into the tree in order.
-        var pending: Task<[StoredEvent], any Error>? = size > 0 ? Task { [store] in try await store.events(from: 0, to: min(batchSize, size)) } : nil
+        // Reading and body checks of the next batch run while this one is folded into the tree.
+        func prefetch(_ from: Int64) -> Task<([StoredEvent], CheckedBodies), any Error> {
+            let to = min(from + batchSize, size)
+            return Task { [store] in
+                let events = try await store.events(from: from, to: to)
+                return (events, await Self.checkBodies(events))
+            }
+        }
+        var pending = size > 0 ? prefetch(0) : nil
         while start < size {
             let end = min(start + batchSize, size)
-            let events = try await pending!.value
-            let nextEnd = min(end + batchSize, size)
-            pending = end < size ? Task { [store] in try await store.events(from: end, to: nextEnd) } : nil
-            let checked = await Self.checkBodies(events)
+            let (events, checked) = try await pending!.value
+            pending = end < size ? prefetch(end) : nil
             findings += checked.findings
             var computed: [(NodeAddress, TreeHash)] = []
             computed.reserveCapacity(events.count * 2)
@@ -151,12 +157,12 @@ public struct LedgerVerifier: Sendable {
             for (event, leaf) in zip(events, checked.leaves) {
                 if event.index != expectedIndex { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
                 expectedIndex = event.index + 1
-                let nodes = Merkle.nodesCompleted(byAppending: leaf, at: range.size) { lastAtLevel[$0.level]! }
+                let nodes = Merkle.nodesCompleted(byAppending: leaf, at: treeSize) { lastAtLevel[$0.level]! }
                 for (address, hash) in nodes { lastAtLevel[address.level] = hash }
                 computed += nodes
-                range.append(leaf)
-                if let root = checkpointRoots[range.size], root != range.root {
-                    find("checkpoint", "checkpoint of size \(range.size)", "signed root differs from the root recomputed from the events")
+                treeSize += 1
+                if let root = checkpointRoots[treeSize], root != Self.root(size: treeSize, frontier: lastAtLevel) {
+                    find("checkpoint", "checkpoint of size \(treeSize)", "signed root differs from the root recomputed from the events")
                 }
             }
             if expectedIndex != end { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
@@ -201,7 +207,7 @@ public struct LedgerVerifier: Sendable {
             progress?("events", end, size)
             start = end
         }
-        if range.size > 0, checkpoints.isEmpty { find("checkpoint", "checkpoints", "the log has events but no signed checkpoint") }
+        if treeSize > 0, checkpoints.isEmpty { find("checkpoint", "checkpoints", "the log has events but no signed checkpoint") }
         for table in tables {
             let beyond = try await store.recordedRows(table: table, events: size..<Int64.max)
             for (index, rows) in beyond {
@@ -238,6 +244,17 @@ public struct LedgerVerifier: Sendable {
         return VerificationReport(
             ok: findings.isEmpty, events: size, checkpoints: checkpoints.count, rowsChecked: rowsChecked, blobs: present.count, findings: findings,
             seconds: Date().timeIntervalSince(started), phaseSeconds: phaseSeconds.mapValues { ($0 * 1000).rounded() / 1000 })
+    }
+
+    /// The root of the first `size` leaves from the last node completed at each level: those
+    /// at the set bits of `size` are its compact range (RFC 9162's right frontier).
+    static func root(size: UInt64, frontier: [Int: TreeHash]) -> TreeHash {
+        var acc: TreeHash?
+        for level in 0..<64 where size & (UInt64(1) << level) != 0 {
+            guard let node = frontier[level] else { return [] }
+            acc = acc.map { Merkle.nodeHash(node, $0) } ?? node
+        }
+        return acc ?? Merkle.emptyRoot
     }
 
     struct CheckedBodies: Sendable {

@@ -197,18 +197,24 @@ extension SQLiteMetadataStore {
 
     public func events(from: Int64, to: Int64) async throws -> [StoredEvent] {
         try await read { db in
-            try Row.fetchAll(
+            // A cursor decodes each row in place (no copied rows): this is the verifier's and the
+            // export's hot path over millions of events.
+            let cursor = try Row.fetchCursor(
                 db,
                 sql:
                     "SELECT idx, event_id, action, actor_type, actor_id, subject_type, subject_id, time, body FROM ledger_events WHERE idx >= ? AND idx < ? ORDER BY idx",
-                arguments: [from, to]
-            ).map { row in
-                let body: Data = row[8]
-                return StoredEvent(
-                    index: row[0], eventID: row[1], action: row[2],
-                    actor: Actor(type: Actor.Kind(rawValue: row[3]) ?? .user, id: row[4]),
-                    subject: Subject(type: row[5], id: row[6]), timeMillis: row[7], body: Array(body), actorTypeColumn: row[3])
+                arguments: [from, to])
+            var events: [StoredEvent] = []
+            events.reserveCapacity(Int(clamping: max(0, min(to - from, 100_000))))
+            while let row = try cursor.next() {
+                let actorType: String = row[3]
+                let body = try row.withUnsafeData(atIndex: 8) { data in data.map { Array($0) } ?? [] }
+                events.append(
+                    StoredEvent(
+                        index: row[0], eventID: row[1], action: row[2], actor: Actor(type: Actor.Kind(rawValue: actorType) ?? .user, id: row[4]),
+                        subject: Subject(type: row[5], id: row[6]), timeMillis: row[7], body: body, actorTypeColumn: actorType))
             }
+            return events
         }
     }
 }
