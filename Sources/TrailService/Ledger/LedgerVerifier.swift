@@ -22,7 +22,8 @@ public struct VerificationReport: Sendable, Codable {
     public var blobs: Int
     public var findings: [VerificationFinding]
     public var seconds: Double
-    /// Seconds per phase: `events` (leaves, tree, bodies), `rows`, `state`, `blobs`.
+    /// Seconds per phase: `events` (leaves, tree, bodies and the rows each wrote, pipelined),
+    /// `state`, `blobs`.
     public var phaseSeconds: [String: Double]
 
     enum CodingKeys: String, CodingKey {
@@ -123,11 +124,10 @@ public struct LedgerVerifier: Sendable {
 
         // Events: leaves, the tree, checkpoint roots, indexed columns, and the rows each wrote.
         var treeSize: UInt64 = 0
-        var lastAtLevel: [Int: TreeHash] = [:]
         var rowsChecked: Int64 = 0
         let tables = store.recordedTables
         var start: Int64 = 0
-        var phaseSeconds: [String: Double] = ["events": 0, "rows": 0, "state": 0, "blobs": 0]
+        var phaseSeconds: [String: Double] = ["events": 0, "state": 0, "blobs": 0]
         var clock = Date()
         func lap(_ phase: String) {
             phaseSeconds[phase, default: 0] += Date().timeIntervalSince(clock)
@@ -136,74 +136,56 @@ public struct LedgerVerifier: Sendable {
         if let root = checkpointRoots[0], root != Merkle.emptyRoot { find("checkpoint", "checkpoint of size 0", "root is not the empty tree's") }
         // The next batch is read while this one is checked; each batch's bodies are checked on
         // every core, then its leaves are folded into the tree in order.
-        // Reading and body checks of the next batch run while this one is folded into the tree.
-        func prefetch(_ from: Int64) -> Task<([StoredEvent], CheckedBodies), any Error> {
+        // Everything about a batch but the tree fold (reading events, checking bodies, the rows
+        // each event wrote, the stored tree nodes it completes) runs ahead, on every core, while
+        // the previous batch is folded into the tree here, in order.
+        func prefetch(_ from: Int64) -> Task<PreparedBatch, any Error> {
             let to = min(from + batchSize, size)
-            return Task { [store] in
-                let events = try await store.events(from: from, to: to)
-                return (events, await Self.checkBodies(events))
-            }
+            return Task { [store] in try await Self.prepare(store: store, tables: tables, from: from, to: to) }
         }
         var pending = size > 0 ? prefetch(0) : nil
+        var frontier = [TreeHash?](repeating: nil, count: 64)
         while start < size {
             let end = min(start + batchSize, size)
-            let (events, checked) = try await pending!.value
+            let batch = try await pending!.value
             pending = end < size ? prefetch(end) : nil
-            findings += checked.findings
-            var computed: [(NodeAddress, TreeHash)] = []
-            computed.reserveCapacity(events.count * 2)
-            let recorded = checked.recorded
+            findings += batch.findings
+            rowsChecked += batch.rowsChecked
             var expectedIndex = start
-            for (event, leaf) in zip(events, checked.leaves) {
-                if event.index != expectedIndex { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
-                expectedIndex = event.index + 1
-                let nodes = Merkle.nodesCompleted(byAppending: leaf, at: treeSize) { lastAtLevel[$0.level]! }
-                for (address, hash) in nodes { lastAtLevel[address.level] = hash }
-                computed += nodes
+            for (eventIndex, leaf) in zip(batch.indexes, batch.leaves) {
+                if eventIndex != expectedIndex { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
+                expectedIndex = eventIndex + 1
+                // Append the leaf: each node it completes is compared with the stored one.
+                var hash = leaf
+                var index = treeSize
+                var level = 0
+                while true {
+                    let stored = batch.nodes[level]?[index]
+                    if stored != hash {
+                        if level == 0, stored != nil {
+                            find("event", "ledger_events idx \(index)", "body does not hash to the leaf stored in the tree: the event was altered")
+                        } else {
+                            find(
+                                "merkle-node", "merkle_nodes level \(level) index \(index)",
+                                stored == nil ? "missing" : "differs from the hash recomputed from the events")
+                        }
+                    }
+                    guard index & 1 == 1, let left = frontier[level] else {
+                        frontier[level] = hash
+                        break
+                    }
+                    frontier[level] = hash
+                    hash = Merkle.nodeHash(left, hash)
+                    index >>= 1
+                    level += 1
+                }
                 treeSize += 1
-                if let root = checkpointRoots[treeSize], root != Self.root(size: treeSize, frontier: lastAtLevel) {
+                if let root = checkpointRoots[treeSize], root != Self.root(size: treeSize, frontier: frontier) {
                     find("checkpoint", "checkpoint of size \(treeSize)", "signed root differs from the root recomputed from the events")
                 }
             }
             if expectedIndex != end { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
-
-            // The stored tree, one range read per level, compared node by node.
-            var byLevel: [Int: [(UInt64, TreeHash)]] = [:]
-            for (address, hash) in computed { byLevel[address.level, default: []].append((address.index, hash)) }
-            for (level, nodes) in byLevel {
-                let low = nodes.map(\.0).min()!, high = nodes.map(\.0).max()!
-                let stored = try await store.merkleNodes(level: level, range: low..<(high + 1))
-                for (index, hash) in nodes where stored[index] != hash {
-                    if level == 0, stored[index] != nil {
-                        find("event", "ledger_events idx \(index)", "body does not hash to the leaf stored in the tree: the event was altered")
-                    } else {
-                        find(
-                            "merkle-node", "merkle_nodes level \(level) index \(index)",
-                            stored[index] == nil ? "missing" : "differs from the hash recomputed from the events")
-                    }
-                }
-            }
-
             lap("events")
-            for table in tables {
-                let rows = try await store.recordedRows(table: table, events: start..<end)
-                for index in Set(rows.keys).union(recorded.compactMap { $0.value[table] == nil ? nil : $0.key }).sorted() {
-                    let actual = rows[index] ?? []
-                    rowsChecked += Int64(actual.count)
-                    let location = "\(table) rows written by event \(index)"
-                    guard let expected = recorded[index]?[table] else {
-                        find("row", location, "\(actual.count) row(s) carry this event index but the event recorded no \(table) rows")
-                        continue
-                    }
-                    let digest = WriteDigest.of(encodedRows: actual)
-                    if actual.count != expected.rows {
-                        find("row", location, "the event recorded \(expected.rows) row(s); the table holds \(actual.count)")
-                    } else if digest.digest.description != expected.digest {
-                        find("row", location, "row contents differ from what the event recorded")
-                    }
-                }
-            }
-            lap("rows")
             progress?("events", end, size)
             start = end
         }
@@ -248,13 +230,67 @@ public struct LedgerVerifier: Sendable {
 
     /// The root of the first `size` leaves from the last node completed at each level: those
     /// at the set bits of `size` are its compact range (RFC 9162's right frontier).
-    static func root(size: UInt64, frontier: [Int: TreeHash]) -> TreeHash {
+    static func root(size: UInt64, frontier: [TreeHash?]) -> TreeHash {
         var acc: TreeHash?
         for level in 0..<64 where size & (UInt64(1) << level) != 0 {
             guard let node = frontier[level] else { return [] }
             acc = acc.map { Merkle.nodeHash(node, $0) } ?? node
         }
         return acc ?? Merkle.emptyRoot
+    }
+
+    /// One batch, read and checked ahead of the tree fold.
+    struct PreparedBatch: Sendable {
+        var indexes: [Int64]
+        var leaves: [TreeHash]
+        var findings: [VerificationFinding]
+        var rowsChecked: Int64
+        /// Level → index → stored hash, for every node the batch's leaves complete.
+        var nodes: [Int: [UInt64: TreeHash]]
+    }
+
+    static func prepare(store: any MetadataStore, tables: [String], from: Int64, to: Int64) async throws -> PreparedBatch {
+        let events = try await store.events(from: from, to: to)
+        async let checkedBodies = checkBodies(events)
+        // The nodes completed by appending leaves from..<to: at level l, those whose last leaf
+        // is in that range.
+        var nodes: [Int: [UInt64: TreeHash]] = [:]
+        let low = UInt64(from), high = UInt64(to)
+        // Node k of level l covers leaves [k·2^l, (k+1)·2^l) and completes with its last leaf,
+        // so the batch completes k in [low >> l, high >> l).
+        for level in 0..<63 {
+            let kLow = low >> UInt64(level), kHigh = high >> UInt64(level)
+            if kHigh == 0 { break }
+            guard kHigh > kLow else { continue }
+            nodes[level] = try await store.merkleNodes(level: level, range: kLow..<kHigh)
+        }
+        let checked = await checkedBodies
+        var findings = checked.findings
+        var rowsChecked: Int64 = 0
+        let recorded = checked.recorded
+        for table in tables {
+            let rows = try await store.recordedRows(table: table, events: from..<to)
+            var indexes = Set(rows.keys)
+            for (index, writes) in recorded where writes[table] != nil { indexes.insert(index) }
+            for index in indexes.sorted() {
+                let actual = rows[index] ?? []
+                rowsChecked += Int64(actual.count)
+                let location = "\(table) rows written by event \(index)"
+                guard let expected = recorded[index]?[table] else {
+                    findings.append(
+                        VerificationFinding(
+                            kind: "row", location: location, message: "\(actual.count) row(s) carry this event index but the event recorded no \(table) rows"))
+                    continue
+                }
+                if actual.count != expected.rows {
+                    findings.append(
+                        VerificationFinding(kind: "row", location: location, message: "the event recorded \(expected.rows) row(s); the table holds \(actual.count)"))
+                } else if WriteDigest.of(encodedRows: actual).digest.description != expected.digest {
+                    findings.append(VerificationFinding(kind: "row", location: location, message: "row contents differ from what the event recorded"))
+                }
+            }
+        }
+        return PreparedBatch(indexes: events.map(\.index), leaves: checked.leaves, findings: findings, rowsChecked: rowsChecked, nodes: nodes)
     }
 
     struct CheckedBodies: Sendable {
