@@ -84,6 +84,21 @@ struct CanonicalEventScanTests {
             let fast = CanonicalEventFields.scan(body)
             #expect(fast != nil, "\(String(decoding: body, as: UTF8.self))")
             #expect(fast == Self.slowFields(body))
+            // The verifier's byte-wise comparison with the columns agrees.
+            if let f = fast, let index = f.index, let id = f.eventID, let action = f.action, let actorType = f.actorType, let actorID = f.actorID,
+                let subjectType = f.subjectType, let subjectID = f.subjectID, let time = f.time
+            {
+                let same = CanonicalEventFields.check(
+                    body, index: index, eventID: id, action: action, actorType: actorType, actorID: actorID, subjectType: subjectType,
+                    subjectID: subjectID, time: time)
+                #expect(same?.columnsMatch == true && same?.writes == f.writes)
+                let other = CanonicalEventFields.check(
+                    body, index: index, eventID: id, action: action, actorType: actorType, actorID: actorID + "x", subjectType: subjectType,
+                    subjectID: subjectID, time: time)
+                #expect(other?.columnsMatch == false)
+            } else {
+                Issue.record("a generated event lacks a field")
+            }
         }
     }
 

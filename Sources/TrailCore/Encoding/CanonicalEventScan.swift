@@ -29,11 +29,60 @@ public struct CanonicalEventFields: Sendable, Hashable {
     public static func scan(_ body: [UInt8]) -> CanonicalEventFields? {
         body.withUnsafeBufferPointer { buffer in
             var scanner = CanonicalScanner(bytes: buffer)
+            var raw = RawEventFields()
+            guard scanner.peek == UInt8(ascii: "{"), scanner.value(.root, &raw), scanner.i == buffer.count else { return nil }
             var fields = CanonicalEventFields()
-            guard scanner.peek == UInt8(ascii: "{"), scanner.value(.root, &fields), scanner.i == buffer.count else { return nil }
+            fields.index = raw.index
+            fields.time = raw.time
+            fields.writes = raw.writes
+            let strings = [raw.eventID, raw.action, raw.actorType, raw.actorID, raw.subjectType, raw.subjectID].map { field in
+                field.flatMap { scanner.decode($0.range, plain: $0.plain) }
+            }
+            (fields.eventID, fields.action, fields.actorType, fields.actorID, fields.subjectType, fields.subjectID) = (
+                strings[0], strings[1], strings[2], strings[3], strings[4], strings[5]
+            )
             return fields
         }
     }
+
+    /// The verifier's check of one stored event: nil if the body is not canonical (or the
+    /// scanner is unsure); else whether the body's fields equal the indexed columns, compared
+    /// as bytes, and the rows it says it wrote.
+    public static func check(
+        _ body: [UInt8], index: Int64, eventID: String, action: String, actorType: String, actorID: String, subjectType: String, subjectID: String,
+        time: Int64
+    ) -> (columnsMatch: Bool, writes: [String: WriteEntry])? {
+        body.withUnsafeBufferPointer { buffer in
+            var scanner = CanonicalScanner(bytes: buffer)
+            var raw = RawEventFields()
+            guard scanner.peek == UInt8(ascii: "{"), scanner.value(.root, &raw), scanner.i == buffer.count else { return nil }
+            func same(_ field: (range: Range<Int>, plain: Bool)?, _ expected: String) -> Bool {
+                guard let field else { return false }
+                if field.plain {
+                    var expected = expected
+                    return expected.withUTF8 { $0.elementsEqual(UnsafeBufferPointer(rebasing: buffer[field.range])) }
+                }
+                return scanner.decode(field.range, plain: false) == expected
+            }
+            let match =
+                raw.index == index && raw.time == time && same(raw.eventID, eventID) && same(raw.action, action) && same(raw.actorType, actorType)
+                && same(raw.actorID, actorID) && same(raw.subjectType, subjectType) && same(raw.subjectID, subjectID)
+            return (match, raw.writes)
+        }
+    }
+}
+
+/// What the scanner captures: string fields as byte ranges of their contents.
+struct RawEventFields {
+    var index: Int64?
+    var time: Int64?
+    var eventID: (range: Range<Int>, plain: Bool)?
+    var action: (range: Range<Int>, plain: Bool)?
+    var actorType: (range: Range<Int>, plain: Bool)?
+    var actorID: (range: Range<Int>, plain: Bool)?
+    var subjectType: (range: Range<Int>, plain: Bool)?
+    var subjectID: (range: Range<Int>, plain: Bool)?
+    var writes: [String: CanonicalEventFields.WriteEntry] = [:]
 }
 
 /// Where a value sits, for the fields `CanonicalEventFields` captures.
@@ -59,7 +108,7 @@ struct CanonicalScanner {
         return matches
     }
 
-    mutating func value(_ context: ScanContext, _ fields: inout CanonicalEventFields) -> Bool {
+    mutating func value(_ context: ScanContext, _ fields: inout RawEventFields) -> Bool {
         guard let byte = peek else { return false }
         switch byte {
         case UInt8(ascii: "{"): return object(context, &fields)
@@ -72,15 +121,16 @@ struct CanonicalScanner {
             default: capture = false
             }
             guard capture else { return true }
-            guard let text = decode(range, plain: plain) else { return false }
             switch context {
-            case .topEventID: fields.eventID = text
-            case .topAction: fields.action = text
-            case .actorType: fields.actorType = text
-            case .actorID: fields.actorID = text
-            case .subjectType: fields.subjectType = text
-            case .subjectID: fields.subjectID = text
-            case .tableDigest(let table): fields.writes[table, default: .init()].digest = text
+            case .topEventID: fields.eventID = (range, plain)
+            case .topAction: fields.action = (range, plain)
+            case .actorType: fields.actorType = (range, plain)
+            case .actorID: fields.actorID = (range, plain)
+            case .subjectType: fields.subjectType = (range, plain)
+            case .subjectID: fields.subjectID = (range, plain)
+            case .tableDigest(let table):
+                guard let text = decode(range, plain: plain) else { return false }
+                fields.writes[table, default: .init()].digest = text
             default: break
             }
             return true
@@ -101,7 +151,7 @@ struct CanonicalScanner {
         }
     }
 
-    mutating func object(_ context: ScanContext, _ fields: inout CanonicalEventFields) -> Bool {
+    mutating func object(_ context: ScanContext, _ fields: inout RawEventFields) -> Bool {
         depth += 1
         guard depth <= 64 else { return false }
         defer { depth -= 1 }
@@ -129,10 +179,11 @@ struct CanonicalScanner {
             let inner: ScanContext
             if context == .other {
                 inner = .other
+            } else if plain, context != .writes {
+                inner = Self.child(of: context, key: UnsafeBufferPointer(rebasing: bytes[range]))
             } else {
-                guard let key = plain ? String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) : decode(range, plain: plain)
-                else { return false }
-                inner = Self.child(of: context, key: key)
+                guard let key = decode(range, plain: plain) else { return false }
+                inner = context == .writes ? .table(key) : Array(key.utf8).withUnsafeBufferPointer { Self.child(of: context, key: $0) }
                 // Every table named under digests.writes is an entry, whatever its value holds.
                 if case .table(let table) = inner, fields.writes[table] == nil { fields.writes[table] = .init() }
             }
@@ -144,29 +195,29 @@ struct CanonicalScanner {
         }
     }
 
-    static func child(of context: ScanContext, key: String) -> ScanContext {
+    static func child(of context: ScanContext, key: UnsafeBufferPointer<UInt8>) -> ScanContext {
+        func equals(_ text: StaticString) -> Bool {
+            text.withUTF8Buffer { $0.elementsEqual(key) }
+        }
         switch context {
         case .root:
-            switch key {
-            case "index": .topIndex
-            case "event_id": .topEventID
-            case "action": .topAction
-            case "time": .topTime
-            case "actor": .actor
-            case "subject": .subject
-            case "digests": .digests
-            default: .other
-            }
-        case .actor: key == "type" ? .actorType : key == "id" ? .actorID : .other
-        case .subject: key == "type" ? .subjectType : key == "id" ? .subjectID : .other
-        case .digests: key == "writes" ? .writes : .other
-        case .writes: .table(key)
-        case .table(let table): key == "digest" ? .tableDigest(table) : key == "rows" ? .tableRows(table) : .other
-        default: .other
+            if equals("index") { return .topIndex }
+            if equals("event_id") { return .topEventID }
+            if equals("action") { return .topAction }
+            if equals("time") { return .topTime }
+            if equals("actor") { return .actor }
+            if equals("subject") { return .subject }
+            if equals("digests") { return .digests }
+            return .other
+        case .actor: return equals("type") ? .actorType : equals("id") ? .actorID : .other
+        case .subject: return equals("type") ? .subjectType : equals("id") ? .subjectID : .other
+        case .digests: return equals("writes") ? .writes : .other
+        case .table(let table): return equals("digest") ? .tableDigest(table) : equals("rows") ? .tableRows(table) : .other
+        default: return .other
         }
     }
 
-    mutating func array(_ fields: inout CanonicalEventFields) -> Bool {
+    mutating func array(_ fields: inout RawEventFields) -> Bool {
         depth += 1
         guard depth <= 64 else { return false }
         defer { depth -= 1 }

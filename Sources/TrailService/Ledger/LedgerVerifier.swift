@@ -306,8 +306,8 @@ public struct LedgerVerifier: Sendable {
         let chunk = max(256, (events.count + cores - 1) / cores)
         let parts = await withTaskGroup(of: (Int, CheckedBodies).self) { group in
             for (n, from) in stride(from: 0, to: events.count, by: chunk).enumerated() {
-                let slice = Array(events[from..<min(from + chunk, events.count)])
-                group.addTask { (n, checkBodies(slice)) }
+                let range = from..<min(from + chunk, events.count)
+                group.addTask { (n, checkBodies(events[range])) }
             }
             var parts: [(Int, CheckedBodies)] = []
             for await part in group { parts.append(part) }
@@ -323,21 +323,22 @@ public struct LedgerVerifier: Sendable {
         return all
     }
 
-    static func checkBodies(_ events: [StoredEvent]) -> CheckedBodies {
+    static func checkBodies(_ events: ArraySlice<StoredEvent>) -> CheckedBodies {
         var out = CheckedBodies()
         out.leaves.reserveCapacity(events.count)
         for event in events {
             out.leaves.append(Merkle.leafHash(event.body))
-            // The fast path: one pass that proves the body canonical and reads its fields.
-            if let fields = CanonicalEventFields.scan(event.body) {
-                if fields.index != event.index || fields.eventID != event.eventID || fields.action != event.action || fields.actorID != event.actor.id
-                    || fields.actorType != (event.actorTypeColumn ?? event.actor.type.rawValue) || fields.subjectType != event.subject.type
-                    || fields.subjectID != event.subject.id || fields.time != event.timeMillis
-                {
+            // The fast path: one pass that proves the body canonical and compares its fields.
+            if let (match, writes) = CanonicalEventFields.check(
+                event.body, index: event.index, eventID: event.eventID, action: event.action,
+                actorType: event.actorTypeColumn ?? event.actor.type.rawValue, actorID: event.actor.id, subjectType: event.subject.type,
+                subjectID: event.subject.id, time: event.timeMillis)
+            {
+                if !match {
                     out.findings.append(
                         VerificationFinding(kind: "event", location: "ledger_events idx \(event.index)", message: "indexed columns differ from the event body"))
                 }
-                out.recorded[event.index] = fields.writes.mapValues { (digest: $0.digest, rows: $0.rows) }
+                if !writes.isEmpty { out.recorded[event.index] = writes.mapValues { (digest: $0.digest, rows: $0.rows) } }
                 continue
             }
             let location = "ledger_events idx \(event.index)"
