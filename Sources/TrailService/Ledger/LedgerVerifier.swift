@@ -143,12 +143,21 @@ public struct LedgerVerifier: Sendable {
             let to = min(from + batchSize, size)
             return Task { [store] in try await Self.prepare(store: store, tables: tables, from: from, to: to) }
         }
-        var pending = size > 0 ? prefetch(0) : nil
+        // Two batches in flight: one being read while the other's bodies are checked.
+        var pending: [Task<PreparedBatch, any Error>] = []
+        var next: Int64 = 0
+        func fill() {
+            while pending.count < 2, next < size {
+                pending.append(prefetch(next))
+                next = min(next + batchSize, size)
+            }
+        }
+        fill()
         var frontier = [TreeHash?](repeating: nil, count: 64)
         while start < size {
             let end = min(start + batchSize, size)
-            let batch = try await pending!.value
-            pending = end < size ? prefetch(end) : nil
+            let batch = try await pending.removeFirst().value
+            fill()
             findings += batch.findings
             rowsChecked += batch.rowsChecked
             var expectedIndex = start
