@@ -87,7 +87,8 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
             if !first { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "\""))
             out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
         }
         out.append(UInt8(ascii: "{"))
         key("deployment_id", first: true)
@@ -95,7 +96,10 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
         key("error")
         if let error { JSONValue.writeString(error, into: &out) } else { out.append(contentsOf: "null".utf8) }
         key("input_digest")
-        JSONValue.writeString(inputDigest.description, into: &out)
+        // "sha256:<hex>" needs no escaping: written straight, without building the string.
+        out.append(contentsOf: "\"sha256:".utf8)
+        out.append(contentsOf: inputDigest.hex.utf8)
+        out.append(UInt8(ascii: "\""))
         key("latency_us")
         out.append(contentsOf: String(latencyMicros).utf8)
         key("model_name")

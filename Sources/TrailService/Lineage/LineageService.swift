@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import TrailCore
 import TrailLedger
 import TrailStore
@@ -81,6 +84,11 @@ public struct LineageService: Sendable {
 
     /// The lineage of `name@reference` (an alias, a stage, or a version number).
     public func model(name: String, reference: String) async throws -> ModelLineage {
+        try await model(name: name, reference: reference, prover: nil)
+    }
+
+    /// The lineage, proven against `prover`'s checkpoint (a prediction's trace shares one).
+    func model(name: String, reference: String, prover given: Prover?) async throws -> ModelLineage {
         _ = try await registry.model(name)
         let number: Int64
         var promotion: RegistryChange?
@@ -93,7 +101,7 @@ public struct LineageService: Sendable {
             promotion = change
         }
         let version = try await registry.version(name, number)
-        let prover = try await Prover(ledger: ledger)
+        let prover = if let given { given } else { try await Prover(ledger: ledger) }
         var links: [Link] = []
         // `proven` starts as "nothing else is wrong"; `Prover.prove` adds the inclusion check.
         func link(_ kind: String, _ summary: String, _ index: Int64?) {
@@ -184,6 +192,14 @@ public struct LineageService: Sendable {
     }
 
     static func date(_ millis: Int64) -> String {
-        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+        // ISO 8601 in UTC to the second (as ISO8601DateFormatter writes it), without building
+        // a formatter per call: a trace writes a dozen dates.
+        var seconds = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
+        var parts = tm()
+        guard gmtime_r(&seconds, &parts) != nil else { return String(millis) }
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : String(n) }
+        let year = Int(parts.tm_year) + 1900
+        let yearText = year >= 0 && year < 10000 ? String(repeating: "0", count: max(0, 4 - String(year).count)) + String(year) : String(year)
+        return "\(yearText)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }

@@ -29,7 +29,8 @@ extension LineageService {
             throw TrailError.notFound("prediction", id, field: "prediction_id")
         }
         let batch = try await tracking.store.predictions(eventIndex: eventIndex)
-        let leaves = batch.map { Merkle.leafHash($0.leafBytes) }
+        // Every leaf of the commit is recomputed (the path is built from them), on every core.
+        let leaves = await Self.leafHashes(batch)
         let path = Merkle.inclusionProof(index: position, leaves: leaves[...])
         let event = try await ledger.event(index: eventIndex)
         let recordedRoot = (try JSONValue.parse(event.body))["facts"]?["merkle_root"]?.stringValue
@@ -79,11 +80,26 @@ extension LineageService {
                         change.eventIndex))
             }
         }
-        let model = try await self.model(name: record.modelName, reference: String(record.modelVersion))
+        let model = try await self.model(name: record.modelName, reference: String(record.modelVersion), prover: prover)
         return PredictionTrace(
             prediction: record, batchEventIndex: eventIndex, position: position, batchSize: batch.count,
             merklePath: path.map { Data($0).base64EncodedString() }, deployment: deployment, model: model,
             links: await prover.prove(links) + model.links)
+    }
+
+    static func leafHashes(_ records: [PredictionRecord]) async -> [TreeHash] {
+        let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        guard records.count >= 256, cores > 1 else { return records.map { Merkle.leafHash($0.leafBytes) } }
+        let chunk = (records.count + cores - 1) / cores
+        return await withTaskGroup(of: (Int, [TreeHash]).self) { group in
+            for (n, from) in stride(from: 0, to: records.count, by: chunk).enumerated() {
+                let range = from..<min(from + chunk, records.count)
+                group.addTask { (n, records[range].map { Merkle.leafHash($0.leafBytes) }) }
+            }
+            var parts: [(Int, [TreeHash])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
     }
 
     public struct DatasetImpact: Sendable, Codable {

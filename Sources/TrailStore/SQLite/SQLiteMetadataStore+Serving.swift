@@ -47,9 +47,13 @@ extension SQLiteMetadataStore {
 
     public func predictions(eventIndex: Int64) async throws -> [PredictionRecord] {
         try await read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE event_index = ? ORDER BY position", arguments: [eventIndex]
-            ).map(Self.predictionRecord)
+            // A cached statement and a cursor (rows decoded in place): a trace reads its whole
+            // group commit to rebuild the Merkle path.
+            let statement = try db.cachedStatement(sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE event_index = ? ORDER BY position")
+            let cursor = try Row.fetchCursor(statement, arguments: [eventIndex])
+            var records: [PredictionRecord] = []
+            while let row = try cursor.next() { records.append(try Self.predictionRecord(row)) }
+            return records
         }
     }
 
