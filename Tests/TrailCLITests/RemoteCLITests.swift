@@ -69,6 +69,53 @@ struct RemoteCLITests {
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 
+    /// The tracking commands with a token (the end-to-end flow covers them on a local-only server).
+    @Test func trackingCommandsWorkRemotelyWithATokenAndTheLedgerNamesItsUser() throws {
+        let home = CLI.temporaryHome()
+        let adminToken = try Self.bootstrap(home, "ada", roles: ["admin"])
+        let engineerToken = try Self.bootstrap(home, "eve", roles: ["contributor"])
+        let viewerToken = try Self.bootstrap(home, "val", roles: ["viewer"])
+        let port = Int.random(in: 40001...50000)
+        let server = try Self.startServer(home: home, port: port, token: adminToken)
+        defer { server.terminate() }
+        let url = "http://127.0.0.1:\(port)"
+        let eve = Person(token: engineerToken, url: url)
+        let val = Person(token: viewerToken, url: url)
+        try eve.trail(["experiments", "create", "remote-exp", "--tag", "team=risk"])
+        #expect(try eve.trail(["experiments", "list"]).stdout.contains("remote-exp"))
+        let experiment = try eve.json(["experiments", "get", "remote-exp"])
+        let experimentID = try #require((experiment["experiment"] as? [String: Any])?["experiment_id"] as? String ?? experiment["experiment_id"] as? String)
+        try eve.trail(["experiments", "set-tag", experimentID, "owner", "eve"])
+        try eve.trail(["experiments", "rename", experimentID, "remote-exp-2"])
+        try eve.trail(["experiments", "delete", experimentID])
+        try eve.trail(["experiments", "restore", experimentID])
+        try val.trail(["experiments", "create", "nope"], expect: 1)  // viewers read only
+        let created = try eve.json(["runs", "create", "-e", "remote-exp-2", "--name", "r1"])
+        let runID = try #require(((created["run"] as? [String: Any])?["info"] as? [String: Any])?["run_id"] as? String)
+        let batch = eve.config.appendingPathComponent("batch.json")
+        try FileManager.default.createDirectory(at: eve.config, withIntermediateDirectories: true)
+        try Data(#"{"metrics": [{"key": "loss", "value": 0.5, "timestamp": 1, "step": 1}], "params": [{"key": "lr", "value": "0.1"}]}"#.utf8).write(to: batch)
+        try eve.trail(["runs", "log-batch", runID, batch.path])
+        try eve.trail(["runs", "log-metric", runID, "loss", "0.25", "--step", "2"])
+        #expect(try eve.trail(["runs", "metric-history", runID, "loss"]).stdout.contains("0.25"))
+        try eve.trail(["runs", "set-tag", runID, "stage", "dev"])
+        try eve.trail(["runs", "delete-tag", runID, "stage"])
+        #expect(try eve.trail(["runs", "tag-history", runID]).stdout.contains("stage"))
+        let csv = eve.config.appendingPathComponent("data.csv")
+        try Data("a,b,target\n1,2,0\n3,4,1\n".utf8).write(to: csv)
+        try eve.trail(["runs", "log-input", runID, csv.path, "--context", "training"])
+        try eve.trail(["runs", "log-artifact", runID, csv.path, "--path", "data/data.csv"])
+        #expect(try eve.trail(["artifacts", "list", runID]).stdout.contains("data/data.csv"))
+        try eve.trail(["runs", "end", runID])
+        try eve.trail(["runs", "delete", runID])
+        try eve.trail(["runs", "restore", runID])
+        #expect(try eve.trail(["runs", "get", runID]).stdout.contains("lr"))
+        // The ledger names the token's user as the actor of every one of these changes.
+        let events = try val.json(["ledger", "events", "--subject", "run:\(runID)", "--limit", "100"])["events"] as? [[String: Any]] ?? []
+        #expect(events.count >= 8)
+        #expect(events.allSatisfy { (($0["event"] as? [String: Any])?["actor"] as? [String: Any])?["id"] as? String == "eve" })
+    }
+
     @Test func everyCommandWorksRemotelyAsTheTokensUser() throws {
         let home = CLI.temporaryHome()
         let adminToken = try Self.bootstrap(home, "ada", roles: ["admin"])
