@@ -114,8 +114,10 @@ struct LedgerTests {
         let honest = ExportAudit.verify(lines: lines.map { Substring($0) }, key: key, saved: nil)
         #expect(honest.ok, "\(honest.findings)")
         #expect(honest.events == Int64(lines.count - 1) && honest.events > 2048)
-        // Every line has the canonical shape the scanner reads (no fallback), escapes included.
+        // Every line is the canonical JSON of its value (the hand-written line writer), and has
+        // the shape the scanner reads (no fallback), escapes included.
         for line in lines.dropFirst() {
+            #expect(try JSONValue.parse(Array(line.utf8)).canonicalString == line)
             let scanned = try #require(ExportLine.scan(Array(line.utf8)[...]), "\(line.prefix(200))")
             let parsed = try JSONValue.parse(Array(line.utf8))
             #expect(scanned.body == Array(parsed["body"]!.stringValue!.utf8))

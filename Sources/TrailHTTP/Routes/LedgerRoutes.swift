@@ -75,10 +75,10 @@ struct LedgerRoutes {
             let body = ResponseBody { writer in
                 var chunk: [UInt8] = []
                 chunk.reserveCapacity(1 << 20 + 4096)
-                _ = try await ledger.export(
+                _ = try await ledger.exportLines(
                     actor: actor,
                     write: { line in
-                        chunk += line.utf8
+                        chunk += line
                         chunk.append(UInt8(ascii: "\n"))
                         if chunk.count >= 1 << 20 {
                             try await writer.write(ByteBuffer(bytes: chunk))

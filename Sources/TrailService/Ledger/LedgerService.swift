@@ -172,6 +172,13 @@ public struct LedgerService: Sendable {
     /// public key and the checkpoint, then every event with its canonical body and inclusion
     /// proof against that checkpoint. The export itself is recorded as `ledger.export`.
     public func export(actor: Actor, write: (String) async throws -> Void, progress: ((Int64, Int64) -> Void)? = nil) async throws -> StoredCheckpoint {
+        try await exportLines(actor: actor, write: { try await write(String(decoding: $0, as: UTF8.self)) }, progress: progress)
+    }
+
+    /// `export`, one line's bytes at a time (no newline): the server streams these.
+    public func exportLines(actor: Actor, write: ([UInt8]) async throws -> Void, progress: ((Int64, Int64) -> Void)? = nil) async throws
+        -> StoredCheckpoint
+    {
         var checkpoint = try await checkpointIfBehind()
         if checkpoint == nil { checkpoint = try await latestCheckpoint() }
         guard let checkpoint else { throw TrailError.internalError("no checkpoint to export against") }
@@ -179,9 +186,10 @@ public struct LedgerService: Sendable {
             "type": "header", "format": "modeltrail-ledger-export/v1", "origin": .string(origin), "verifier_key": .string(verifierKey),
             "checkpoint": .string(checkpoint.note),
         ]
-        try await write(header.canonicalString)
+        try await write(header.canonicalBytes)
         let size = Int64(checkpoint.size)
         var start: Int64 = 0
+        var line: [UInt8] = []
         while start < size {
             // Blocks of 1,024 events: their proofs share most nodes, fetched in one read.
             let end = min(start + Self.exportBlock, size)
@@ -190,12 +198,9 @@ public struct LedgerService: Sendable {
                 try events.map { try Merkle.inclusionProof(index: UInt64($0.index), size: checkpoint.size, stored: stored) }
             }
             for (event, path) in zip(events, paths) {
-                let line: JSONValue = [
-                    "type": "event", "index": .int(event.index), "body": .string(String(decoding: event.body, as: UTF8.self)),
-                    "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()),
-                    "inclusion_proof": .array(path.map { .string(Data($0).base64EncodedString()) }),
-                ]
-                try await write(line.canonicalString)
+                line.removeAll(keepingCapacity: true)
+                Self.exportLine(event, path: path, into: &line)
+                try await write(line)
             }
             progress?(end, size)
             start = end
@@ -203,6 +208,79 @@ public struct LedgerService: Sendable {
         try await recordAccess(
             action: "ledger.export", subject: Subject(type: "ledger", id: origin), facts: ["checkpoint_size": .int(size)], actor: actor)
         return checkpoint
+    }
+}
+
+extension LedgerService {
+    /// One event line of the export, written in canonical key order straight into `out`: the
+    /// same bytes as the canonical JSON of `{"type","index","body","leaf_hash","inclusion_proof"}`
+    /// (a test checks it), without building that value for each of millions of events.
+    static func exportLine(_ event: StoredEvent, path: [TreeHash], into out: inout [UInt8]) {
+        guard String(validating: event.body, as: UTF8.self) != nil else {
+            // Not UTF-8 (a damaged row): the general writer, as before.
+            let value: JSONValue = [
+                "type": "event", "index": .int(event.index), "body": .string(String(decoding: event.body, as: UTF8.self)),
+                "leaf_hash": .string(Data(Merkle.leafHash(event.body)).base64EncodedString()),
+                "inclusion_proof": .array(path.map { .string(Data($0).base64EncodedString()) }),
+            ]
+            return value.write(into: &out)
+        }
+        out.append(contentsOf: #"{"body":""#.utf8)
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in event.body {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(92); out.append(34)
+            case UInt8(ascii: "\\"): out.append(92); out.append(92)
+            case 0x08: out.append(92); out.append(UInt8(ascii: "b"))
+            case 0x09: out.append(92); out.append(UInt8(ascii: "t"))
+            case 0x0a: out.append(92); out.append(UInt8(ascii: "n"))
+            case 0x0c: out.append(92); out.append(UInt8(ascii: "f"))
+            case 0x0d: out.append(92); out.append(UInt8(ascii: "r"))
+            case 0..<0x20: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(contentsOf: #"","inclusion_proof":["#.utf8)
+        for (i, hash) in path.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            base64(hash, into: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(contentsOf: #"],"index":"#.utf8)
+        out.append(contentsOf: String(event.index).utf8)
+        out.append(contentsOf: #","leaf_hash":""#.utf8)
+        base64(Merkle.leafHash(event.body), into: &out)
+        out.append(contentsOf: #"","type":"event"}"#.utf8)
+    }
+
+    static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Standard base64 with padding (what `Data.base64EncodedString()` writes).
+    static func base64(_ bytes: [UInt8], into out: inout [UInt8]) {
+        let alphabet = base64Alphabet
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)])
+            out.append(alphabet[Int(n & 63)])
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest == 1 {
+            let n = UInt32(bytes[i]) << 16
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(contentsOf: "==".utf8)
+        } else if rest == 2 {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)])
+            out.append(UInt8(ascii: "="))
+        }
     }
 }
 
