@@ -183,6 +183,55 @@ struct RequestSecurityTests {
         try TrailServerConfig(host: "0.0.0.0", localActor: .user("o"), localOnly: false).validate()
     }
 
+    // 14 (remote mode's attack pass). A NUL in a path or a JSON string changed one record while
+    // the ledger named another (SQLite compares text up to a NUL), leaving the log failing
+    // verification; the last admin could demote themself; a client's reproduction report was
+    // recorded whatever it claimed.
+    @Test func nulsTheLastAdminAndReportedReproductions() async throws {
+        let (home, serving) = try await SecurityFixtures.servedHome()
+        _ = try await home.identity.createUser(name: "bob", roles: [.viewer], actor: .user("root"))
+        _ = try await home.identity.createUser(name: "ada", roles: [.admin], actor: .user("root"))
+        let app = SecurityFixtures.app(home, localOnly: true)
+        let before = try await home.tracking.store.eventCount()
+        try await app.test(.router) { client in
+            for (uri, body) in [
+                ("/api/v1/users/bob%00evil/roles", #"{"roles": ["admin"]}"#), ("/api/v1/tokens", #"{"user": "bob\u0000evil"}"#),
+                ("/api/v1/models/bc%00x/drift", #"{"reference": "live", "window_ms": 3600000}"#), ("/api/v1/users/bob/roles?x=%00", #"{"roles": ["admin"]}"#),
+                ("/api/2.0/mlflow/registered-models/create", #"{"name": "m\u0000x"}"#),
+            ] {
+                try await client.execute(uri: uri, method: .post, headers: Self.json, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest, "\(uri): \(String(buffer: response.body))")
+                }
+            }
+            try await client.execute(uri: "/api/v1/predictions/p%00x", method: .get) { #expect($0.status == .badRequest) }
+        }
+        #expect(try await home.tracking.store.eventCount() == before, "a refused NUL changes nothing")
+        #expect(try await home.identity.user("bob").roles == [.viewer])
+        // The last admin keeps the role.
+        await #expect(throws: TrailError.self) { _ = try await home.identity.setRoles(name: "ada", roles: [.viewer], actor: .user("ada")) }
+        // Reported re-scorings and rebuilds must be consistent with the record.
+        let run = try #require(try await home.registry.version("bc", 1).runID)
+        let tags = Dictionary(try await home.tracking.run(run).tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+        let model = try #require(tags["model_sha256"]), data = try #require(tags["data_sha256"])
+        let zero = "sha256:" + String(repeating: "0", count: 64)
+        for fake in [
+            ReproductionReport(runID: run, outcome: "REPRODUCED", differences: [], rebuildRunID: nil, expectedModelSHA256: zero, actualModelSHA256: zero, dataSHA256: zero),
+            ReproductionReport(runID: run, outcome: "REPRODUCED", differences: [], rebuildRunID: nil, expectedModelSHA256: model, actualModelSHA256: zero, dataSHA256: data),
+            ReproductionReport(runID: run, outcome: "DIFFERS", differences: [], rebuildRunID: nil, expectedModelSHA256: model, actualModelSHA256: nil, dataSHA256: data),
+            ReproductionReport(runID: run, outcome: "REPRODUCED", differences: [], rebuildRunID: run, expectedModelSHA256: model, actualModelSHA256: model, dataSHA256: data),
+            ReproductionReport(runID: run, outcome: "DIFFERS", differences: ["x"], rebuildRunID: nil, expectedModelSHA256: "nothex", actualModelSHA256: nil, dataSHA256: data),
+        ] {
+            await #expect(throws: TrailError.self) { _ = try await home.tracking.recordReproduction(fake, actor: .user("eve")) }
+        }
+        let honest = ReproductionReport(
+            runID: run, outcome: "DIFFERS", differences: ["data changed"], rebuildRunID: nil, expectedModelSHA256: model, actualModelSHA256: nil, dataSHA256: data)
+        #expect(try await home.tracking.recordReproduction(honest, actor: .user("eve")) != nil)
+        _ = try await home.ledger.checkpointIfBehind()
+        let report = try await home.verifier.verify()
+        #expect(report.ok, "\(report.findings)")
+        _ = serving
+    }
+
     // 13. A 10,000-term filter answered 500; `user_id` named another author in lineage; a blob
     // replaced by a symlink was streamed; searching needed `write`.
     @Test func smallerHoles() async throws {

@@ -18,6 +18,7 @@ struct MLflowInput: Sendable {
         let buffer = try await request.collectBody(upTo: limit)
         guard buffer.readableBytes > 0 else { return MLflowInput(fields: [:]) }
         try JSONResponse.requireJSON(request, bodyBytes: buffer.readableBytes)
+        try JSONResponse.refuseNUL(buffer.readableBytesView)
         let value: JSONValue
         do {
             value = try JSONValue.parse(Array(buffer.readableBytesView))

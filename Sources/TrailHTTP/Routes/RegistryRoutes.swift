@@ -100,6 +100,7 @@ struct RegistryRoutes {
             var request = request
             let bytes = try await request.collectBody(upTo: config.maxBodyBytes)
             try JSONResponse.requireJSON(request, bodyBytes: bytes.readableBytes)
+            try JSONResponse.refuseNUL(bytes.readableBytesView)
             guard let target = request.uri.queryParameters.get("target") else {
                 throw TrailError.invalid("target", "target (@alias or stage) is required")
             }
@@ -155,6 +156,7 @@ struct RegistryRoutes {
             var request = request
             let bytes = try await request.collectBody(upTo: config.maxBodyBytes)
             try JSONResponse.requireJSON(request, bodyBytes: bytes.readableBytes)
+            try JSONResponse.refuseNUL(bytes.readableBytesView)
             return try JSONResponse.make(
                 try await registry.attest(
                     name: try Self.name(context), version: try Self.version(context), predicateType: request.uri.queryParameters.get("predicate_type"),

@@ -123,6 +123,34 @@ struct AuthMiddleware: RouterMiddleware {
     }
 }
 
+/// Refuses a NUL character anywhere in the request target (`%00` in the path or the query).
+/// SQLite compares text only up to a NUL, so `bob%00evil` would change `bob` while the ledger
+/// names `bob\0evil`: no identifier may carry one. JSON bodies are checked in `JSONResponse`.
+struct NULMiddleware: RouterMiddleware {
+    typealias Context = TrailRequestContext
+
+    static func containsEncodedNUL(_ text: Substring) -> Bool {
+        var bytes = text.utf8.makeIterator()
+        var state = 0
+        while let byte = bytes.next() {
+            switch (state, byte) {
+            case (_, UInt8(ascii: "%")): state = 1
+            case (1, UInt8(ascii: "0")): state = 2
+            case (2, UInt8(ascii: "0")): return true
+            default: state = 0
+            }
+        }
+        return false
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.containsEncodedNUL(Substring(request.uri.description)) {
+            throw TrailError.invalid("path", "a NUL character (%00) is not accepted anywhere in a request's path or query")
+        }
+        return try await next(request, context)
+    }
+}
+
 /// Refuses what a web page could make a browser send: a request from another origin
 /// (`Origin` or `Sec-Fetch-Site` says so), and — on a server bound to loopback, where DNS
 /// rebinding is the way in — a `Host` that is not this server's loopback name. Runs before

@@ -12,6 +12,7 @@ public enum TrailApplication {
         let router = Router(context: TrailRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: BrowserBoundaryMiddleware(host: config.host, port: config.port))
+        router.add(middleware: NULMiddleware())
         let local = config.localOnly ? Principal(actor: config.localActor, roles: Set(Role.allCases)) : nil
         router.add(middleware: AuthMiddleware(identity: home.identity, localPrincipal: local))
         SecuredRoutes(router: router, prefix: "", table: table, identity: home.identity).get("health", .public) { _, _ in

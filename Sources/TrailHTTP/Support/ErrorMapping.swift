@@ -126,7 +126,24 @@ enum JSONResponse {
         let buffer = try await request.collectBody(upTo: limit)
         try requireJSON(request, bodyBytes: buffer.readableBytes)
         let bytes = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView)
+        try refuseNUL(bytes)
         return try JSONDecoder().decode(T.self, from: bytes)
+    }
+
+    /// A JSON string may not carry a NUL (`\u0000`): SQLite would compare the text only up to
+    /// it, so a request could change one record while the ledger names another.
+    static func refuseNUL<Bytes: Collection>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
+        var state = 0
+        for byte in bytes {
+            switch (state, byte) {
+            case (_, UInt8(ascii: "\\")): state = state == 1 ? 0 : 1
+            case (1, UInt8(ascii: "u")), (1, UInt8(ascii: "U")): state = 2
+            case (2, UInt8(ascii: "0")), (3, UInt8(ascii: "0")), (4, UInt8(ascii: "0")): state += 1
+            case (5, UInt8(ascii: "0")): throw TrailError.invalid("body", "a NUL character (\\u0000) is not accepted in a JSON body")
+            case (_, 0): throw TrailError.invalid("body", "a NUL byte is not accepted in a JSON body")
+            default: state = 0
+            }
+        }
     }
 
     /// A JSON body must say so: `Content-Type: application/json`. A web page can send

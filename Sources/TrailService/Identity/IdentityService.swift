@@ -51,6 +51,13 @@ public struct IdentityService: Sendable {
 
     public func setRoles(name: String, roles: Set<Role>, actor: Actor) async throws -> User {
         guard !roles.isEmpty else { throw TrailError.invalid("roles", "give at least one role") }
+        let current = try await user(name)
+        if current.roles.contains(.admin), !roles.contains(.admin), !current.disabled {
+            let admins = try await users().filter { $0.roles.contains(.admin) && !$0.disabled }
+            guard admins.count > 1 else {
+                throw TrailError.invalid("roles", "\(name) is the last admin; give another user the admin role first")
+            }
+        }
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(

@@ -141,12 +141,18 @@ extension ServingService {
     /// Records a re-scoring as `prediction.reproduce` (done here, or on a client and reported):
     /// the prediction must exist, the outcome be REPRODUCED or DIFFERS, the text bounded.
     public func recordCheck(_ check: PredictionCheck, actor: Actor) async throws -> Int64? {
-        guard try await tracking.store.prediction(id: check.predictionID) != nil else {
+        guard let (record, _, _) = try await tracking.store.prediction(id: check.predictionID) else {
             throw TrailError.notFound("prediction", check.predictionID, field: "prediction_id")
         }
         guard ["REPRODUCED", "DIFFERS"].contains(check.outcome) else { throw TrailError.invalid("outcome", "outcome must be REPRODUCED or DIFFERS") }
-        guard check.outcome == "DIFFERS" || check.differences.isEmpty else {
-            throw TrailError.invalid("differences", "a REPRODUCED check lists no differences")
+        guard (check.outcome == "DIFFERS") == !check.differences.isEmpty else {
+            throw TrailError.invalid("differences", "REPRODUCED lists no differences; DIFFERS lists at least one")
+        }
+        if let p = check.probability, !(0...1).contains(p) { throw TrailError.invalid("probability", "probability must be between 0 and 1") }
+        if let p = check.prediction, p != 0, p != 1 { throw TrailError.invalid("prediction", "prediction must be 0 or 1") }
+        // REPRODUCED means the recorded output came back exactly.
+        if check.outcome == "REPRODUCED", check.probability != record.probability || check.prediction != record.prediction {
+            throw TrailError.invalid("outcome", "REPRODUCED must give back the recorded probability and prediction")
         }
         guard check.differences.count <= 100, check.differences.allSatisfy({ $0.utf8.count <= 4000 }) else {
             throw TrailError.invalid("differences", "at most 100 differences of at most 4000 bytes each")

@@ -175,11 +175,31 @@ extension TrackingService {
     /// Records the verdict of a rebuild (made here or on a client) as `run.reproduce` on the
     /// original run: the runs must exist, the outcome be REPRODUCED or DIFFERS, the text bounded.
     public func recordReproduction(_ report: ReproductionReport, actor: Actor) async throws -> Int64? {
-        _ = try await run(report.runID)
-        if let rebuild = report.rebuildRunID { _ = try await run(rebuild) }
+        let original = try await run(report.runID)
+        if let rebuild = report.rebuildRunID {
+            guard rebuild != report.runID else { throw TrailError.invalid("rebuild_run_id", "a run is not its own rebuild") }
+            _ = try await run(rebuild)
+        }
         guard ["REPRODUCED", "DIFFERS"].contains(report.outcome) else { throw TrailError.invalid("outcome", "outcome must be REPRODUCED or DIFFERS") }
-        guard report.outcome == "DIFFERS" || report.differences.isEmpty else {
-            throw TrailError.invalid("differences", "a REPRODUCED report lists no differences")
+        guard (report.outcome == "DIFFERS") == !report.differences.isEmpty else {
+            throw TrailError.invalid("differences", "REPRODUCED lists no differences; DIFFERS lists at least one")
+        }
+        // The report must be about this run: its digests are the run's own, and a REPRODUCED
+        // rebuild made the expected model.
+        for (field, value) in [("expected_model_sha256", report.expectedModelSHA256), ("data_sha256", report.dataSHA256)]
+            + (report.actualModelSHA256.map { [("actual_model_sha256", $0)] } ?? [])
+        {
+            _ = try Digest(parsing: value, field: field)
+        }
+        let tags = Dictionary(original.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+        if let model = tags["model_sha256"], model != report.expectedModelSHA256 {
+            throw TrailError.invalid("expected_model_sha256", "run \(report.runID) recorded model \(model), not \(report.expectedModelSHA256.prefix(80))")
+        }
+        if let data = tags["data_sha256"], data != report.dataSHA256 {
+            throw TrailError.invalid("data_sha256", "run \(report.runID) recorded data \(data), not \(report.dataSHA256.prefix(80))")
+        }
+        if report.outcome == "REPRODUCED", report.actualModelSHA256 != report.expectedModelSHA256 {
+            throw TrailError.invalid("actual_model_sha256", "a REPRODUCED rebuild made the expected model")
         }
         for (field, list) in [("differences", report.differences), ("environment_differences", report.environmentDifferences)] {
             guard list.count <= 100, list.allSatisfy({ $0.utf8.count <= 4000 }) else {
