@@ -129,9 +129,14 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
 
     /// Appends `s` as a canonical JSON string.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
+        writeString(utf8: s.utf8, into: &out)
+    }
+
+    /// Appends UTF-8 text, given as bytes, as a canonical JSON string.
+    public static func writeString<Bytes: Sequence>(utf8 bytes: Bytes, into out: inout [UInt8]) where Bytes.Element == UInt8 {
         let hex = hexDigits
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])

@@ -225,22 +225,9 @@ extension LedgerService {
             ]
             return value.write(into: &out)
         }
-        out.append(contentsOf: #"{"body":""#.utf8)
-        let hex = Array("0123456789abcdef".utf8)
-        for byte in event.body {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(92); out.append(34)
-            case UInt8(ascii: "\\"): out.append(92); out.append(92)
-            case 0x08: out.append(92); out.append(UInt8(ascii: "b"))
-            case 0x09: out.append(92); out.append(UInt8(ascii: "t"))
-            case 0x0a: out.append(92); out.append(UInt8(ascii: "n"))
-            case 0x0c: out.append(92); out.append(UInt8(ascii: "f"))
-            case 0x0d: out.append(92); out.append(UInt8(ascii: "r"))
-            case 0..<0x20: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default: out.append(byte)
-            }
-        }
-        out.append(contentsOf: #"","inclusion_proof":["#.utf8)
+        out.append(contentsOf: #"{"body":"#.utf8)
+        JSONValue.writeString(utf8: event.body, into: &out)
+        out.append(contentsOf: #","inclusion_proof":["#.utf8)
         for (i, hash) in path.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "\""))
