@@ -34,7 +34,11 @@ let package = Package(
         ),
         .target(
             name: "TrailArtifacts",
-            dependencies: ["TrailCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "TrailCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "TrailService",
@@ -81,7 +85,7 @@ let package = Package(
         .testTarget(name: "TrailLearnTests", dependencies: ["TrailLearn"], resources: [.copy("Reference")]),
         .testTarget(name: "TrailLedgerTests", dependencies: ["TrailLedger", .product(name: "Crypto", package: "swift-crypto")], resources: [.copy("Vectors")]),
         .testTarget(name: "TrailStoreTests", dependencies: ["TrailStore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "TrailArtifactsTests", dependencies: ["TrailArtifacts"]),
+        .testTarget(name: "TrailArtifactsTests", dependencies: ["TrailArtifacts"], resources: [.copy("Vectors")]),
         .testTarget(name: "TrailServiceTests", dependencies: ["TrailService", "TrailLedger", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TrailHTTPTests",

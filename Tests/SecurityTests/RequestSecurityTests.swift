@@ -272,17 +272,17 @@ struct RequestSecurityTests {
         }
         // A blob replaced by a symbolic link, or altered in place, is not streamed as the artifact.
         let blobs = try FileBlobStore(root: SecurityFixtures.directory("blobs"))
-        let (digest, _) = try blobs.put(Array("the real bytes".utf8))
+        let (digest, _) = try await blobs.put(Array("the real bytes".utf8))
         let path = blobs.path(of: digest)
         let elsewhere = SecurityFixtures.directory("secret")
         try Data("/etc/shadow-like".utf8).write(to: elsewhere)
         try FileManager.default.removeItem(atPath: path)
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: elsewhere.path)
-        let linked = #expect(throws: TrailError.self) { _ = try blobs.get(digest) }
+        let linked = await #expect(throws: TrailError.self) { _ = try await blobs.get(digest) }
         #expect(linked?.code == .dataLoss)
         try FileManager.default.removeItem(atPath: path)
         try Data("the fake bytes".utf8).write(to: URL(fileURLWithPath: path))
-        let altered = #expect(throws: TrailError.self) { _ = try blobs.get(digest) }
+        let altered = await #expect(throws: TrailError.self) { _ = try await blobs.get(digest) }
         #expect(altered?.code == .dataLoss)
     }
 

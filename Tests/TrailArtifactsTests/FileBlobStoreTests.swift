@@ -9,28 +9,28 @@ struct FileBlobStoreTests {
         try FileBlobStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("trail-blobs-\(UUID().uuidString)"))
     }
 
-    @Test func storesUnderTheSHA256OfTheBytes() throws {
+    @Test func storesUnderTheSHA256OfTheBytes() async throws {
         let store = try Self.makeStore()
         let bytes = Array("hello".utf8)
-        let (digest, size) = try store.put(bytes)
+        let (digest, size) = try await store.put(bytes)
         #expect(digest.description == "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
         #expect(size == 5)
-        #expect(try store.get(digest) == bytes)
+        #expect(try await store.get(digest) == bytes)
         #expect(try store.allDigests() == [digest])
     }
 
-    @Test func theSameBytesTwiceStoreOneBlobAndNeverOverwrite() throws {
+    @Test func theSameBytesTwiceStoreOneBlobAndNeverOverwrite() async throws {
         let store = try Self.makeStore()
-        let (first, _) = try store.put([1, 2, 3])
+        let (first, _) = try await store.put([1, 2, 3])
         let path = store.root.appendingPathComponent("sha256/\(first.hex.prefix(2))/\(first.hex)").path
         let inode = try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int
-        let (second, _) = try store.put([1, 2, 3])
+        let (second, _) = try await store.put([1, 2, 3])
         #expect(first == second)
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int == inode)
         #expect(try store.allDigests().count == 1)
     }
 
-    @Test func streamsLargeBlobsInChunks() throws {
+    @Test func streamsLargeBlobsInChunks() async throws {
         let store = try Self.makeStore()
         let writer = try store.makeWriter()
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -40,7 +40,7 @@ struct FileBlobStoreTests {
             try chunk.withUnsafeBytes { try writer.write($0) }
             reference.update(chunk)
         }
-        let (digest, size) = try writer.commit()
+        let (digest, size) = try await writer.commit()
         #expect(size == 48 << 20)
         #expect(digest == reference.digest)
         let reader = try store.open(digest)

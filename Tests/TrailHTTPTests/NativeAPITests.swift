@@ -152,7 +152,7 @@ struct NativeAPITests {
                 #expect(error.field == "path")
             }
         }
-        #expect(try home.tracking.blobs.allDigests().isEmpty)
+        #expect(try await home.tracking.blobs.allDigests().isEmpty)
         let tmp = home.url.appendingPathComponent("blobs/tmp")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).isEmpty, "no byte was written")
     }
@@ -202,7 +202,7 @@ struct NativeAPITests {
                 uri: "/api/v1/runs/\(id)/artifacts/huge.bin", method: .put, body: ByteBuffer(repeating: 1, count: (8 << 20) + 1)
             ) { #expect($0.status == .contentTooLarge) }
         }
-        #expect(try home.tracking.blobs.allDigests().isEmpty)
+        #expect(try await home.tracking.blobs.allDigests().isEmpty)
     }
 
     @Test func healthAnswers() async throws {

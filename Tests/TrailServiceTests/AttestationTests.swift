@@ -67,7 +67,7 @@ struct AttestationTests {
             name: "bc", version: 1, predicateType: Self.provenance, envelope: signed, actor: PromotionGateTests.carol)
         #expect(accepted.subjectDigest == root)
         #expect(accepted.keyIDs == [key.keyID])
-        #expect(try home.tracking.blobs.get(accepted.envelopeDigest) == signed)
+        #expect(try await home.tracking.blobs.get(accepted.envelopeDigest) == signed)
         let report = try await registry.evaluate(name: "bc", version: 1, target: "@production")
         #expect(report.granted)
         #expect(report.requirements.first { $0.requirement.hasPrefix("attestation") }?.evidence.contains(accepted.envelopeDigest.description) == true)

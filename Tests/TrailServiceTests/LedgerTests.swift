@@ -166,7 +166,7 @@ struct LedgerTests {
             try tamper(home) { db in try db.execute(sql: "UPDATE params SET value = value || 'x' WHERE key = 'C'") }
             expectedLocation = "params rows written by event"
         case 3:
-            let digest = try #require(try home.tracking.blobs.allDigests().first)
+            let digest = try #require(try await home.tracking.blobs.allDigests().first)
             let file = home.url.appendingPathComponent("blobs/sha256/\(digest.hex.prefix(2))/\(digest.hex)")
             var bytes = Array(try Data(contentsOf: file))
             bytes[Int(random.next() % UInt64(bytes.count))] ^= 0x01

@@ -137,7 +137,7 @@ struct TrackingServiceTests {
             _ = try await home.tracking.putArtifact(run.info.runID, path: path, bytes: [4, 5, 6], actor: alice)
         }
         #expect(error?.code == .resourceConflict)
-        #expect(try home.tracking.blobs.allDigests() == [first.digest])
+        #expect(try await home.tracking.blobs.allDigests() == [first.digest])
         let (entry, reader) = try await home.tracking.openArtifact(run.info.runID, path: path, actor: alice)
         reader.close()
         #expect(entry.digest == Digest.of([1, 2, 3]))

@@ -69,7 +69,7 @@ struct TrainingPipelineTests {
         try (lines.prefix(1) + lines.dropFirst(3)).joined(separator: "\n").write(to: fewer, atomically: true, encoding: .utf8)
         let result = try await home.pipeline(as: Self.engineer).train(TrainingConfig(dataPath: fewer.path, tolerance: 1e-6), environment: Self.environment)
         let entry = try #require(try await home.tracking.artifacts(result.runID).first { $0.path.value == "model_card.md" })
-        let card = String(decoding: try home.tracking.blobs.get(entry.digest), as: UTF8.self)
+        let card = String(decoding: try await home.tracking.blobs.get(entry.digest), as: UTF8.self)
         #expect(card.contains("567 samples") && !card.contains("569"), "\(card)")
     }
 

@@ -39,6 +39,23 @@ public struct FileBlobStore: BlobStore {
         access(path(of: digest), F_OK) == 0
     }
 
+    public var location: String { "folder \(root.path)" }
+
+    public func check() throws {
+        guard access(root.appendingPathComponent("sha256").path, W_OK) == 0 else {
+            throw TrailError.internalError("the blob folder \(root.path) is not writable")
+        }
+    }
+
+    /// True when the folder holds no blob.
+    public func isEmpty() -> Bool {
+        let base = root.appendingPathComponent("sha256").path
+        for prefix in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
+            if !((try? FileManager.default.contentsOfDirectory(atPath: base + "/" + prefix)) ?? []).isEmpty { return false }
+        }
+        return true
+    }
+
     public func allDigests() throws -> [Digest] {
         let base = root.appendingPathComponent("sha256")
         var out: [Digest] = []
@@ -53,19 +70,57 @@ public struct FileBlobStore: BlobStore {
 
 final class FileBlobWriter: BlobWriter {
     let store: FileBlobStore
-    let temporaryPath: String
-    var descriptor: Int32
-    var hasher = SHA256()
-    var sizeBytes: Int64 = 0
+    let spool: BlobSpool
 
     init(store: FileBlobStore) throws {
         self.store = store
-        temporaryPath = store.root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString).path
-        descriptor = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        spool = try BlobSpool(directory: store.root.appendingPathComponent("tmp").path)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try spool.write(bytes) }
+
+    func seal() throws -> (digest: Digest, sizeBytes: Int64) { try spool.seal(durably: true) }
+
+    func publish() throws {
+        let digest = try spool.takeSealed()
+        defer { spool.discard() }
+        if store.contains(digest) { return }  // same bytes already stored: never overwrite
+        let finalPath = store.path(of: digest)
+        let directory = (finalPath as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // link(2) fails if the target exists, so a concurrent writer of the same bytes is never
+        // overwritten; either way the content under the name is the same.
+        if link(spool.path, finalPath) != 0, errno != EEXIST {
+            throw TrailError.internalError("cannot move a blob into place (errno \(errno))")
+        }
+        let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            Glibc.close(directoryDescriptor)
+        }
+    }
+
+    func abort() { spool.discard() }
+}
+
+/// A blob being written: a temporary file and the running SHA-256 of its bytes. Shared by the
+/// folder and S3 writers (the S3 writer uploads the sealed file).
+final class BlobSpool {
+    let path: String
+    var descriptor: Int32
+    var hasher = SHA256()
+    var sizeBytes: Int64 = 0
+    var sealed: Digest?
+    var discarded = false
+
+    init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = directory + "/" + UUID().uuidString
+        descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw TrailError.internalError("cannot create a temporary blob file (errno \(errno))") }
     }
 
-    deinit { abort() }
+    deinit { discard() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard descriptor >= 0 else { throw TrailError.internalError("blob writer is closed") }
@@ -82,11 +137,9 @@ final class FileBlobWriter: BlobWriter {
         sizeBytes += Int64(bytes.count)
     }
 
-    var sealed: Digest?
-
-    func seal() throws -> (digest: Digest, sizeBytes: Int64) {
+    func seal(durably: Bool) throws -> (digest: Digest, sizeBytes: Int64) {
         guard descriptor >= 0 else { throw TrailError.internalError("blob writer is closed") }
-        guard fsync(descriptor) == 0 else { throw TrailError.internalError("cannot fsync a blob (errno \(errno))") }
+        if durably { guard fsync(descriptor) == 0 else { throw TrailError.internalError("cannot fsync a blob (errno \(errno))") } }
         Glibc.close(descriptor)
         descriptor = -1
         let digest = Digest(hasher.finalize())
@@ -94,34 +147,22 @@ final class FileBlobWriter: BlobWriter {
         return (digest, sizeBytes)
     }
 
-    func publish() throws {
+    /// The sealed digest, once: a second publish is refused.
+    func takeSealed() throws -> Digest {
         guard let digest = sealed else { throw TrailError.internalError("blob writer was not sealed") }
         sealed = nil
-        defer { unlink(temporaryPath) }
-        if store.contains(digest) { return }  // same bytes already stored: never overwrite
-        let finalPath = store.path(of: digest)
-        let directory = (finalPath as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        // link(2) fails if the target exists, so a concurrent writer of the same bytes is never
-        // overwritten; either way the content under the name is the same.
-        if link(temporaryPath, finalPath) != 0, errno != EEXIST {
-            throw TrailError.internalError("cannot move a blob into place (errno \(errno))")
-        }
-        let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            Glibc.close(directoryDescriptor)
-        }
+        return digest
     }
 
-    func abort() {
+    /// Removes the temporary file (idempotent).
+    func discard() {
         if descriptor >= 0 {
             Glibc.close(descriptor)
             descriptor = -1
-            unlink(temporaryPath)
-        } else if sealed != nil {
-            sealed = nil
-            unlink(temporaryPath)
+        }
+        if !discarded {
+            discarded = true
+            unlink(path)
         }
     }
 }

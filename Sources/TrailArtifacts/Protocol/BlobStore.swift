@@ -8,11 +8,16 @@ import TrailCore
 public protocol BlobStore: Sendable {
     /// Starts a streaming write. Feed bytes to the writer, then `commit()` it to learn the digest.
     func makeWriter() throws -> any BlobWriter
-    /// Opens a blob for streaming reads; throws `RESOURCE_DOES_NOT_EXIST` if absent.
-    func open(_ digest: Digest) throws -> any BlobReader
-    func contains(_ digest: Digest) -> Bool
+    /// Opens a blob for streaming reads; throws `RESOURCE_DOES_NOT_EXIST` if absent. A reader
+    /// never hands out bytes that do not hash to the digest (`DATA_LOSS` instead).
+    func open(_ digest: Digest) async throws -> any BlobReader
+    func contains(_ digest: Digest) async throws -> Bool
     /// Every stored digest, for reconciliation against the metadata.
-    func allDigests() throws -> [Digest]
+    func allDigests() async throws -> [Digest]
+    /// Where the blobs are, for messages (`folder /path`, `s3://bucket/prefix at endpoint`).
+    var location: String { get }
+    /// Checks that the store answers with these credentials (a server calls it at start-up).
+    func check() async throws
 }
 
 /// A write in progress. Bytes are hashed as they arrive; nothing is visible under the digest
@@ -22,17 +27,18 @@ public protocol BlobWriter: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
     /// Makes the bytes durable in a temporary file and returns their digest and size.
     func seal() throws -> (digest: Digest, sizeBytes: Int64)
-    /// Moves the sealed blob into place under its digest. Idempotent per content.
-    func publish() throws
+    /// Moves the sealed blob into place under its digest (durably: when it returns, the
+    /// blob survives a crash). Idempotent per content; never overwrites.
+    func publish() async throws
     /// Discards the write, sealed or not, unless it was published.
     func abort()
 }
 
 extension BlobWriter {
     /// `seal()` then `publish()`.
-    public func commit() throws -> (digest: Digest, sizeBytes: Int64) {
+    public func commit() async throws -> (digest: Digest, sizeBytes: Int64) {
         let sealed = try seal()
-        try publish()
+        try await publish()
         return sealed
     }
 }
@@ -48,11 +54,11 @@ public protocol BlobReader: AnyObject, Sendable {
 
 extension BlobStore {
     /// Stores `bytes` in one call (for small blobs).
-    public func put(_ bytes: [UInt8]) throws -> (digest: Digest, sizeBytes: Int64) {
+    public func put(_ bytes: [UInt8]) async throws -> (digest: Digest, sizeBytes: Int64) {
         let writer = try makeWriter()
         do {
             try bytes.withUnsafeBytes { try writer.write($0) }
-            return try writer.commit()
+            return try await writer.commit()
         } catch {
             writer.abort()
             throw error
@@ -60,8 +66,8 @@ extension BlobStore {
     }
 
     /// Reads a whole blob (for small blobs).
-    public func get(_ digest: Digest) throws -> [UInt8] {
-        let reader = try open(digest)
+    public func get(_ digest: Digest) async throws -> [UInt8] {
+        let reader = try await open(digest)
         defer { reader.close() }
         return try reader.readAll()
     }

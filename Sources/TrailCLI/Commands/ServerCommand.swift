@@ -47,6 +47,8 @@ struct ServerCommand: AsyncParsableCommand {
             try config.validate()
             let endpoints = try witnesses.map { try WitnessEndpoint(parsing: $0) }
             let home = try await options.openHome()
+            // A wrong secret, region or bucket stops the start instead of the first upload.
+            try await home.tracking.blobs.check()
             let app = TrailApplication.make(home: home, config: config, logger: logger)
             let log = logger
             let verifyInterval = verifyEvery ?? environment["TRAIL_VERIFY_EVERY"].flatMap(Int.init) ?? 0
@@ -80,10 +82,11 @@ struct ServerCommand: AsyncParsableCommand {
                 scheduledVerify.cancel()
             }
             if options.json {
-                Output.printJSON(["listening": "http://\(config.host):\(config.port)", "home": home.url.path])
+                Output.printJSON(["listening": "http://\(config.host):\(config.port)", "home": home.url.path, "blobs": home.tracking.blobs.location])
             } else {
                 print("ModelTrail \(TrailVersion.current) serving http://\(config.host):\(config.port)  (home: \(home.url.path))")
                 print("ledger public key: \(home.ledger.verifierKey)")
+                print("blobs: \(home.tracking.blobs.location)")
                 if config.localOnly {
                     print("local-only: requests without a token act as \(config.localActor) with every role")
                 } else if try await home.identity.users().isEmpty {

@@ -48,6 +48,18 @@ struct GlobalOptions: ParsableArguments {
         help: "Param/tag keys whose values the ledger shows only as salted digests (default: $TRAIL_SENSITIVE_KEYS, comma-separated).")
     var sensitiveKeys: [String] = []
 
+    @Option(name: .long, help: "Keep blobs in an S3-compatible bucket, s3://BUCKET/PREFIX (default: $TRAIL_BLOBS, else what the home recorded, else HOME/blobs).")
+    var blobs: String?
+
+    @Option(name: .customLong("s3-endpoint"), help: "S3 endpoint, http(s)://host[:port] (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS).")
+    var s3Endpoint: String?
+
+    @Option(name: .customLong("s3-region"), help: "S3 region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1).")
+    var s3Region: String?
+
+    @Option(name: .customLong("s3-credentials"), help: "File of AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… lines (default: those environment variables).")
+    var s3Credentials: String?
+
     /// Opens the home with the key path and privacy settings from flags and environment.
     func openHome() async throws -> TrailHome {
         let environment = ProcessInfo.processInfo.environment
@@ -56,7 +68,9 @@ struct GlobalOptions: ParsableArguments {
         for item in (environment["TRAIL_SENSITIVE_KEYS"] ?? "").split(separator: ",") {
             sensitive.insert(item.trimmingCharacters(in: .whitespaces))
         }
-        return try await TrailHome.open(homeURL, keyPath: key.map { URL(fileURLWithPath: $0) }, sensitiveKeys: sensitive)
+        return try await TrailHome.open(
+            homeURL, keyPath: key.map { URL(fileURLWithPath: $0) }, sensitiveKeys: sensitive,
+            blobs: BlobSettings(uri: blobs, endpoint: s3Endpoint, region: s3Region, credentialsFile: s3Credentials, environment: environment))
     }
 
     var homeURL: URL {

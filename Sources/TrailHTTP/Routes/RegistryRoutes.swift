@@ -125,7 +125,7 @@ struct RegistryRoutes {
                 throw TrailError.notFound("model file", digest.description, field: "digest")
             }
             let reader: any BlobReader
-            do { reader = try blobs.open(digest) } catch {
+            do { reader = try await blobs.open(digest) } catch {
                 throw TrailError(.dataLoss, "model file \(file.path) (\(digest)) is missing from the blob store")
             }
             return ArtifactRoutes.stream(ArtifactEntry(path: try ArtifactPath(validating: file.path), digest: digest, sizeBytes: file.sizeBytes, createdMillis: 0), reader)

@@ -5,7 +5,8 @@ import TrailLedger
 import TrailStore
 
 /// The embedded default: one home folder holding the SQLite file (`trail.sqlite`) and the
-/// blob folder (`blobs/`). Nothing else has to run.
+/// blob folder (`blobs/`). Nothing else has to run. The blobs can live in an S3-compatible
+/// bucket instead (`BlobSettings`).
 public struct TrailHome: Sendable {
     public let url: URL
     public let tracking: TrackingService
@@ -30,8 +31,11 @@ public struct TrailHome: Sendable {
     /// experiment exists.
     /// `sensitiveKeys` names param and tag keys whose values appear in the ledger only as
     /// salted digests (the salt is `keys/ledger.salt`, mode 0600).
+    /// `blobs` says where the blobs are (the folder unless the settings or the home's record
+    /// name an S3 bucket).
     public static func open(
-        _ url: URL, keyPath: URL? = nil, sensitiveKeys: Set<String> = [], clock: any TrailClock = SystemClock()
+        _ url: URL, keyPath: URL? = nil, sensitiveKeys: Set<String> = [], clock: any TrailClock = SystemClock(),
+        blobs blobSettings: BlobSettings = BlobSettings()
     ) async throws -> TrailHome {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -39,7 +43,7 @@ public struct TrailHome: Sendable {
             throw TrailError(.internalError, "cannot create the ModelTrail home folder", cause: error)
         }
         let store = try SQLiteMetadataStore(path: url.appendingPathComponent("trail.sqlite").path)
-        let blobs = try FileBlobStore(root: url.appendingPathComponent("blobs"))
+        let blobs = try blobSettings.open(home: url)
         let salt = try PrivacyPolicy.loadOrCreateSalt(at: url.appendingPathComponent("keys/ledger.salt"))
         let tracking = TrackingService(
             store: store, blobs: blobs, clock: clock, privacy: PrivacyPolicy(sensitiveKeys: sensitiveKeys, salt: salt))

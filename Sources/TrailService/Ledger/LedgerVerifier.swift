@@ -216,12 +216,12 @@ public struct LedgerVerifier: Sendable {
         lap("state")
         // Blobs: every referenced blob present and intact; unreferenced blobs listed.
         let referenced = try await store.referencedDigests()
-        let present = Set(try blobs.allDigests())
+        let present = Set(try await blobs.allDigests())
         var checked: Int64 = 0
         for digest in present.sorted() {
             // The reader itself refuses altered bytes and symbolic links (DATA_LOSS): a finding.
             let actual: Digest?
-            do { actual = try rehash(digest) } catch let error as TrailError where error.code == .dataLoss { actual = nil }
+            do { actual = try await rehash(digest) } catch let error as TrailError where error.code == .dataLoss { actual = nil }
             if actual != digest { find("blob-corrupted", "blob \(digest)", "bytes no longer hash to their name") }
             if !referenced.contains(digest) { find("blob-orphaned", "blob \(digest)", "no artifact or attestation refers to it") }
             checked += 1
@@ -377,8 +377,8 @@ public struct LedgerVerifier: Sendable {
         return out
     }
 
-    func rehash(_ digest: Digest) throws -> Digest {
-        let reader = try blobs.open(digest)
+    func rehash(_ digest: Digest) async throws -> Digest {
+        let reader = try await blobs.open(digest)
         defer { reader.close() }
         var hasher = StreamingSHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

@@ -132,7 +132,7 @@ extension RegistryService {
                     "the subject with version \(version)'s root digest must be named '\(name)/\(version)' (this model and version); got \(statement.subjects.filter { $0.digest["sha256"].flatMap { try? Digest(hex: $0) } == root }.map { "'\($0.name.prefix(100))'" }.joined(separator: ", "))"))
         }
         let subject = root
-        _ = try blobs.put(bytes)
+        _ = try await blobs.put(bytes)
         let attestation = Attestation(
             name: name, version: version, predicateType: statement.predicateType, envelopeDigest: envelopeDigest,
             payloadDigest: Digest.of(envelope.payload), subjectDigest: subject, keyIDs: verified, submittedBy: actor.description, timeMillis: now,

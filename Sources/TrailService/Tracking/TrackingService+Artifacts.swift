@@ -84,7 +84,7 @@ extension TrackingService {
                 throw error
             }
         }
-        try upload.writer.publish()
+        try await upload.writer.publish()
         let now = clock.nowMillis()
         let entry = ArtifactEntry(path: upload.path, digest: digest, sizeBytes: size, createdMillis: now)
         _ = try await store.apply(
@@ -132,7 +132,7 @@ extension TrackingService {
             throw TrailError.notFound("artifact", path.value, field: "path")
         }
         do {
-            let reader = try blobs.open(entry.digest)
+            let reader = try await blobs.open(entry.digest)
             _ = try await store.record(
                 EventDraft(
                         action: "artifact.get", actor: actor, timeMillis: clock.nowMillis(), subject: owner.subject,

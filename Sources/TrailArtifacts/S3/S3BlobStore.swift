@@ -1,0 +1,130 @@
+import Foundation
+import TrailCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Blobs in an S3-compatible server under `prefix/sha256/<2 hex>/<64 hex>`.
+///
+/// A write spools to a local file while hashing (the key needs the digest), then uploads it:
+/// HEAD first (already stored: done), else a PUT with `If-None-Match: *` (412 means another
+/// writer stored the same bytes), or a multipart upload for large blobs, completed with the
+/// same condition. Nothing is ever overwritten. A read downloads to a local file while hashing
+/// and hands the bytes out only after they matched the digest and length.
+public struct S3BlobStore: BlobStore {
+    public let client: S3Client
+    /// Local folder for spooled writes and verified downloads.
+    public let spool: String
+    /// Blobs of this size and larger go up in parts.
+    public var multipartThreshold: Int64 = 64 << 20
+    /// The smallest part (S3 refuses parts under 5 MiB except the last).
+    public var minimumPartSize: Int64 = 16 << 20
+
+    public init(client: S3Client, spool: URL) throws {
+        self.client = client
+        self.spool = spool.path
+        try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
+    }
+
+    public var location: String { "\(client.location.uri) at \(client.location.endpoint)" }
+
+    public func makeWriter() throws -> any BlobWriter {
+        S3BlobWriter(store: self, spool: try BlobSpool(directory: spool))
+    }
+
+    /// The part size for a blob of `size` bytes: at least the minimum, and large enough for
+    /// S3's 10,000-part limit, rounded up to a MiB.
+    public func partSize(for size: Int64) -> Int64 {
+        let needed = (size + 9_999) / 10_000
+        let mib: Int64 = 1 << 20
+        return max(minimumPartSize, (needed + mib - 1) / mib * mib)
+    }
+
+    func upload(path: String, digest: Digest, sizeBytes: Int64) async throws {
+        let key = client.location.key(of: digest)
+        if let stored = try await client.head(key) {
+            guard stored == sizeBytes else {
+                throw TrailError(
+                    .dataLoss, "S3 object \(key) holds \(stored) bytes where blob \(digest) has \(sizeBytes); it has been altered (run 'trail ledger verify')")
+            }
+            return
+        }
+        if sizeBytes >= multipartThreshold {
+            try await client.multipartUpload(key, path: path, size: sizeBytes, partSize: partSize(for: sizeBytes))
+        } else {
+            try await client.putIfAbsent(key, body: .file(path: path, offset: 0, length: sizeBytes), sha256Hex: digest.hex)
+        }
+    }
+
+    public func open(_ digest: Digest) async throws -> any BlobReader {
+        let path = spool + "/get-" + UUID().uuidString
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw TrailError.internalError("cannot create a download file (errno \(errno))") }
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+        guard let (size, actual) = try await client.download(client.location.key(of: digest), into: descriptor) else {
+            throw TrailError.notFound("blob", digest.description)
+        }
+        guard actual == digest else {
+            throw TrailError(.dataLoss, "blob \(digest) in \(client.location.uri) does not match its digest (read \(actual), \(size) bytes); it has been altered")
+        }
+        // The reader re-checks the bytes as it hands them out; the name goes with the defer,
+        // the open descriptor keeps the content until the reader closes.
+        return try FileBlobReader(path: path, digest: digest)
+    }
+
+    public func check() async throws {
+        let reply = try await client.call(.GET, key: nil, query: [("list-type", "2"), ("max-keys", "1"), ("prefix", client.location.keyBase)])
+        guard reply.status == 200 else { throw client.failure(reply, "listing \(client.location.uri)") }
+    }
+
+    public func contains(_ digest: Digest) async throws -> Bool {
+        try await client.head(client.location.key(of: digest)) != nil
+    }
+
+    public func allDigests() async throws -> [Digest] {
+        let base = client.location.keyBase
+        var out: [Digest] = []
+        for key in try await client.list(prefix: base) {
+            let rest = key.dropFirst(base.count).split(separator: "/")
+            guard rest.count == 2, rest[0].count == 2, let digest = try? Digest(hex: String(rest[1])), digest.hex.hasPrefix(rest[0]) else {
+                continue
+            }
+            out.append(digest)
+        }
+        return out.sorted()
+    }
+}
+
+final class S3BlobWriter: BlobWriter {
+    let store: S3BlobStore
+    let spool: BlobSpool
+    var sealedSize: Int64 = 0
+
+    init(store: S3BlobStore, spool: BlobSpool) {
+        self.store = store
+        self.spool = spool
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try spool.write(bytes) }
+
+    /// No fsync: the local file is a spool; durability is the upload's, before `publish` returns.
+    func seal() throws -> (digest: Digest, sizeBytes: Int64) {
+        let sealed = try spool.seal(durably: false)
+        sealedSize = sealed.sizeBytes
+        return sealed
+    }
+
+    func publish() async throws {
+        let digest = try spool.takeSealed()
+        defer { spool.discard() }
+        try await store.upload(path: spool.path, digest: digest, sizeBytes: sealedSize)
+    }
+
+    func abort() { spool.discard() }
+}

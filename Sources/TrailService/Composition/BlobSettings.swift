@@ -1,0 +1,78 @@
+import Foundation
+import TrailArtifacts
+import TrailCore
+
+/// Where a home keeps its blobs: the folder `HOME/blobs` (the default), or an S3-compatible
+/// bucket. The choice is recorded in `HOME/blobs.json` the first time S3 is named (bucket,
+/// prefix, endpoint, region; never a secret), so every later command on the home (`ledger
+/// verify`, `trace`, `serve`) reads the same blobs without repeating the flags, and a
+/// different bucket is refused instead of silently splitting the record.
+public struct BlobSettings: Sendable {
+    /// `s3://bucket/prefix` (`--blobs`, `$TRAIL_BLOBS`); nil: whatever the home recorded.
+    public var uri: String?
+    /// `--s3-endpoint`, `$AWS_ENDPOINT_URL_S3`, `$AWS_ENDPOINT_URL`.
+    public var endpoint: String?
+    /// `--s3-region`, `$AWS_REGION`, `$AWS_DEFAULT_REGION`.
+    public var region: String?
+    /// `--s3-credentials FILE` (`AWS_ACCESS_KEY_ID=…` lines); else the `AWS_*` variables.
+    public var credentialsFile: String?
+    public var environment: [String: String]
+
+    public init(
+        uri: String? = nil, endpoint: String? = nil, region: String? = nil, credentialsFile: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        func nonEmpty(_ value: String?) -> String? { value?.isEmpty == false ? value : nil }
+        self.uri = nonEmpty(uri) ?? nonEmpty(environment["TRAIL_BLOBS"])
+        self.endpoint = nonEmpty(endpoint) ?? nonEmpty(environment["AWS_ENDPOINT_URL_S3"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
+        self.region = nonEmpty(region) ?? nonEmpty(environment["AWS_REGION"]) ?? nonEmpty(environment["AWS_DEFAULT_REGION"])
+        self.credentialsFile = nonEmpty(credentialsFile)
+        self.environment = environment
+    }
+
+    /// Opens the home's blob store under these settings.
+    func open(home url: URL) throws -> any BlobStore {
+        let folder = try FileBlobStore(root: url.appendingPathComponent("blobs"))
+        let recordPath = url.appendingPathComponent("blobs.json")
+        let recorded: S3Location?
+        if let data = FileManager.default.contents(atPath: recordPath.path) {
+            do { recorded = try JSONDecoder().decode(S3Location.self, from: data) } catch {
+                throw TrailError(.internalError, "\(recordPath.path) is not a blob location record; restore it from a backup")
+            }
+        } else {
+            recorded = nil
+        }
+        guard uri != nil || recorded != nil else { return folder }
+        var location: S3Location
+        if let uri {
+            location = try S3Location.parse(uri, endpoint: endpoint ?? recorded?.endpoint, region: region ?? recorded?.region)
+            if let recorded {
+                guard recorded.bucket == location.bucket, recorded.prefix == location.prefix else {
+                    throw TrailError.invalid(
+                        "blobs", "this home keeps its blobs in \(recorded.uri), not \(location.uri); one home has one blob store")
+                }
+            } else {
+                guard folder.isEmpty() else {
+                    throw TrailError.invalid(
+                        "blobs", "this home already keeps blobs in its folder \(folder.root.path); S3 blobs start with a new home (--home)")
+                }
+            }
+        } else {
+            location = recorded!
+            if endpoint != nil || region != nil {
+                location = try S3Location.parse(location.uri, endpoint: endpoint ?? location.endpoint, region: region ?? location.region)
+            }
+        }
+        let credentials = try S3Credentials.load(file: credentialsFile, environment: environment)
+        if location != recorded {
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(location).write(to: recordPath, options: .atomic)
+            } catch {
+                throw TrailError(.internalError, "cannot record the blob location in \(recordPath.path)", cause: error)
+            }
+        }
+        return try S3BlobStore(client: S3Client(location: location, credentials: credentials), spool: url.appendingPathComponent("spool"))
+    }
+}
