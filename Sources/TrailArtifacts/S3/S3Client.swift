@@ -270,6 +270,13 @@ public struct S3Client: Sendable {
         }
     }
 
+    /// Deletes an object (204 also when it never existed). ModelTrail never deletes a blob;
+    /// this is for tests that play the attacker with bucket access.
+    public func delete(_ key: String) async throws {
+        let reply = try await call(.DELETE, key: key)
+        guard (200..<300).contains(reply.status) else { throw failure(reply, "DELETE \(key)") }
+    }
+
     /// Every key under `prefix` (ListObjectsV2, page by page).
     public func list(prefix: String) async throws -> [String] {
         var keys: [String] = []

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import TrailArtifacts
+import TrailCore
+@testable import TrailService
+
+/// A home whose blobs live in S3 (moto on loopback, signatures checked; `compat/moto.sh`):
+/// the location is recorded once, `ledger verify` checks the bucket the way it checks the
+/// folder (missing, corrupted, orphaned), and another bucket is refused.
+@Suite("A home with S3 blobs", .enabled(if: ProcessInfo.processInfo.environment["TRAIL_TEST_S3_ENDPOINT"] != nil, "set by compat/moto.sh"))
+struct S3HomeTests {
+    static let environment = ProcessInfo.processInfo.environment
+
+    static func settings(_ uri: String?, secret: String? = nil) -> BlobSettings {
+        BlobSettings(
+            uri: uri, endpoint: environment["TRAIL_TEST_S3_ENDPOINT"], region: "us-east-1",
+            environment: [
+                "AWS_ACCESS_KEY_ID": environment["TRAIL_TEST_S3_ACCESS_KEY_ID"] ?? "",
+                "AWS_SECRET_ACCESS_KEY": secret ?? environment["TRAIL_TEST_S3_SECRET_ACCESS_KEY"] ?? "",
+            ])
+    }
+
+    @Test func verifyChecksTheBucketAsItChecksTheFolder() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-s3-home-\(UUID().uuidString)")
+        let bucket = Self.environment["TRAIL_TEST_S3_BUCKET"] ?? "modeltrail-test"
+        let uri = "s3://\(bucket)/home-\(UUID().uuidString.lowercased())"
+        let home = try await TrailHome.open(directory, blobs: Self.settings(uri))
+        #expect(home.tracking.blobs.location.hasPrefix(uri))
+        try await populate(home, seed: 7, runs: 3)
+        let clean = try await home.verifier.verify()
+        #expect(clean.ok, "\(clean.findings)")
+        #expect(clean.blobs == 3)
+        // Nothing went to the folder.
+        #expect(try FileBlobStore(root: directory.appendingPathComponent("blobs")).isEmpty())
+
+        // Re-opened without the flag, the home finds its bucket from its record.
+        let again = try await TrailHome.open(directory, blobs: Self.settings(nil))
+        let digests = try await again.tracking.blobs.allDigests()
+        #expect(digests.count == 3)
+        // Another bucket or prefix is refused, naming the option.
+        let other = await #expect(throws: TrailError.self) { _ = try await TrailHome.open(directory, blobs: Self.settings("s3://\(bucket)/elsewhere")) }
+        #expect(other?.field == "blobs")
+
+        // Someone with bucket access: replaces one blob, deletes another, adds one nobody refers to.
+        let store = try #require(again.tracking.blobs as? S3BlobStore)
+        let forged = Array("forged".utf8)
+        try await store.client.delete(store.client.location.key(of: digests[0]))
+        try await store.client.putIfAbsent(store.client.location.key(of: digests[0]), body: .bytes(forged), sha256Hex: Digest.of(forged).hex)
+        try await store.client.delete(store.client.location.key(of: digests[1]))
+        let (orphan, _) = try await store.put(Array("nobody refers to me".utf8))
+        let report = try await again.verifier.verify()
+        #expect(!report.ok)
+        let found = Set(report.findings.map { "\($0.kind) \($0.location)" })
+        #expect(found.contains("blob-corrupted blob \(digests[0])"))
+        #expect(found.contains("blob-missing blob \(digests[1])"))
+        #expect(found.contains("blob-orphaned blob \(orphan)"))
+    }
+
+    @Test func aWrongSecretStopsTheStoreAtItsCheck() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-s3-home-\(UUID().uuidString)")
+        let uri = "s3://\(Self.environment["TRAIL_TEST_S3_BUCKET"] ?? "modeltrail-test")/home-\(UUID().uuidString.lowercased())"
+        let home = try await TrailHome.open(directory, blobs: Self.settings(uri, secret: "not-the-secret"))
+        let error = await #expect(throws: TrailError.self) { try await home.tracking.blobs.check() }
+        #expect(error?.message.contains("SignatureDoesNotMatch") == true)
+        // Without credentials at all, the home does not open.
+        let missing = await #expect(throws: TrailError.self) {
+            _ = try await TrailHome.open(directory, blobs: BlobSettings(uri: uri, endpoint: Self.environment["TRAIL_TEST_S3_ENDPOINT"], environment: [:]))
+        }
+        #expect(missing?.field == "s3-credentials")
+    }
+}
