@@ -18,16 +18,19 @@ struct S3CLITests {
 
     static func uri() -> String { "s3://\(environment["TRAIL_TEST_S3_BUCKET"] ?? "modeltrail-test")/cli-\(UUID().uuidString.lowercased())" }
 
+    /// Runs curl with its output in a file (a pipe read for a minute-long upload can be
+    /// interrupted by a signal, which Foundation's `readDataToEndOfFile` turns into a trap).
     static func curl(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("trail-curl-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         process.arguments = ["-s", "-S"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
+        process.standardOutput = try FileHandle(forWritingTo: output)
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
     }
 
     @Test func aWrongSecretStopsTheServerAtStartUp() throws {

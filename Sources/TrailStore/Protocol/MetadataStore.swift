@@ -1,30 +1,23 @@
 import TrailCore
 import TrailLedger
 
-/// The metadata store every backend implements. Services talk only to this protocol.
-///
-/// Writes go through exactly one method, `apply(_:)`, which checks the batch's preconditions,
-/// applies its changes and appends its one ledger event in a single transaction, and returns
-/// only once the transaction is durable. There is no other way to write.
-public protocol MetadataStore: Sendable {
-    /// Applies `batch` atomically. Throws `TrailError` (and changes nothing) when a
-    /// precondition or an immutability rule fails.
-    func apply(_ batch: WriteBatch) async throws -> WriteReceipt
+// What every backend reads, one protocol per concern. Reads never write; each is one
+// read-only transaction (SQLite: a reader connection's snapshot of the WAL).
 
+/// Experiments, runs, metrics, params, tags, dataset inputs, artifacts and logged models, and the events that wrote them.
+public protocol TrackingReads: Sendable {
     func experiment(id: ExperimentID) async throws -> Experiment?
     /// The experiment with this name (an active one is preferred over a deleted one).
     func experiment(named name: String) async throws -> Experiment?
     /// Experiments ordered by creation time (newest first), then id.
     func experiments(view: ViewType, maxResults: Int, offset: Int) async throws -> Page<Experiment>
     func experimentTagHistory(id: ExperimentID) async throws -> [TagChange]
-
     /// The run with its params, latest metrics, current tags and dataset inputs.
     func run(id: RunID) async throws -> Run?
     func searchRuns(_ query: RunQuery) async throws -> Page<Run>
     /// Every point logged for `key`, ordered by timestamp, step, value.
     func metricHistory(run: RunID, key: String, maxResults: Int, offset: Int) async throws -> Page<Metric>
     func runTagHistory(run: RunID) async throws -> [TagChange]
-
     func artifacts(run: RunID) async throws -> [ArtifactEntry]
     func artifact(run: RunID, path: ArtifactPath) async throws -> ArtifactEntry?
     /// Artifacts of a run or a logged model, by path.
@@ -34,15 +27,31 @@ public protocol MetadataStore: Sendable {
     /// Logged models of the experiments, newest first.
     func loggedModels(experimentIDs: [ExperimentID]) async throws -> [LoggedModel]
     func runModelLinks(run: RunID) async throws -> [RunModelLink]
+    /// Every digest any run refers to (for blob reconciliation).
+    func referencedDigests() async throws -> Set<Digest>
+    /// The ledger events that wrote the facts lineage shows: for each metric key of a run, the
+    /// event that wrote its latest point (as `latest_metrics` defines it); for each dataset
+    /// input (name, digest, context), the event that logged it.
+    func metricEvents(run: RunID) async throws -> [String: Int64]
+    func datasetInputEvents(run: RunID) async throws -> [DatasetInputKey: Int64]
+    /// The event that wrote the run's current state (status, end time, name, lifecycle).
+    func runStateEvent(run: RunID) async throws -> Int64?
+    /// Who wrote what a model version stands on: the actor ids of every event that wrote facts
+    /// about the owner (run or logged model): its creation, metrics, params, tags, inputs,
+    /// files and state changes (not reads, not refusals).
+    func contributors(owner: ArtifactOwner) async throws -> Set<String>
+    /// Runs that consumed a dataset digest.
+    func runs(datasetDigest: String) async throws -> [RunID]
+}
+
+/// Registered models, versions, aliases and stages, policies, approvals, trusted keys and attestations.
+public protocol RegistryReads: Sendable {
     /// Current tags of a registered model (`version` nil) or of one version.
     func registryTags(name: String, version: Int64?) async throws -> [Tag]
     func allRegisteredModels() async throws -> [RegisteredModel]
     func allModelVersions() async throws -> [ModelVersion]
     /// Current tags of every registered model (version 0) and version, by name and version.
     func allRegistryTags() async throws -> [String: [Int64: [Tag]]]
-    /// Every digest any run refers to (for blob reconciliation).
-    func referencedDigests() async throws -> Set<Digest>
-
     func registeredModel(name: String) async throws -> RegisteredModel?
     /// Registered models ordered by name.
     func registeredModels(maxResults: Int, offset: Int) async throws -> Page<RegisteredModel>
@@ -51,33 +60,25 @@ public protocol MetadataStore: Sendable {
     func modelVersions(name: String) async throws -> [ModelVersion]
     /// Every alias and stage change of a model, oldest first.
     func registryHistory(name: String) async throws -> [RegistryChange]
-
     /// The policy in force for (name, target): its version and document. Targets match
     /// case-insensitively (`@Production` is `@production`).
     func policy(name: String, target: String) async throws -> (version: Int64, document: String)?
-    /// The ledger events that wrote the facts lineage shows: for each metric key of a run, the
-    /// event that wrote its latest point (as `latest_metrics` defines it); for each dataset
-    /// input (name, digest, context), the event that logged it.
-    func metricEvents(run: RunID) async throws -> [String: Int64]
-    func datasetInputEvents(run: RunID) async throws -> [DatasetInputKey: Int64]
-    /// The event that wrote the run's current state (status, end time, name, lifecycle).
-    func runStateEvent(run: RunID) async throws -> Int64?
     /// The event that created version `version` of `name`.
     func modelVersionCreationEvent(name: String, version: Int64) async throws -> Int64?
     /// The event that stored version `version` of the policy for (name, target).
     func policyEvent(name: String, target: String, version: Int64) async throws -> Int64?
     /// The documents of every policy in force, over all models and targets.
     func policiesInForce() async throws -> [String]
-    /// Who wrote what a model version stands on: the actor ids of every event that wrote facts
-    /// about the owner (run or logged model): its creation, metrics, params, tags, inputs,
-    /// files and state changes (not reads, not refusals).
-    func contributors(owner: ArtifactOwner) async throws -> Set<String>
     /// Approvals and rejections of a version, oldest first.
     func approvals(name: String, version: Int64) async throws -> [Approval]
     /// Every trusted key, as its latest row says (revoked ones included).
     func trustedKeys() async throws -> [TrustedKey]
     /// Attestations of a version, oldest first.
     func attestations(name: String, version: Int64) async throws -> [Attestation]
+}
+
+/// Deployments, predictions and what was served.
+public protocol ServingReads: Sendable {
     /// Deployment rows, oldest first, for one deployment or (nil) all of a model.
     func deployments(id: String?, modelName: String?) async throws -> [Deployment]
     /// A prediction with its group commit's event index and its position in that commit.
@@ -86,18 +87,22 @@ public protocol MetadataStore: Sendable {
     func predictions(eventIndex: Int64) async throws -> [PredictionRecord]
     /// Summed served-input counts per feature of a model version in [from, to).
     func servedFeatureCounts(name: String, version: Int64, fromMillis: Int64, toMillis: Int64) async throws -> [String: [Int]]
-    /// Runs that consumed a dataset digest.
-    func runs(datasetDigest: String) async throws -> [RunID]
     /// Prediction counts of a deployment per time bucket (bucket start → (ok, refused)).
     func predictionCounts(deploymentID: String, modelName: String, modelVersion: Int64, bucketMillis: Int64) async throws -> [(bucket: Int64, ok: Int64, refused: Int64)]
+}
 
+/// Users and tokens.
+public protocol IdentityReads: Sendable {
     func user(name: String) async throws -> User?
     func users() async throws -> [User]
     func token(id: String) async throws -> TokenInfo?
     /// A token with its user, in one read (every authenticated request asks).
     func credential(tokenID: String) async throws -> (TokenInfo, User)?
     func tokens(user: String?) async throws -> [TokenInfo]
+}
 
+/// The ledger: events, Merkle nodes, checkpoints, cosignatures, and what verification reads.
+public protocol LedgerReads: Sendable {
     /// Number of events in the ledger.
     func eventCount() async throws -> Int64
     /// Events `[from, to)` in index order.
@@ -105,17 +110,9 @@ public protocol MetadataStore: Sendable {
     func event(id: String) async throws -> StoredEvent?
     /// Events matching `query`, in index order, one page.
     func events(matching query: EventQuery) async throws -> [StoredEvent]
-
     /// Stored Merkle nodes; addresses that are absent are missing from the result.
     func merkleNodes(_ addresses: [NodeAddress]) async throws -> [NodeAddress: TreeHash]
-    /// Checkpoints are signatures over the ledger, not events in it; they are append-only too.
-    /// Stores a checkpoint and its record in one transaction, if the newest record is still
-    /// `previous` (else `TrailError.concurrentChange`); a checkpoint of that size already
-    /// stored makes it a no-op.
-    func insertCheckpoint(_ checkpoint: StoredCheckpoint, record: CheckpointRecord, previous: CheckpointRecord?) async throws
     func latestCheckpointRecord() async throws -> CheckpointRecord?
-    /// Stores a witness's cosignature line of the checkpoint of `size` (once per witness and size).
-    func insertCosignature(size: UInt64, witness: String, line: String, timeMillis: Int64) async throws
     /// The cosignature lines of the checkpoint of `size`, by witness verifier key.
     func cosignatures(size: UInt64) async throws -> [String: String]
     /// The largest checkpoint size `witness` has cosigned here, or nil.
@@ -128,7 +125,6 @@ public protocol MetadataStore: Sendable {
     func checkpoint(size: UInt64) async throws -> StoredCheckpoint?
     /// Every checkpoint, smallest first.
     func checkpoints() async throws -> [StoredCheckpoint]
-
     /// For verification: the recorded rows of `table` written by events in `range`, grouped by
     /// event index, each row as the canonical JSON array bytes its event's write digest covers.
     func recordedRows(table: String, events range: Range<Int64>) async throws -> [Int64: [[UInt8]]]
@@ -139,6 +135,29 @@ public protocol MetadataStore: Sendable {
     /// For verification: entity rows that differ from their latest recorded state, and derived
     /// projections that differ from the facts they are derived from, one message each.
     func derivedStateMismatches() async throws -> [String]
+}
+
+/// Every read of the store (the read-only side, as Trillian's `ReadOnlyLogTreeTX`).
+public protocol MetadataReads: TrackingReads, RegistryReads, ServingReads, IdentityReads, LedgerReads {}
+
+/// The metadata store every backend implements: every read, and the writes. Services talk only
+/// to this protocol (or to the narrower read protocols they need).
+///
+/// Writes go through exactly one method, `apply(_:)`, which checks the batch's preconditions,
+/// applies its changes and appends its one ledger event in a single read-write transaction, and
+/// returns only once the transaction is durable. Checkpoints and cosignatures are signatures
+/// over the ledger, stored beside it (append-only too). There is no other way to write.
+public protocol MetadataStore: MetadataReads {
+    /// Applies `batch` atomically. Throws `TrailError` (and changes nothing) when a
+    /// precondition or an immutability rule fails.
+    func apply(_ batch: WriteBatch) async throws -> WriteReceipt
+    /// Checkpoints are signatures over the ledger, not events in it; they are append-only too.
+    /// Stores a checkpoint and its record in one transaction, if the newest record is still
+    /// `previous` (else `TrailError.concurrentChange`); a checkpoint of that size already
+    /// stored makes it a no-op.
+    func insertCheckpoint(_ checkpoint: StoredCheckpoint, record: CheckpointRecord, previous: CheckpointRecord?) async throws
+    /// Stores a witness's cosignature line of the checkpoint of `size` (once per witness and size).
+    func insertCosignature(size: UInt64, witness: String, line: String, timeMillis: Int64) async throws
 }
 
 /// A signed checkpoint as stored.

@@ -94,6 +94,30 @@ public enum Change: Sendable, Hashable {
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.
+/// The part of the store a change belongs to; each backend applies each concern's changes in
+/// a file of its own, inside the batch's one transaction.
+public enum StoreConcern: String, Sendable, CaseIterable {
+    case tracking, registry, identity, serving
+}
+
+extension Change {
+    public var concern: StoreConcern {
+        switch self {
+        case .createExperiment, .setExperimentLifecycle, .renameExperiment, .changeExperimentTags, .createRun, .updateRun, .setRunLifecycle,
+            .insertParams, .insertMetrics, .changeRunTags, .insertDatasetInputs, .putArtifact, .createLoggedModel, .updateLoggedModel,
+            .changeLoggedModelTags, .insertLoggedModelParams, .insertLoggedModelMetrics, .linkRunModels:
+            .tracking
+        case .changeRegistryTags, .describeRegistryEntry, .createRegisteredModel, .createModelVersion, .setAlias, .setStage, .setPolicy,
+            .recordApproval, .setTrustedKey, .recordAttestation:
+            .registry
+        case .createUser, .updateUser, .createToken, .revokeToken:
+            .identity
+        case .recordDeployment, .recordPredictions:
+            .serving
+        }
+    }
+}
+
 public struct WriteBatch: Sendable {
     public var preconditions: [Precondition]
     public var changes: [Change]

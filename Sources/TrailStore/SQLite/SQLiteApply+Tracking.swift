@@ -1,0 +1,198 @@
+import Foundation
+import GRDB
+import TrailCore
+import TrailLedger
+
+/// Applies the tracking changes of a batch (`ApplyContext.apply` routes by `Change.concern`).
+extension ApplyContext {
+    mutating func applyTracking(_ change: Change) throws {
+        switch change {
+        case .createExperiment(let name, let tags, let time):
+            let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(id), -1) + 1 FROM experiments"))!
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM experiments WHERE name = ?"), arguments: [name]) == true {
+                throw TrailError(.resourceAlreadyExists, "experiment '\(name)' already exists", field: "name")
+            }
+            try db.execute(
+                sql:
+                    "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, last_update_time, event_index) VALUES (?, ?, 'active', ?, ?, ?)",
+                arguments: [next, name, time, time, eventIndex])
+            experimentID = ExperimentID(next)
+            try recordState("experiments", key: next)
+            try changeExperimentTags(ExperimentID(next), tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: time, actor: actor) })
+            changed = true
+        case .setExperimentLifecycle(let id, let stage, let time):
+            try db.cachedStatement(
+                sql: "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ?, event_index = ? WHERE id = ? AND lifecycle_stage != ?"
+            ).execute(arguments: [stage.rawValue, time, eventIndex, id.value, stage.rawValue])
+            if db.changesCount > 0 {
+                changed = true
+                try recordState("experiments", key: id.value)
+            }
+        case .renameExperiment(let id, let name, let time):
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM experiments WHERE name = ? AND id != ?"), arguments: [name, id.value]) == true
+            {
+                throw TrailError(.resourceAlreadyExists, "experiment '\(name)' already exists", field: "new_name")
+            }
+            try db.cachedStatement(sql: "UPDATE experiments SET name = ?, last_update_time = ?, event_index = ? WHERE id = ? AND name != ?").execute(
+                arguments: [name, time, eventIndex, id.value, name])
+            if db.changesCount > 0 {
+                changed = true
+                try recordState("experiments", key: id.value)
+            }
+        case .changeExperimentTags(let id, let changes):
+            try changeExperimentTags(id, changes)
+        case .createRun(let info, let tags):
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO runs (run_id, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, event_index)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                info.runID.value, info.experimentID.value, info.name, info.userID, info.status.rawValue,
+                info.startTimeMillis, info.endTimeMillis, info.lifecycleStage.rawValue, eventIndex,
+            ])
+            changed = true
+            let pk = db.lastInsertedRowID
+            try recordState("runs", key: pk)
+            try changeRunTags(pk, tags)
+        case .updateRun(let id, let status, let endTime, let name):
+            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            try db.cachedStatement(
+                sql: """
+                    UPDATE runs SET status = COALESCE(?, status), end_time = COALESCE(?, end_time), name = COALESCE(?, name),
+                        event_index = ? WHERE pk = ?
+                    """
+            ).execute(arguments: [status?.rawValue, endTime, name, eventIndex, pk])
+            changed = true
+            try recordState("runs", key: pk)
+        case .setRunLifecycle(let id, let stage):
+            try db.cachedStatement(sql: "UPDATE runs SET lifecycle_stage = ?, event_index = ? WHERE run_id = ? AND lifecycle_stage != ?").execute(
+                arguments: [stage.rawValue, eventIndex, id.value, stage.rawValue])
+            if db.changesCount > 0 {
+                changed = true
+                try recordState("runs", key: try SQLiteMetadataStore.runPK(id, in: db))
+            }
+        case .insertParams(let id, let params):
+            try insertParams(params, table: "params", owner: "run_pk", pk: try SQLiteMetadataStore.runPK(id, in: db))
+        case .insertMetrics(let id, let metrics):
+            guard !metrics.isEmpty else { return }
+            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            // MLflow's metric identity is (run, key, timestamp, step, value): a repeated point
+            // (a client retry, log_model re-linking metrics) is a no-op, decided in one statement.
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index)
+                    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM metrics
+                        WHERE run_pk = ?1 AND key = ?2 AND timestamp = ?5 AND step = ?6 AND is_nan = ?4 AND value IS ?3)
+                    """)
+            var latest: [String: Metric] = [:]
+            for metric in metrics {
+                let value: Double? = metric.value.isNaN ? nil : metric.value
+                try insert.execute(arguments: [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step, eventIndex])
+                guard db.changesCount > 0 else { continue }
+                changed = true
+                record("metrics", [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step])
+                if let current = latest[metric.key], !metric.isLater(than: current) { continue }
+                latest[metric.key] = metric
+            }
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO latest_metrics (run_pk, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (run_pk, key) DO UPDATE SET
+                        value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
+                    WHERE (excluded.step, excluded.timestamp) > (latest_metrics.step, latest_metrics.timestamp)
+                       OR ((excluded.step, excluded.timestamp) = (latest_metrics.step, latest_metrics.timestamp)
+                           AND (excluded.is_nan > latest_metrics.is_nan
+                                OR (excluded.is_nan = 0 AND latest_metrics.is_nan = 0 AND excluded.value > latest_metrics.value)))
+                    """)
+            for metric in latest.values {
+                try upsert.execute(arguments: [
+                    pk, metric.key, metric.value.isNaN ? nil : metric.value, metric.value.isNaN, metric.timestampMillis, metric.step,
+                ])
+            }
+        case .changeRunTags(let id, let changes):
+            try changeRunTags(try SQLiteMetadataStore.runPK(id, in: db), changes)
+        case .insertDatasetInputs(let id, let inputs):
+            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            for input in inputs {
+                let schema = try input.schemaText ?? input.schema.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                let profile = try input.profileText ?? input.profile.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO dataset_inputs (run_pk, name, digest, source_type, source, schema_json, profile_json, context, event_index)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, name, digest, context) DO NOTHING
+                        """
+                ).execute(arguments: [pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? "", eventIndex])
+                if db.changesCount > 0 {
+                    changed = true
+                    record(
+                        "dataset_inputs",
+                        [db.lastInsertedRowID, pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? ""])
+                }
+            }
+        case .putArtifact(let owner, let entry):
+            try putArtifact(owner, entry)
+        case .createLoggedModel(let model):
+            try createLoggedModel(model)
+        case .updateLoggedModel(let id, let status, let lifecycle, let time):
+            try updateLoggedModel(id, status: status, lifecycle: lifecycle, time: time)
+        case .changeLoggedModelTags(let id, let changes):
+            try changeLoggedModelTags(try SQLiteMetadataStore.loggedModelPK(id, in: db), changes)
+        case .insertLoggedModelParams(let id, let params):
+            try insertLoggedModelParams(try SQLiteMetadataStore.loggedModelPK(id, in: db), params)
+        case .insertLoggedModelMetrics(let id, let metrics):
+            try insertLoggedModelMetrics(id, metrics)
+        case .linkRunModels(let id, let links):
+            try linkRunModels(id, links)
+        default:
+            throw TrailError.internalError("\(change) is not a tracking change")
+        }
+    }
+
+
+    mutating func changeExperimentTags(_ id: ExperimentID, _ changes: [TagChange]) throws {
+        for change in changes {
+            try db.cachedStatement(
+                sql: "INSERT INTO experiment_tag_history (experiment_id, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)"
+            ).execute(arguments: [id.value, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
+            record("experiment_tag_history", [db.lastInsertedRowID, id.value, change.key, change.value, change.timeMillis, change.actor.description])
+            if let value = change.value {
+                try db.execute(
+                    sql:
+                        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+                    arguments: [id.value, change.key, value])
+            } else {
+                try db.cachedStatement(sql: "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?").execute(arguments: [
+                    id.value, change.key,
+                ])
+            }
+            changed = true
+        }
+        if !changes.isEmpty {
+            try db.cachedStatement(sql: "UPDATE experiments SET last_update_time = MAX(last_update_time, ?) WHERE id = ?").execute(arguments: [
+                changes.map(\.timeMillis).max()!, id.value,
+            ])
+        }
+    }
+
+
+    mutating func changeRunTags(_ pk: Int64, _ changes: [TagChange]) throws {
+        let history = try db.cachedStatement(
+            sql: "INSERT INTO run_tag_history (run_pk, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)")
+        let upsert = try db.cachedStatement(
+            sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value")
+        let remove = try db.cachedStatement(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?")
+        for change in changes {
+            try history.execute(arguments: [pk, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
+            record("run_tag_history", [db.lastInsertedRowID, pk, change.key, change.value, change.timeMillis, change.actor.description])
+            if let value = change.value {
+                try upsert.execute(arguments: [pk, change.key, value])
+            } else {
+                try remove.execute(arguments: [pk, change.key])
+            }
+            changed = true
+        }
+    }
+}
