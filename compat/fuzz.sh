@@ -256,8 +256,10 @@ print(f"seeded: experiment {experiment} (and {victim_experiment} to delete), run
       f"demo run {demo_run}, {model} version {version}, key {key}, checkpoints {first_size} and {size}")
 EOF
 
-seed_args=()
-[ -z "${FUZZ_SEED:-}" ] || seed_args=(--seed "$FUZZ_SEED")
+# A seed always, printed, so that a failing run (on CI too) can be replayed.
+seed="${FUZZ_SEED:-$("$py" -c 'import random; print(random.getrandbits(32))')}"
+seed_args=(--seed "$seed")
+say "seed $seed (replay with FUZZ_SEED=$seed)"
 common=(--checks not_a_server_error --max-examples "$max_examples" --workers "$workers" --request-timeout 30
   --generation-database none --suppress-health-check all --no-color "${seed_args[@]}")
 
@@ -380,7 +382,7 @@ fi
 serve_text="skipped"
 [ -z "$serve_pid" ] || serve_text="schemathesis exit $serve_status"
 echo "api: schemathesis exit $api_status; serving: $serve_text; crashes or hangs: $crashes"
-echo "took $(($(date +%s) - started)) s; logs: $work"
+echo "took $(($(date +%s) - started)) s; seed $seed; logs: $work"
 if [ "$api_status" -eq 0 ] && [ "$serve_status" -eq 0 ] && [ "$crashes" -eq 0 ]; then
   echo "fuzz: PASS (no server error, no crash)"
   result=0

@@ -25,7 +25,7 @@ struct AuditCLITests {
         let home = CLI.temporaryHome()
         let config = CLI.temporaryHome()
         for name in ["a", "b", "c"] { #expect(try CLI.trail(["experiments", "create", name], home: home).status == 0) }
-        let port = Int.random(in: 30001...40000)
+        let port = CLI.freePort()
         var server = try LedgerCLITests.startServer(home: home, port: port)
         let url = "http://127.0.0.1:\(port)"
         let saved = try Self.auditor(["ledger", "checkpoint", "--save", "--server", url, "--json"], config: config)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Testing
 
 /// Drives the built `trail` executable the way a user does: local mode on a fresh home, then the
@@ -47,6 +50,25 @@ struct CLIEndToEndTests {
             status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    /// A loopback port for a test server: below Linux's ephemeral range (32768-60999), where no
+    /// outgoing connection of a parallel test can hold it, and free when checked.
+    static func freePort() -> Int {
+        while true {
+            let port = Int.random(in: 10_000...32_000)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { return port }
+            defer { close(descriptor) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 { return port }
+        }
+    }
+
     static func temporaryHome() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("trail-cli-\(UUID().uuidString)")
     }
@@ -88,7 +110,7 @@ struct CLIEndToEndTests {
 
     @Test func remoteModeAgainstARealServer() throws {
         let home = Self.temporaryHome()
-        let port = Int.random(in: 20000...40000)
+        let port = Self.freePort()
         let server = try LedgerCLITests.startServer(home: home, port: port)
         defer { server.terminate() }
         let url = "http://127.0.0.1:\(port)"
@@ -125,7 +147,7 @@ struct CLIEndToEndTests {
     func serveStopsCleanlyAndRecordsTheStop(signal: Int32) throws {
         let home = Self.temporaryHome()
         #expect(try Self.trail(["demo", "--json"], home: home).status == 0)
-        let port = Int.random(in: 40001...50000)
+        let port = Self.freePort()
         let serve = Process()
         serve.executableURL = Self.binary
         serve.arguments = ["serve", "breast_cancer_classifier@production", "--port", String(port), "--json"]

@@ -21,6 +21,7 @@ struct LedgerCLITests {
         try server.run()
         for _ in 0..<100 {
             Thread.sleep(forTimeInterval: 0.1)
+            if !server.isRunning { break }  // it could not start (the port taken): the test's calls say so at once
             if (try? CLI.trail(["experiments", "list"], home: CLI.temporaryHome(), server: "http://127.0.0.1:\(port)"))?.status == 0 { break }
         }
         return server
@@ -50,7 +51,7 @@ struct LedgerCLITests {
     /// holds every write that was acknowledged.
     @Test func killMinus9LosesNothingAcknowledged() throws {
         let home = CLI.temporaryHome()
-        let port = Int.random(in: 40000...50000)
+        let port = CLI.freePort()
         let server = try Self.startServer(home: home, port: port)
         let url = "http://127.0.0.1:\(port)"
         let created = try CLI.trail(["runs", "create", "--json"], home: home, server: url)

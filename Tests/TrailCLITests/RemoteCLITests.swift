@@ -75,7 +75,7 @@ struct RemoteCLITests {
         let adminToken = try Self.bootstrap(home, "ada", roles: ["admin"])
         let engineerToken = try Self.bootstrap(home, "eve", roles: ["contributor"])
         let viewerToken = try Self.bootstrap(home, "val", roles: ["viewer"])
-        let port = Int.random(in: 40001...50000)
+        let port = CLI.freePort()
         let server = try Self.startServer(home: home, port: port, token: adminToken)
         defer { server.terminate() }
         let url = "http://127.0.0.1:\(port)"
@@ -120,7 +120,7 @@ struct RemoteCLITests {
         let home = CLI.temporaryHome()
         let adminToken = try Self.bootstrap(home, "ada", roles: ["admin"])
         let engineerToken = try Self.bootstrap(home, "eve", roles: ["contributor"])
-        let port = Int.random(in: 40001...50000)
+        let port = CLI.freePort()
         let server = try Self.startServer(home: home, port: port, token: adminToken)
         defer { server.terminate() }
         let url = "http://127.0.0.1:\(port)"
@@ -216,7 +216,7 @@ struct RemoteCLITests {
         try ada.trail(["keys", "revoke", keyID])
 
         // trace, lineage, drift and steps: the same text and JSON remotely as locally.
-        let tracePort = Int.random(in: 50001...60000)
+        let tracePort = CLI.freePort()
         let serve = Process()
         serve.executableURL = CLI.binary
         serve.arguments = ["serve", "bc@production", "--port", String(tracePort), "--keep-inputs"]

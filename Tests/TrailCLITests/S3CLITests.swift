@@ -35,7 +35,7 @@ struct S3CLITests {
 
     @Test func aWrongSecretStopsTheServerAtStartUp() throws {
         let result = try CLI.trail(
-            ["server", "--port", String(Int.random(in: 50001...55000)), "--blobs", Self.uri()], home: CLI.temporaryHome(),
+            ["server", "--port", String(CLI.freePort()), "--blobs", Self.uri()], home: CLI.temporaryHome(),
             environment: Self.s3Environment(secret: "not-the-secret"))
         #expect(result.status != 0)
         #expect(result.stderr.contains("SignatureDoesNotMatch"), "\(result.stderr)")
@@ -45,7 +45,7 @@ struct S3CLITests {
     /// resident memory stays far below the artifact's size (streamed, spooled, uploaded in parts).
     @Test func aBlobAboveOneGiBStreamsThroughInBoundedMemory() throws {
         let home = CLI.temporaryHome()
-        let port = Int.random(in: 50001...55000)
+        let port = CLI.freePort()
         let server = Process()
         server.executableURL = CLI.binary
         server.arguments = ["server", "--port", String(port), "--local-only", "--blobs", Self.uri()]

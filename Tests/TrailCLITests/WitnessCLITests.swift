@@ -49,7 +49,7 @@ struct WitnessCLITests {
     @Test func cosignsExtensionsRefusesForksAndRollbacksAndSurvivesKill9() async throws {
         let steps = try Self.steps
         let dir = CLI.temporaryHome()
-        let port = Int.random(in: 50001...60000)
+        let port = CLI.freePort()
         var (witness, vkey) = try Self.start(dir, port: port, name: "test.example/w1")
         defer { witness.terminate() }
         let verifier = try CosignatureVerifier(vkey: vkey)
@@ -87,7 +87,7 @@ struct WitnessCLITests {
         #expect(try CLI.trail(["experiments", "create", "witnessed"], home: home).status == 0)
         let key = try CLI.trail(["ledger", "public-key", "--json"], home: home)
         let logVKey = try #require(try key.json()["verifier_key"] as? String, "\(key.stdout)\(key.stderr)")
-        let witnessPort = Int.random(in: 50001...55000)
+        let witnessPort = CLI.freePort()
         let dir = CLI.temporaryHome()
         let witness = Process()
         witness.executableURL = CLI.binary
@@ -100,7 +100,7 @@ struct WitnessCLITests {
         let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
         let vkey = try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["vkey"] as? String, "\(line)")
         Thread.sleep(forTimeInterval: 0.5)
-        let serverPort = Int.random(in: 55001...60000)
+        let serverPort = CLI.freePort()
         let server = Process()
         server.executableURL = CLI.binary
         server.arguments = ["server", "--port", String(serverPort), "--local-only", "--witness", "http://127.0.0.1:\(witnessPort)/add-checkpoint=\(vkey)"]

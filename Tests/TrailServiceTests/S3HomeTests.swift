@@ -68,4 +68,36 @@ struct S3HomeTests {
         }
         #expect(missing?.field == "s3-credentials")
     }
+
+    @Test func migrateMovesTheBlobsBothWaysKeepingEveryLeaf() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-s3-home-\(UUID().uuidString)")
+        let home = try await TrailHome.open(directory, blobs: BlobSettings(environment: [:]))
+        try await populate(home, seed: 11, runs: 3)
+        let size = try await home.tracking.store.eventCount()
+        let leaves = try await home.tracking.store.events(from: 0, to: size)
+        let uri = "s3://\(Self.environment["TRAIL_TEST_S3_BUCKET"] ?? "modeltrail-test")/migrated-\(UUID().uuidString.lowercased())"
+
+        let there = try await home.migrateBlobs(to: Self.settings(uri), actor: .user("ops"))
+        #expect(there.blobs == 3 && there.copied == 3 && there.alreadyThere == 0)
+        let moved = try await TrailHome.open(directory, blobs: Self.settings(nil))
+        #expect(moved.tracking.blobs is S3BlobStore)
+        let report = try await moved.verifier.verify()
+        #expect(report.ok, "\(report.findings)")
+        #expect(report.blobs == 3)
+        // Every earlier leaf byte for byte; the move itself is one more event.
+        #expect(try await moved.tracking.store.events(from: 0, to: size) == leaves)
+        let last = try #require(try await moved.tracking.store.events(from: size, to: size + 1).first)
+        #expect(String(decoding: last.body, as: UTF8.self).contains("blobs.migrate"))
+        // Once there, a second move to the same bucket is refused naming the option.
+        let again = await #expect(throws: TrailError.self) { _ = try await moved.migrateBlobs(to: Self.settings(uri), actor: .user("ops")) }
+        #expect(again?.field == "to")
+
+        // And back: the folder still held the bytes (nothing is deleted), so nothing is copied.
+        let back = try await moved.migrateBlobs(to: nil, actor: .user("ops"))
+        #expect(back.copied == 0 && back.alreadyThere == 3)
+        let folder = try await TrailHome.open(directory, blobs: BlobSettings(environment: [:]))
+        #expect(folder.tracking.blobs is FileBlobStore)
+        #expect(try await folder.verifier.verify().ok)
+    }
+
 }

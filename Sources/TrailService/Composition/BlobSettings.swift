@@ -75,4 +75,29 @@ public struct BlobSettings: Sendable {
         }
         return try S3BlobStore(client: S3Client(location: location, credentials: credentials), spool: url.appendingPathComponent("spool"))
     }
+
+    /// The store these settings name, without recording it (the target of `trail migrate`).
+    func openTarget(home url: URL) throws -> (any BlobStore, S3Location) {
+        guard let uri else { throw TrailError.invalid("to", "name the target bucket") }
+        let location = try S3Location.parse(uri, endpoint: endpoint, region: region)
+        let credentials = try S3Credentials.load(file: credentialsFile, environment: environment)
+        let store = try S3BlobStore(client: S3Client(location: location, credentials: credentials), spool: url.appendingPathComponent("spool"))
+        return (store, location)
+    }
+
+    /// Points the home's record at `location`, or (nil) back at its folder.
+    static func switchRecord(home url: URL, to location: S3Location?) throws {
+        let recordPath = url.appendingPathComponent("blobs.json")
+        do {
+            if let location {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(location).write(to: recordPath, options: .atomic)
+            } else if FileManager.default.fileExists(atPath: recordPath.path) {
+                try FileManager.default.removeItem(at: recordPath)
+            }
+        } catch {
+            throw TrailError(.internalError, "cannot record the blob location in \(recordPath.path)", cause: error)
+        }
+    }
 }

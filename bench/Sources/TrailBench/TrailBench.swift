@@ -27,6 +27,9 @@ struct TrailBench {
             let figures = try await ServingBench.trace(count: count)
             return print(JSONValue.object(figures).canonicalString)
         }
+        if let mib = Optional(option("--s3-artifact-mib", 0)), mib > 0 {
+            return print(JSONValue.object(try await BlobBench.run(mib: mib)).canonicalString)
+        }
         if let events = Optional(option("--audit-events", 0)), events > 0 {
             let figures = try await AuditBench.run(events: events, remoteEvents: option("--remote-events", 1_000_000))
             return print(JSONValue.object(figures).canonicalString)

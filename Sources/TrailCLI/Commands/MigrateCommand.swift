@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import TrailCore
+import TrailService
+
+/// `trail migrate --to s3://BUCKET/PREFIX` (or `--to folder`): moves the home's blobs, keeping
+/// every ledger leaf, then runs the full verify on the result.
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Move the home's blobs between its folder and an S3-compatible bucket, keeping every ledger leaf (run with the server stopped).",
+        discussion: """
+            Every blob is copied through a reader that refuses altered bytes; every blob a record refers to must be on \
+            the target before the home switches to it; the move is one 'blobs.migrate' event. The source is left as it \
+            was. Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or --s3-credentials.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Where the blobs go: s3://BUCKET/PREFIX, or 'folder' (HOME/blobs).")
+    var to: String
+
+    @Flag(inversion: .prefixedNo, help: "Run the full 'ledger verify' on the result (default: on).")
+    var verify = true
+
+    func run() async throws {
+        try await runReporting(options) {
+            if options.serverURL != nil {
+                throw TrailError.invalid("server", "migrate runs on the machine holding the home, with the server stopped")
+            }
+            let environment = ProcessInfo.processInfo.environment
+            let home = try await options.openHome()
+            let target: BlobSettings? =
+                to == "folder"
+                ? nil
+                : BlobSettings(
+                    uri: to, endpoint: options.s3Endpoint, region: options.s3Region, credentialsFile: options.s3Credentials,
+                    environment: environment)
+            let bar = TerminalProgress(label: "migrate", enabled: !options.json, unit: "blobs")
+            let report = try await home.migrateBlobs(to: target, actor: GlobalOptions.osUser) { done, total, _ in
+                bar.update(Int64(done), Int64(total))
+            }
+            try await home.ledger.checkpointIfBehind()
+            var verified: VerificationReport?
+            if verify {
+                // The home as it now is: reopened on its new record.
+                let moved = try await TrailHome.open(
+                    home.url, keyPath: home.keyPath,
+                    blobs: BlobSettings(endpoint: options.s3Endpoint, region: options.s3Region, credentialsFile: options.s3Credentials, environment: environment.filter { $0.key != "TRAIL_BLOBS" }))
+                let verifyBar = TerminalProgress(label: "verify", enabled: !options.json)
+                verified = try await moved.verifier.verify(progress: { phase, done, total in verifyBar.update(done, total, phase: phase) })
+                try await moved.ledger.record(verified!, actor: GlobalOptions.osUser)
+            }
+            if options.json {
+                Output.printJSON(MigrateOutput(migration: report, verify: verified))
+            } else {
+                print("moved \(report.blobs) blobs (\(report.copied) copied, \(report.alreadyThere) already there, \(report.bytes) bytes) from \(report.from) to \(report.to) in \(report.seconds) s")
+                if let verified { print(verified.verdict) }
+            }
+            if let verified, !verified.ok { throw ExitCode(1) }
+        }
+    }
+
+    struct MigrateOutput: Encodable {
+        var migration: BlobMigrationReport
+        var verify: VerificationReport?
+    }
+}
