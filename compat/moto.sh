@@ -32,6 +32,11 @@ if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
 fi
 
+# Something already answering on the port would be mistaken for this server.
+if "$venv/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $port), timeout=1)" 2>/dev/null; then
+  echo "moto: 127.0.0.1:$port is already in use (stop it, or set MOTO_PORT)" >&2
+  exit 1
+fi
 # Three unchecked actions, spent on IAM below; everything after them is signature-checked.
 log=/tmp/modeltrail-moto.log
 INITIAL_NO_AUTH_ACTION_COUNT=3 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &

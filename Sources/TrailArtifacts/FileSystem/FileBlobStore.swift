@@ -20,6 +20,7 @@ public struct FileBlobStore: BlobStore {
         for directory in ["sha256", "tmp"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
         }
+        BlobSpool.sweep(directory: root.appendingPathComponent("tmp").path)
     }
 
     func path(of digest: Digest) -> String {
@@ -152,6 +153,18 @@ final class BlobSpool {
         guard let digest = sealed else { throw TrailError.internalError("blob writer was not sealed") }
         sealed = nil
         return digest
+    }
+
+    /// Removes spool files left by a process that died mid-write (older than a day, so that a
+    /// write in progress in another process on the same home is never touched).
+    static func sweep(directory: String, olderThan seconds: TimeInterval = 86_400) {
+        let cutoff = Date().addingTimeInterval(-seconds)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let path = directory + "/" + name
+            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff {
+                unlink(path)
+            }
+        }
     }
 
     /// Removes the temporary file (idempotent).

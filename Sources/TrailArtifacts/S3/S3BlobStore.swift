@@ -27,6 +27,7 @@ public struct S3BlobStore: BlobStore {
         self.client = client
         self.spool = spool.path
         try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
+        BlobSpool.sweep(directory: spool.path)
     }
 
     public var location: String { "\(client.location.uri) at \(client.location.endpoint)" }

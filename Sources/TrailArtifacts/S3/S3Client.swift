@@ -23,7 +23,17 @@ public struct S3Client: Sendable {
     /// Upper bound of one backoff sleep, in seconds.
     public var maxBackoffSeconds = 20.0
 
-    public init(location: S3Location, credentials: S3Credentials, http: HTTPClient = .shared) {
+    /// The HTTP client every S3 call goes through: no redirects (a redirect would replay a
+    /// signed request elsewhere), no decompression (the bytes are hashed as stored), a connect
+    /// timeout of 10 s and an idle-read timeout of 60 s (a stalled transfer fails, a slow one
+    /// does not). Lives for the process, so it is never shut down.
+    public static let sharedHTTP = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(
+            certificateVerification: .fullVerification, redirectConfiguration: .disallow,
+            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(60)), decompression: .disabled))
+
+    public init(location: S3Location, credentials: S3Credentials, http: HTTPClient = S3Client.sharedHTTP) {
         self.location = location
         signer = SigV4Signer(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, region: location.region)
         sessionToken = credentials.sessionToken
@@ -98,8 +108,10 @@ public struct S3Client: Sendable {
         while true {
             attempt += 1
             let request = try makeRequest(method: method, key: key, query: query, headers: headers, body: body, payloadHash: payloadHash)
-            // A deadline that grows with the body: 30 s plus 1 s per MiB.
-            let timeout = TimeAmount.seconds(30 + body.length / (1 << 20))
+            // A deadline that grows with the body sent (30 s plus 1 s per MiB); a download's
+            // size is not known before it starts, so it gets an hour, and the client's idle-read
+            // timeout ends a stalled one.
+            let timeout = consume != nil ? TimeAmount.hours(1) : TimeAmount.seconds(30 + body.length / (1 << 20))
             do {
                 let response = try await http.execute(request, timeout: timeout)
                 let status = Int(response.status.code)
@@ -232,6 +244,9 @@ public struct S3Client: Sendable {
                 body: .bytes(body), payloadHash: Digest.of(body).hex)
             // S3 may answer 200 with an <Error> body: always read it.
             if reply.status == 412 { return }
+            // A retried Complete whose first attempt did complete finds no upload any more:
+            // the object is there, whole, or it is not.
+            if reply.status == 404, reply.errorCode == "NoSuchUpload", try await head(key) == size { return }
             guard reply.status == 200, !reply.text.contains("<Error>") else { throw failure(reply, "completing the upload of \(key)") }
         } catch {
             _ = try? await call(.DELETE, key: key, query: [("uploadId", uploadID)])
