@@ -101,3 +101,25 @@ struct S3HomeTests {
     }
 
 }
+
+@Suite("The home's blob location record")
+struct BlobRecordTests {
+    /// A hand-edited `blobs.json` is checked like a flag: no path in the endpoint, no odd bucket.
+    @Test func aHostileRecordIsRefused() async throws {
+        for record in [
+            #"{"bucket":"../x","endpoint":"http://127.0.0.1:9000","prefix":"","region":"us-east-1"}"#,
+            #"{"bucket":"bucket","endpoint":"http://127.0.0.1:9000/evil","prefix":"","region":"us-east-1"}"#,
+            #"{"bucket":"bucket","endpoint":"http://127.0.0.1:9000","prefix":"a/../b","region":"us-east-1"}"#,
+            #"{"bucket":"bucket","endpoint":"http://127.0.0.1:9000/","prefix":"","region":"us-east-1"}"#,
+            #"not json"#,
+        ] {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-record-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data(record.utf8).write(to: directory.appendingPathComponent("blobs.json"))
+            let error = await #expect(throws: TrailError.self) {
+                _ = try await TrailHome.open(directory, blobs: BlobSettings(environment: ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"]))
+            }
+            #expect(error?.message.contains("not a valid blob location record") == true, "\(record)")
+        }
+    }
+}

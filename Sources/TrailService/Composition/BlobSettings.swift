@@ -36,8 +36,14 @@ public struct BlobSettings: Sendable {
         let recordPath = url.appendingPathComponent("blobs.json")
         let recorded: S3Location?
         if let data = FileManager.default.contents(atPath: recordPath.path) {
-            do { recorded = try JSONDecoder().decode(S3Location.self, from: data) } catch {
-                throw TrailError(.internalError, "\(recordPath.path) is not a blob location record; restore it from a backup")
+            // The record is checked like a flag: a hand-edited one gets no more trust.
+            do {
+                let stored = try JSONDecoder().decode(S3Location.self, from: data)
+                recorded = try S3Location.parse(stored.uri, endpoint: stored.endpoint, region: stored.region)
+                guard recorded == stored else { throw TrailError.invalid("blobs", "not in canonical form") }
+            } catch {
+                throw TrailError(
+                    .internalError, "\(recordPath.path) is not a valid blob location record (\(error)); restore it from a backup")
             }
         } else {
             recorded = nil
@@ -64,22 +70,19 @@ public struct BlobSettings: Sendable {
             }
         }
         let credentials = try S3Credentials.load(file: credentialsFile, environment: environment)
-        if location != recorded {
-            do {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(location).write(to: recordPath, options: .atomic)
-            } catch {
-                throw TrailError(.internalError, "cannot record the blob location in \(recordPath.path)", cause: error)
-            }
-        }
+        if location != recorded { try Self.switchRecord(home: url, to: location) }
         return try S3BlobStore(client: S3Client(location: location, credentials: credentials), spool: url.appendingPathComponent("spool"))
     }
 
     /// The store these settings name, without recording it (the target of `trail migrate`).
     func openTarget(home url: URL) throws -> (any BlobStore, S3Location) {
         guard let uri else { throw TrailError.invalid("to", "name the target bucket") }
-        let location = try S3Location.parse(uri, endpoint: endpoint, region: region)
+        let location: S3Location
+        do { location = try S3Location.parse(uri, endpoint: endpoint, region: region) } catch var error as TrailError where error.field == "blobs" {
+            error.field = "to"
+            error.message = "expected s3://BUCKET/PREFIX or 'folder': " + error.message
+            throw error
+        }
         let credentials = try S3Credentials.load(file: credentialsFile, environment: environment)
         let store = try S3BlobStore(client: S3Client(location: location, credentials: credentials), spool: url.appendingPathComponent("spool"))
         return (store, location)
