@@ -56,6 +56,32 @@ func tamper(_ home: TrailHome, _ body: (Database) throws -> Void) throws {
 
 @Suite("Ledger: verification, proofs, tamper evidence")
 struct LedgerTests {
+    /// A scheduled verify on a busy server: writers and the checkpointer go on while it runs,
+    /// and it must not mistake what is committed meanwhile for tampering (it reads the log's
+    /// head, checkpoints, records, cosignatures and the rows beyond the head in one read-only
+    /// transaction).
+    @Test func verifyDuringWritesAndCheckpointsFindsNothing() async throws {
+        let home = try await makeHome()
+        try await populate(home, seed: 3, runs: 2)
+        let experiment = try await home.tracking.createExperiment(name: "busy", tags: [], actor: alice)
+        let writers = Task {
+            var n = 0
+            while !Task.isCancelled, n < 400 {
+                let run = try await home.tracking.createRun(experimentID: experiment.id, actor: alice).info.runID
+                try await home.tracking.logBatch(run, metrics: [Metric(key: "m", value: Double(n), timestampMillis: Int64(n), step: 0)], actor: alice)
+                try await home.tracking.putArtifact(run, path: try ArtifactPath(validating: "a.txt"), bytes: Array("\(n)".utf8), actor: alice)
+                if n % 5 == 0 { try await home.ledger.checkpointIfBehind() }
+                n += 1
+            }
+        }
+        var reports: [VerificationReport] = []
+        for _ in 0..<6 { reports.append(try await home.verifier.verify(batchSize: 50)) }
+        writers.cancel()
+        _ = try? await writers.value
+        for report in reports { #expect(report.ok, "\(report.findings.prefix(5))") }
+        #expect(Set(reports.map(\.events)).count > 1, "the log grew while it was verified")
+    }
+
     @Test func aFreshLogVerifiesAndEveryEventIsProvable() async throws {
         let home = try await makeHome()
         try await populate(home, seed: 1)

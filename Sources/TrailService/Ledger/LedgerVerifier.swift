@@ -58,11 +58,16 @@ public struct LedgerVerifier: Sendable {
         func find(_ kind: String, _ location: String, _ message: String) {
             findings.append(VerificationFinding(kind: kind, location: location, message: message))
         }
-        let size = try await store.eventCount()
+        // One read-only transaction for what must agree with itself while a live server goes on
+        // writing: the log's size, its checkpoints, their records and cosignatures, and the rows
+        // beyond the size. (Events and rows below the size never change; they are read in
+        // parallel batches outside it.)
+        let head = try await store.readOnly()
+        let size = try await head.eventCount()
 
         // Checkpoints: every signature, and each must be within the log.
         var checkpointRoots: [UInt64: TreeHash] = [:]
-        let checkpoints = try await store.checkpoints()
+        let checkpoints = try await head.checkpoints()
         for stored in checkpoints {
             let location = "checkpoint of size \(stored.size)"
             guard let parsed = try? Checkpoint.open(stored.note, verifier: verifier) else {
@@ -78,7 +83,7 @@ public struct LedgerVerifier: Sendable {
         // Checkpoint records: each checkpoint stored since records began has one, signed, that
         // states its stored time and note and follows the previous record. A changed time, a
         // changed note or a deleted checkpoint that a later one follows is found here.
-        let (records, since) = try await store.checkpointRecords()
+        let (records, since) = try await head.checkpointRecords()
         let recordBySize = Dictionary(records.map { ($0.size, $0) }, uniquingKeysWith: { a, _ in a })
         var previous: CheckpointRecord?
         for record in records {
@@ -105,7 +110,7 @@ public struct LedgerVerifier: Sendable {
         }
         // Witnesses' cosignatures: each stored line verifies, with its witness's key, over the
         // checkpoint it is stored with.
-        for (size, witness, line) in try await store.allCosignatures() {
+        for (size, witness, line) in try await head.allCosignatures() {
             let location = "cosignature of size \(size) by \(witness.split(separator: "+").first ?? "")"
             guard let stored = checkpoints.first(where: { $0.size == size }) else {
                 find("checkpoint", location, "its checkpoint is missing")
@@ -200,7 +205,7 @@ public struct LedgerVerifier: Sendable {
         }
         if treeSize > 0, checkpoints.isEmpty { find("checkpoint", "checkpoints", "the log has events but no signed checkpoint") }
         for table in tables {
-            let beyond = try await store.recordedRows(table: table, events: size..<Int64.max)
+            let beyond = try await head.recordedRows(table: table, events: size..<Int64.max)
             for (index, rows) in beyond {
                 find("row", "\(table) rows with event_index \(index)", "\(rows.count) row(s) name an event the log does not hold")
             }
@@ -215,15 +220,27 @@ public struct LedgerVerifier: Sendable {
 
         lap("state")
         // Blobs: every referenced blob present and intact; unreferenced blobs listed.
-        let referenced = try await store.referencedDigests()
+        // A blob is published just before the transaction that maps it commits, so on a live
+        // server: what the head references was published before the head, hence is listed now
+        // (no false "missing"); a listed blob the head does not reference may be an upload
+        // since, so it is an orphan only if the store still does not reference it a moment later.
+        let referenced = try await head.referencedDigests()
         let present = Set(try await blobs.allDigests())
+        var unreferenced = present.subtracting(referenced)
+        if !unreferenced.isEmpty {
+            unreferenced.subtract(try await store.referencedDigests())
+            if !unreferenced.isEmpty {
+                try await Task.sleep(for: .seconds(1))
+                unreferenced.subtract(try await store.referencedDigests())
+            }
+        }
         var checked: Int64 = 0
         for digest in present.sorted() {
             // The reader itself refuses altered bytes and symbolic links (DATA_LOSS): a finding.
             let actual: Digest?
             do { actual = try await rehash(digest) } catch let error as TrailError where error.code == .dataLoss { actual = nil }
             if actual != digest { find("blob-corrupted", "blob \(digest)", "bytes no longer hash to their name") }
-            if !referenced.contains(digest) { find("blob-orphaned", "blob \(digest)", "no artifact or attestation refers to it") }
+            if unreferenced.contains(digest) { find("blob-orphaned", "blob \(digest)", "no artifact or attestation refers to it") }
             checked += 1
             progress?("blobs", checked, Int64(present.count))
         }

@@ -148,6 +148,9 @@ public protocol MetadataReads: TrackingReads, RegistryReads, ServingReads, Ident
 /// returns only once the transaction is durable. Checkpoints and cosignatures are signatures
 /// over the ledger, stored beside it (append-only too). There is no other way to write.
 public protocol MetadataStore: MetadataReads {
+    /// A read-only transaction (Trillian's `ReadOnlyLogTreeTX`): every read through the returned
+    /// view sees one state of the store, whatever commits meanwhile.
+    func readOnly() async throws -> any MetadataReads
     /// Applies `batch` atomically. Throws `TrailError` (and changes nothing) when a
     /// precondition or an immutability rule fails.
     func apply(_ batch: WriteBatch) async throws -> WriteReceipt

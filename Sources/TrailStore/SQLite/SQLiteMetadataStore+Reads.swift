@@ -5,7 +5,7 @@ import TrailCore
 extension SQLiteMetadataStore {
     func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.read(body)
+            return try await reader.read(body)
         } catch let error as TrailError {
             throw error
         } catch {

@@ -12,6 +12,24 @@ public final class SQLiteMetadataStore: MetadataStore {
     public enum Durability: Sendable { case normal, full }
 
     let pool: DatabasePool
+    /// Where reads go: the pool (each read its own read transaction), or one snapshot (every
+    /// read of a `readOnly()` view sees the same state).
+    let reader: any DatabaseReader
+
+    init(pool: DatabasePool, reader: any DatabaseReader) {
+        self.pool = pool
+        self.reader = reader
+    }
+
+    /// A read-only transaction: a snapshot of the database (WAL) that every read through the
+    /// returned view sees, whatever is committed meanwhile. It ends when the view is released.
+    public func readOnly() async throws -> any MetadataReads {
+        do {
+            return SQLiteMetadataStore(pool: pool, reader: try pool.makeSnapshot())
+        } catch {
+            throw TrailError(.internalError, "cannot open a read-only transaction", cause: error)
+        }
+    }
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     public init(path: String, durability: Durability = .normal) throws {
@@ -23,6 +41,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            reader = pool
             try SQLiteSchema.migrator.migrate(pool)
         } catch {
             throw TrailError(.internalError, "cannot open the metadata database", cause: error)
