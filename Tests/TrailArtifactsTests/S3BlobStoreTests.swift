@@ -67,6 +67,14 @@ struct S3BlobStoreTests {
         // And a write of the real bytes does not paper over it: the size differs, so it is refused.
         let overwrite = await #expect(throws: TrailError.self) { _ = try await store.put(Array("the real bytes".utf8)) }
         #expect(overwrite?.code == .dataLoss)
+        // Nor when the squatter matched the size: a HEAD hit is not proof, the bytes are checked.
+        let other = Array("other bytes!!!".utf8)
+        #expect(other.count == Array("the real bytes".utf8).count)
+        let next = Digest.of(Array("another real".utf8))
+        let squat = Array("another fake".utf8)
+        try await store.client.putIfAbsent(store.client.location.key(of: next), body: .bytes(squat), sha256Hex: Digest.of(squat).hex)
+        let squatted = await #expect(throws: TrailError.self) { _ = try await store.put(Array("another real".utf8)) }
+        #expect(squatted?.code == .dataLoss)
     }
 
     @Test func aWrongSecretIsRefusedBySignatureChecking() async throws {
@@ -120,10 +128,17 @@ struct S3LocationTests {
         #expect(location.endpoint == "http://127.0.0.1:9000")
         #expect(location.key(of: Digest.of([1])) == "team/a/sha256/\(Digest.of([1]).hex.prefix(2))/\(Digest.of([1]).hex)")
         #expect(try S3Location.parse("s3://bucket", endpoint: nil, region: "eu-west-1").endpoint == "https://s3.eu-west-1.amazonaws.com")
+        // IPv6 endpoints: the Host header (which the signature covers) has one pair of brackets.
+        #expect(try S3Location.parse("s3://bucket", endpoint: "http://[::1]:9000", region: nil).hostHeader == "[::1]:9000")
+        #expect(try S3Location.parse("s3://bucket", endpoint: "https://minio.internal:443", region: nil).hostHeader == "minio.internal")
+        #expect(try S3Location.parse("s3://bucket", endpoint: "http://127.0.0.1:9000", region: nil).hostHeader == "127.0.0.1:9000")
         for (uri, endpoint, field) in [
             ("http://bucket/x", nil, "blobs"), ("s3://Bucket/x", nil, "blobs"), ("s3://b/x", nil, "blobs"), ("s3://bucket/../x", nil, "blobs"),
             ("s3://bucket/a//b", nil, "blobs"), ("s3://bucket/a b", nil, "blobs"), ("s3://bucket/x", "ftp://h", "s3-endpoint"),
-            ("s3://bucket/x", "http://h/path", "s3-endpoint"),
+            ("s3://bucket/x", "http://h/path", "s3-endpoint"), ("s3://bucket/x", "http://127.0.0.1:65536", "s3-endpoint"),
+            ("s3://bucket/x", "http://127.0.0.1:0", "s3-endpoint"), ("s3://bucket/x", "http://127.0.0.1:", "s3-endpoint"),
+            ("s3://bucket/x", "http://127.0.0.1:9000#frag", "s3-endpoint"), ("s3://bucket/x", "http://u:p@127.0.0.1:9000", "s3-endpoint"),
+            ("s3://bucket..x/y", nil, "blobs"), ("s3://192.168.1.1/y", nil, "blobs"), ("s3://bucket/" + String(repeating: "a/", count: 451), nil, "blobs"),
         ] as [(String, String?, String)] {
             let error = #expect(throws: TrailError.self) { _ = try S3Location.parse(uri, endpoint: endpoint, region: nil) }
             #expect(error?.field == field, "\(uri)")

@@ -100,6 +100,45 @@ struct S3HomeTests {
         #expect(try await folder.verifier.verify().ok)
     }
 
+
+    @Test func migrateRefusesABadCopyOnTheTargetAndAServerBeside() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-s3-home-\(UUID().uuidString)")
+        let home = try await TrailHome.open(directory, blobs: BlobSettings(environment: [:]))
+        try await populate(home, seed: 12, runs: 2)
+        let uri = "s3://\(Self.environment["TRAIL_TEST_S3_BUCKET"] ?? "modeltrail-test")/bad-copy-\(UUID().uuidString.lowercased())"
+        _ = try await home.migrateBlobs(to: Self.settings(uri), actor: .user("ops"))
+        let moved = try await TrailHome.open(directory, blobs: Self.settings(nil))
+        // The folder copy left behind goes bad; moving back must not switch to it.
+        let folder = try FileBlobStore(root: directory.appendingPathComponent("blobs"))
+        let digest = try #require(try folder.allDigests().first)
+        let path = directory.appendingPathComponent("blobs/sha256/\(digest.hex.prefix(2))/\(digest.hex)")
+        try Data("altered".utf8).write(to: path)
+        let refused = await #expect(throws: TrailError.self) { _ = try await moved.migrateBlobs(to: nil, actor: .user("ops")) }
+        #expect(refused?.code == .dataLoss)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("blobs.json").path), "the home still points at the bucket")
+        // The environment's AWS_* never re-points a home that recorded its bucket.
+        var environment = Self.settings(nil).environment
+        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:1"
+        environment["AWS_REGION"] = "eu-west-1"
+        let again = try await TrailHome.open(directory, blobs: BlobSettings(environment: environment))
+        #expect(again.tracking.blobs.location.hasSuffix(Self.environment["TRAIL_TEST_S3_ENDPOINT"] ?? "?"))
+        #expect(try await again.verifier.verify().ok)
+        // A server on the home: migrate refuses to run beside it.
+        try ServerLock.hold(home: directory)
+        let busy = await #expect(throws: TrailError.self) { _ = try await again.migrateBlobs(to: nil, actor: .user("ops")) }
+        #expect(busy?.field == "home")
+    }
+
+    /// Three tries bounded by a 5 s connect timeout each, then TEMPORARILY_UNAVAILABLE (503).
+    @Test func anUnreachableBlobStoreIsTemporarilyUnavailable() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-s3-home-\(UUID().uuidString)")
+        let settings = BlobSettings(
+            uri: "s3://modeltrail-test/down", endpoint: "http://127.0.0.1:1", region: "us-east-1",
+            environment: ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"])
+        let home = try await TrailHome.open(directory, blobs: settings)
+        let error = await #expect(throws: TrailError.self) { try await home.tracking.blobs.check() }
+        #expect(error?.code == .temporarilyUnavailable)
+    }
 }
 
 @Suite("The home's blob location record")

@@ -47,9 +47,12 @@ public struct S3BlobStore: BlobStore {
     func upload(path: String, digest: Digest, sizeBytes: Int64) async throws {
         let key = client.location.key(of: digest)
         if let stored = try await client.head(key) {
-            guard stored == sizeBytes else {
+            // A HEAD hit proves nothing about the bytes: what is there must hash to the key, or
+            // the upload is refused (nothing is overwritten; the object must be removed by hand).
+            guard stored == sizeBytes, try await holds(digest) else {
                 throw TrailError(
-                    .dataLoss, "S3 object \(key) holds \(stored) bytes where blob \(digest) has \(sizeBytes); it has been altered (run 'trail ledger verify')")
+                    .dataLoss,
+                    "S3 object \(key) already exists with other bytes than blob \(digest) (\(stored) bytes); it has been altered: remove it, then upload again ('trail ledger verify' lists every such object)")
             }
             return
         }
@@ -57,6 +60,18 @@ public struct S3BlobStore: BlobStore {
             try await client.multipartUpload(key, path: path, size: sizeBytes, partSize: partSize(for: sizeBytes))
         } else {
             try await client.putIfAbsent(key, body: .file(path: path, offset: 0, length: sizeBytes), sha256Hex: digest.hex)
+        }
+    }
+
+    /// True when the object under the digest's key hashes to it (downloaded and hashed, then
+    /// discarded).
+    func holds(_ digest: Digest) async throws -> Bool {
+        do {
+            let reader = try await open(digest)
+            reader.close()
+            return true
+        } catch let error as TrailError where error.code == .dataLoss || error.code == .resourceDoesNotExist {
+            return false
         }
     }
 

@@ -25,13 +25,13 @@ public struct S3Client: Sendable {
 
     /// The HTTP client every S3 call goes through: no redirects (a redirect would replay a
     /// signed request elsewhere), no decompression (the bytes are hashed as stored), a connect
-    /// timeout of 10 s and an idle-read timeout of 60 s (a stalled transfer fails, a slow one
+    /// timeout of 5 s and an idle-read timeout of 60 s (a stalled transfer fails, a slow one
     /// does not). Lives for the process, so it is never shut down.
     public static let sharedHTTP = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
         configuration: HTTPClient.Configuration(
             certificateVerification: .fullVerification, redirectConfiguration: .disallow,
-            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(60)), decompression: .disabled))
+            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(5), read: .seconds(60)), decompression: .disabled))
 
     public init(location: S3Location, credentials: S3Credentials, http: HTTPClient = S3Client.sharedHTTP) {
         self.location = location
@@ -132,13 +132,15 @@ public struct S3Client: Sendable {
             } catch let error as TrailError {
                 throw error
             } catch {
-                if attempt < attempts, !(error is CancellationError) {
+                // A server that cannot be reached gets three tries (each bounded by the connect
+                // timeout), not five: the caller hears 503 in seconds, not a minute.
+                if attempt < min(attempts, 3), !(error is CancellationError) {
                     try await backoff(attempt)
                     continue
                 }
                 throw TrailError(
-                    .internalError, "the S3 server at \(location.endpoint) did not answer \(method.rawValue) \(key ?? location.bucket): \(error)",
-                    cause: error)
+                    .temporarilyUnavailable, "the blob store (S3) did not answer; try again later",
+                    cause: TrailError(.internalError, "\(method.rawValue) \(location.endpoint) \(key ?? location.bucket): \(error)"))
             }
         }
     }

@@ -37,12 +37,16 @@ public struct S3Location: Sendable, Equatable, Codable {
         let bucket = String(parts[0])
         guard (3...63).contains(bucket.count),
             bucket.allSatisfy({ ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "-" || $0 == "." }),
-            bucket.first != "-", bucket.first != ".", bucket.last != "-", bucket.last != "."
+            bucket.first != "-", bucket.first != ".", bucket.last != "-", bucket.last != ".", !bucket.contains(".."),
+            !bucket.split(separator: ".").allSatisfy({ $0.allSatisfy(\.isNumber) })  // not an IP address
         else {
             throw TrailError.invalid("blobs", "bucket '\(bucket.prefix(100))' is not an S3 bucket name (3-63 of a-z 0-9 . -)")
         }
         var prefix = parts.count > 1 ? String(parts[1]) : ""
         while prefix.hasSuffix("/") { prefix.removeLast() }
+        guard prefix.utf8.count <= 900 else {
+            throw TrailError.invalid("blobs", "the prefix is \(prefix.utf8.count) bytes; S3 keys are at most 1,024 (prefix at most 900)")
+        }
         if !prefix.isEmpty {
             for segment in prefix.split(separator: "/", omittingEmptySubsequences: false) {
                 guard !segment.isEmpty, segment != ".", segment != "..", segment.count <= 200,
@@ -59,7 +63,8 @@ public struct S3Location: Sendable, Equatable, Codable {
         var endpoint = endpoint?.isEmpty == false ? endpoint! : "https://s3.\(region).amazonaws.com"
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         guard let url = URLComponents(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
-            let host = url.host, !host.isEmpty, url.path.isEmpty, url.query == nil, url.user == nil
+            let host = url.host, !host.isEmpty, url.path.isEmpty, url.query == nil, url.fragment == nil, url.user == nil,
+            url.password == nil, url.port.map({ (1...65_535).contains($0) }) ?? !endpoint.dropFirst(scheme.count + 3).hasSuffix(":")
         else {
             throw TrailError.invalid("s3-endpoint", "expected http(s)://host[:port] without a path, got '\(endpoint.prefix(100))'")
         }
@@ -67,10 +72,12 @@ public struct S3Location: Sendable, Equatable, Codable {
     }
 
     /// The `Host` header as sent (and signed): the port only when it is not the scheme's default.
-    var hostHeader: String {
-        let url = URLComponents(string: endpoint)!
-        let host = url.host!.contains(":") ? "[\(url.host!)]" : url.host!
-        guard let port = url.port else { return host }
+    public var hostHeader: String {
+        // `parse` has checked the endpoint; a host still missing here gives a request that fails, not a trap.
+        let url = URLComponents(string: endpoint)
+        let raw = url?.host ?? ""
+        let host = raw.contains(":") && !raw.hasPrefix("[") ? "[\(raw)]" : raw
+        guard let url, let port = url.port else { return host }
         if (url.scheme == "http" && port == 80) || (url.scheme == "https" && port == 443) { return host }
         return "\(host):\(port)"
     }
@@ -93,14 +100,21 @@ public struct S3Credentials: Sendable {
     public static func load(file: String?, environment: [String: String]) throws -> S3Credentials {
         var values = environment
         if let file {
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            guard size <= 64 << 10 else { throw TrailError.invalid("s3-credentials", "the credentials file \(file) is over 64 KiB") }
             let text: String
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw TrailError.invalid("s3-credentials", "cannot read the credentials file \(file)")
             }
             values = [:]
             for line in text.split(whereSeparator: \.isNewline) {
+                var line = line.trimmingCharacters(in: .whitespaces)
+                if line.hasPrefix("export ") { line = String(line.dropFirst(7)) }
                 let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if parts.count == 2 { values[parts[0].uppercased()] = parts[1] }
+                guard parts.count == 2 else { continue }
+                var value = parts[1]
+                if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first { value = String(value.dropFirst().dropLast()) }
+                values[parts[0].uppercased()] = value
             }
         }
         guard let key = values["AWS_ACCESS_KEY_ID"], !key.isEmpty, let secret = values["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty else {

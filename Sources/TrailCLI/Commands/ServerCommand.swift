@@ -46,6 +46,7 @@ struct ServerCommand: AsyncParsableCommand {
         try await runReporting(options) {
             try config.validate()
             let endpoints = try witnesses.map { try WitnessEndpoint(parsing: $0) }
+            try ServerLock.hold(home: options.homeURL)
             let home = try await options.openHome()
             // A wrong secret, region or bucket stops the start instead of the first upload.
             try await home.tracking.blobs.check()

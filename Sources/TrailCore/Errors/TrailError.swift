@@ -17,6 +17,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case notImplemented = "NOT_IMPLEMENTED"
     case dataLoss = "DATA_LOSS"
     case internalError = "INTERNAL_ERROR"
+    /// A part the server depends on (the S3 blob store) did not answer; retrying later may work.
+    case temporarilyUnavailable = "TEMPORARILY_UNAVAILABLE"
 }
 
 /// The one error type that crosses module boundaries.

@@ -326,6 +326,7 @@ enum MLflowErrors {
         case .permissionDenied: .forbidden
         case .notImplemented: .notImplemented
         case .dataLoss, .internalError: .internalServerError
+        case .temporarilyUnavailable: .serviceUnavailable
         }
     }
 

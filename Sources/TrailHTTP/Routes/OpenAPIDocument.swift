@@ -2266,7 +2266,8 @@ enum OpenAPIDocument {
                           "ENDPOINT_NOT_FOUND",
                           "NOT_IMPLEMENTED",
                           "DATA_LOSS",
-                          "INTERNAL_ERROR"
+                          "INTERNAL_ERROR",
+                          "TEMPORARILY_UNAVAILABLE"
                         ]
                       },
                       "message": {"type": "string"},

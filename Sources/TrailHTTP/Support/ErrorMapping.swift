@@ -19,6 +19,7 @@ public enum ErrorStatus {
         case .permissionDenied: .forbidden
         case .notImplemented: .notImplemented
         case .dataLoss, .internalError: .internalServerError
+        case .temporarilyUnavailable: .serviceUnavailable
         }
     }
 }
@@ -33,7 +34,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let trailError = Self.translate(error)
-            if trailError.code == .internalError || trailError.code == .dataLoss {
+            if trailError.code == .internalError || trailError.code == .dataLoss || trailError.code == .temporarilyUnavailable {
                 logger.error("\(request.method) \(request.uri.path) failed: \(trailError) cause: \(String(describing: trailError.cause ?? error))")
             }
             return MLflowErrors.isMLflowPath(request.uri.path) ? MLflowErrors.response(trailError) : JSONResponse.error(trailError)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import TrailArtifacts
 import TrailCore
 
@@ -24,11 +27,23 @@ public struct BlobMigrationReport: Sendable, Encodable {
 }
 
 extension TrailHome {
+    /// True when the blob reads back whole and hashes to its name (the readers check as they go).
+    static func intact(_ store: any BlobStore, _ digest: Digest) async -> Bool {
+        guard let reader = try? await store.open(digest) else { return false }
+        defer { reader.close() }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            guard let count = try? buffer.withUnsafeMutableBytes({ try reader.read(into: $0) }) else { return false }
+            if count == 0 { return true }
+        }
+    }
+
     /// Copies every blob to `target` (`BlobSettings` naming an S3 bucket, or nil for the folder)
     /// and switches the home to it. Run with the server stopped.
     public func migrateBlobs(
         to target: BlobSettings?, actor: Actor, progress: (@Sendable (_ done: Int, _ total: Int, _ bytes: Int64) -> Void)? = nil
     ) async throws -> BlobMigrationReport {
+        try ServerLock.ensureNoServer(home: url, for: "moving its blobs")
         let started = Date()
         let source = tracking.blobs
         let destination: any BlobStore
@@ -51,6 +66,13 @@ extension TrailHome {
         for (done, digest) in digests.enumerated() {
             progress?(done, digests.count, bytes)
             if try await destination.contains(digest) {
+                // Already there is not proof: the bytes there must hash to their name, or the
+                // home would switch to a bad copy.
+                guard await Self.intact(destination, digest) else {
+                    throw TrailError(
+                        .dataLoss,
+                        "the target \(destination.location) already holds other bytes under blob \(digest); nothing was switched: remove that copy and run migrate again")
+                }
                 alreadyThere += 1
                 continue
             }
@@ -95,5 +117,37 @@ extension TrailHome {
             ], actor: actor)
         try BlobSettings.switchRecord(home: url, to: location)
         return report
+    }
+}
+
+/// The home's server lock (`HOME/server.lock`, flock): `trail server` holds it while it runs,
+/// so that what must not run beside a server (`trail migrate`) can tell, and a second server on
+/// the same home refuses to start.
+public enum ServerLock {
+    /// Takes the lock for the life of the process; refused when another process holds it.
+    public static func hold(home url: URL) throws {
+        let descriptor = try open(url)
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw TrailError(.invalidState, "a trail server is already running on the home \(url.path)", field: "home")
+        }
+        // Kept open (and locked) until the process exits; the kernel releases it even on kill -9.
+    }
+
+    /// Refuses when a server holds the lock.
+    public static func ensureNoServer(home url: URL, for command: String) throws {
+        let descriptor = try open(url)
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            throw TrailError(.invalidState, "a trail server is running on the home \(url.path); stop it before \(command)", field: "home")
+        }
+        flock(descriptor, LOCK_UN)
+    }
+
+    static func open(_ url: URL) throws -> Int32 {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let descriptor = Glibc.open(url.appendingPathComponent("server.lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw TrailError.internalError("cannot open the home's server lock (errno \(errno))") }
+        return descriptor
     }
 }

@@ -17,6 +17,10 @@ public struct BlobSettings: Sendable {
     /// `--s3-credentials FILE` (`AWS_ACCESS_KEY_ID=…` lines); else the `AWS_*` variables.
     public var credentialsFile: String?
     public var environment: [String: String]
+    /// The endpoint and region given as flags: they alone may differ from a home's record (the
+    /// environment's `AWS_*` never silently re-points a home that recorded its bucket).
+    var endpointFlag: String?
+    var regionFlag: String?
 
     public init(
         uri: String? = nil, endpoint: String? = nil, region: String? = nil, credentialsFile: String? = nil,
@@ -24,6 +28,8 @@ public struct BlobSettings: Sendable {
     ) {
         func nonEmpty(_ value: String?) -> String? { value?.isEmpty == false ? value : nil }
         self.uri = nonEmpty(uri) ?? nonEmpty(environment["TRAIL_BLOBS"])
+        endpointFlag = nonEmpty(endpoint)
+        regionFlag = nonEmpty(region)
         self.endpoint = nonEmpty(endpoint) ?? nonEmpty(environment["AWS_ENDPOINT_URL_S3"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
         self.region = nonEmpty(region) ?? nonEmpty(environment["AWS_REGION"]) ?? nonEmpty(environment["AWS_DEFAULT_REGION"])
         self.credentialsFile = nonEmpty(credentialsFile)
@@ -48,29 +54,30 @@ public struct BlobSettings: Sendable {
         } else {
             recorded = nil
         }
-        guard uri != nil || recorded != nil else { return folder }
         var location: S3Location
-        if let uri {
-            location = try S3Location.parse(uri, endpoint: endpoint ?? recorded?.endpoint, region: region ?? recorded?.region)
-            if let recorded {
-                guard recorded.bucket == location.bucket, recorded.prefix == location.prefix else {
+        if let recorded {
+            // The record's endpoint and region, unless flags say otherwise for this command.
+            location = try S3Location.parse(recorded.uri, endpoint: endpointFlag ?? recorded.endpoint, region: regionFlag ?? recorded.region)
+            if let uri {
+                let named = try S3Location.parse(uri, endpoint: location.endpoint, region: location.region)
+                guard recorded.bucket == named.bucket, recorded.prefix == named.prefix else {
                     throw TrailError.invalid(
-                        "blobs", "this home keeps its blobs in \(recorded.uri), not \(location.uri); one home has one blob store")
+                        "blobs", "this home keeps its blobs in \(recorded.uri), not \(named.uri); one home has one blob store")
                 }
-            } else {
-                guard folder.isEmpty() else {
-                    throw TrailError.invalid(
-                        "blobs", "this home already keeps blobs in its folder \(folder.root.path); S3 blobs start with a new home (--home)")
-                }
+            }
+        } else if let uri {
+            location = try S3Location.parse(uri, endpoint: endpoint, region: region)
+            guard folder.isEmpty() else {
+                throw TrailError.invalid(
+                    "blobs", "this home already keeps blobs in its folder \(folder.root.path); move them with 'trail migrate --to \(location.uri)'")
             }
         } else {
-            location = recorded!
-            if endpoint != nil || region != nil {
-                location = try S3Location.parse(location.uri, endpoint: endpoint ?? location.endpoint, region: region ?? location.region)
-            }
+            return folder
         }
         let credentials = try S3Credentials.load(file: credentialsFile, environment: environment)
-        if location != recorded { try Self.switchRecord(home: url, to: location) }
+        // Recorded the first time; re-recorded only when the bucket is named again with new
+        // endpoint or region flags (an operator re-pointing the home on purpose).
+        if recorded == nil || (uri != nil && location != recorded) { try Self.switchRecord(home: url, to: location) }
         return try S3BlobStore(client: S3Client(location: location, credentials: credentials), spool: url.appendingPathComponent("spool"))
     }
 
