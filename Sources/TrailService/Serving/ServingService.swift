@@ -61,6 +61,11 @@ public struct ServingService: Sendable {
         return try await Self.assemble(name: name, reference: reference, version: version) { file in
             do {
                 return try await tracking.blobs.get(file.digest)
+            } catch let error as TrailError where error.code == .dataLoss {
+                throw TrailError(
+                    .dataLoss, "model file \(file.path) (\(file.digest)) of \(name) version \(number) has been altered in the blob store", field: "reference")
+            } catch let error as TrailError where error.code == .temporarilyUnavailable {
+                throw error
             } catch {
                 throw TrailError(.dataLoss, "model file \(file.path) (\(file.digest)) of \(name) version \(number) is missing", field: "reference")
             }
