@@ -9,6 +9,8 @@
 #   bash compat/moto.sh stop [ENV_FILE]
 #
 # Environment: MOTO_VENV (default /tmp/modeltrail-moto-venv), MOTO_PORT (default 5055).
+# The first start installs moto[server] from PyPI into MOTO_VENV (network and python3-venv needed);
+# the server's log is /tmp/modeltrail-moto-PORT.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 action="${1:-start}"
@@ -20,7 +22,11 @@ requirements="$PWD/compat/moto-requirements.txt"
 if [ "$action" = "stop" ]; then
   if [ -f "$env_file" ]; then
     pid=$(sed -n 's/^MOTO_PID=//p' "$env_file")
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$env_file"
   fi
   exit 0
 fi
@@ -38,7 +44,7 @@ if "$venv/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', 
   exit 1
 fi
 # Three unchecked actions, spent on IAM below; everything after them is signature-checked.
-log=/tmp/modeltrail-moto.log
+log="/tmp/modeltrail-moto-$port.log"
 INITIAL_NO_AUTH_ACTION_COUNT=3 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do

@@ -43,7 +43,7 @@ struct FileBlobStoreTests {
         let (digest, size) = try await writer.commit()
         #expect(size == 48 << 20)
         #expect(digest == reference.digest)
-        let reader = try store.open(digest)
+        let reader = try await store.open(digest)
         var total = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {

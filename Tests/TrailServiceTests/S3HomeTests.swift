@@ -59,9 +59,18 @@ struct S3HomeTests {
     @Test func aWrongSecretStopsTheStoreAtItsCheck() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-s3-home-\(UUID().uuidString)")
         let uri = "s3://\(Self.environment["TRAIL_TEST_S3_BUCKET"] ?? "modeltrail-test")/home-\(UUID().uuidString.lowercased())"
-        let home = try await TrailHome.open(directory, blobs: Self.settings(uri, secret: "not-the-secret"))
-        let error = await #expect(throws: TrailError.self) { try await home.tracking.blobs.check() }
+        // The first use checks the bucket before recording it: a wrong secret ties nothing.
+        let error = await #expect(throws: TrailError.self) { _ = try await TrailHome.open(directory, blobs: Self.settings(uri, secret: "not-the-secret")) }
         #expect(error?.message.contains("SignatureDoesNotMatch") == true)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("blobs.json").path))
+        let wrongBucket = await #expect(throws: TrailError.self) {
+            _ = try await TrailHome.open(directory, blobs: Self.settings("s3://no-such-bucket-\(UUID().uuidString.prefix(8).lowercased())/x"))
+        }
+        #expect(wrongBucket?.message.contains("NoSuchBucket") == true)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("blobs.json").path))
+        // The right settings then record it.
+        _ = try await TrailHome.open(directory, blobs: Self.settings(uri))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("blobs.json").path))
         // Without credentials at all, the home does not open.
         let missing = await #expect(throws: TrailError.self) {
             _ = try await TrailHome.open(directory, blobs: BlobSettings(uri: uri, endpoint: Self.environment["TRAIL_TEST_S3_ENDPOINT"], environment: [:]))
@@ -135,9 +144,9 @@ struct S3HomeTests {
         let settings = BlobSettings(
             uri: "s3://modeltrail-test/down", endpoint: "http://127.0.0.1:1", region: "us-east-1",
             environment: ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"])
-        let home = try await TrailHome.open(directory, blobs: settings)
-        let error = await #expect(throws: TrailError.self) { try await home.tracking.blobs.check() }
+        let error = await #expect(throws: TrailError.self) { _ = try await TrailHome.open(directory, blobs: settings) }
         #expect(error?.code == .temporarilyUnavailable)
+        #expect(error?.message.contains("127.0.0.1:1") == true)
     }
 }
 

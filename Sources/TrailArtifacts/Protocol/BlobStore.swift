@@ -9,8 +9,10 @@ public protocol BlobStore: Sendable {
     /// Starts a streaming write. Feed bytes to the writer, then `commit()` it to learn the digest.
     func makeWriter() throws -> any BlobWriter
     /// Opens a blob for streaming reads; throws `RESOURCE_DOES_NOT_EXIST` if absent. A reader
-    /// never hands out bytes that do not hash to the digest (`DATA_LOSS` instead).
-    func open(_ digest: Digest) async throws -> any BlobReader
+    /// never hands out bytes that do not hash to the digest (`DATA_LOSS` instead). With
+    /// `expectedBytes` (the size the record holds), a store that must fetch the blob first stops
+    /// as soon as it sees another size, instead of fetching whatever was put in its place.
+    func open(_ digest: Digest, expectedBytes: Int64?) async throws -> any BlobReader
     func contains(_ digest: Digest) async throws -> Bool
     /// Every stored digest, for reconciliation against the metadata.
     func allDigests() async throws -> [Digest]
@@ -53,6 +55,8 @@ public protocol BlobReader: AnyObject, Sendable {
 }
 
 extension BlobStore {
+    public func open(_ digest: Digest) async throws -> any BlobReader { try await open(digest, expectedBytes: nil) }
+
     /// Stores `bytes` in one call (for small blobs).
     public func put(_ bytes: [UInt8]) async throws -> (digest: Digest, sizeBytes: Int64) {
         let writer = try makeWriter()
@@ -66,8 +70,8 @@ extension BlobStore {
     }
 
     /// Reads a whole blob (for small blobs).
-    public func get(_ digest: Digest) async throws -> [UInt8] {
-        let reader = try await open(digest)
+    public func get(_ digest: Digest, expectedBytes: Int64? = nil) async throws -> [UInt8] {
+        let reader = try await open(digest, expectedBytes: expectedBytes)
         defer { reader.close() }
         return try reader.readAll()
     }

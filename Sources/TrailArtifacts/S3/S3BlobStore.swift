@@ -67,7 +67,7 @@ public struct S3BlobStore: BlobStore {
     /// discarded).
     func holds(_ digest: Digest) async throws -> Bool {
         do {
-            let reader = try await open(digest)
+            let reader = try await open(digest, expectedBytes: nil)
             reader.close()
             return true
         } catch let error as TrailError where error.code == .dataLoss || error.code == .resourceDoesNotExist {
@@ -75,7 +75,7 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func open(_ digest: Digest) async throws -> any BlobReader {
+    public func open(_ digest: Digest, expectedBytes: Int64?) async throws -> any BlobReader {
         let path = spool + "/get-" + UUID().uuidString
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw TrailError.internalError("cannot create a download file (errno \(errno))") }
@@ -83,7 +83,7 @@ public struct S3BlobStore: BlobStore {
             close(descriptor)
             unlink(path)
         }
-        guard let (size, actual) = try await client.download(client.location.key(of: digest), into: descriptor) else {
+        guard let (size, actual) = try await client.download(client.location.key(of: digest), into: descriptor, expectedBytes: expectedBytes) else {
             throw TrailError.notFound("blob", digest.description)
         }
         guard actual == digest else {

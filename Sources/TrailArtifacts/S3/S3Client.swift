@@ -139,7 +139,7 @@ public struct S3Client: Sendable {
                     continue
                 }
                 throw TrailError(
-                    .temporarilyUnavailable, "the blob store (S3) did not answer; try again later",
+                    .temporarilyUnavailable, "the blob store (S3 at \(location.endpoint)) did not answer; check --s3-endpoint, or try again later",
                     cause: TrailError(.internalError, "\(method.rawValue) \(location.endpoint) \(key ?? location.bucket): \(error)"))
             }
         }
@@ -258,8 +258,14 @@ public struct S3Client: Sendable {
 
     /// Streams an object into `descriptor` (a file open for writing), hashing as it goes;
     /// returns the byte count and digest of what arrived, or nil when the object does not exist.
-    public func download(_ key: String, into descriptor: Int32) async throws -> (sizeBytes: Int64, digest: Digest)? {
+    public func download(_ key: String, into descriptor: Int32, expectedBytes: Int64? = nil) async throws -> (sizeBytes: Int64, digest: Digest)? {
         let reply = try await call(.GET, key: key) { response in
+            // Another size than the record's is known from the headers: nothing is fetched.
+            let announced = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+            if let expectedBytes, let announced, announced != expectedBytes {
+                throw TrailError(.dataLoss, "S3 object \(key) holds \(announced) bytes where the record says \(expectedBytes); it has been altered")
+            }
+            let limit = expectedBytes ?? announced ?? Int64.max
             // Each attempt starts the file afresh.
             guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else {
                 throw TrailError.internalError("cannot reset a download file (errno \(errno))")
@@ -267,11 +273,14 @@ public struct S3Client: Sendable {
             var hasher = StreamingSHA256()
             var total: Int64 = 0
             for try await chunk in response.body {
+                total += Int64(chunk.readableBytes)
+                guard total <= limit else {
+                    throw TrailError(.dataLoss, "S3 object \(key) is longer than the \(limit) bytes expected; it has been altered")
+                }
                 try chunk.withUnsafeReadableBytes { bytes in
                     hasher.update(bytes)
                     try FileChunks.writeAll(descriptor, bytes)
                 }
-                total += Int64(chunk.readableBytes)
             }
             return Array("\(total) \(hasher.finalize().hex)".utf8)
         }

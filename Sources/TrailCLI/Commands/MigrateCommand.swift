@@ -20,7 +20,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(help: "Where the blobs go: s3://BUCKET/PREFIX, or 'folder' (HOME/blobs).")
     var to: String
 
-    @Flag(inversion: .prefixedNo, help: "Run the full 'ledger verify' on the result (default: on).")
+    @Flag(inversion: .prefixedNo, help: "Run the full 'ledger verify' on the result.")
     var verify = true
 
     func run() async throws {
@@ -29,6 +29,9 @@ struct MigrateCommand: AsyncParsableCommand {
                 throw TrailError.invalid("server", "migrate runs on the machine holding the home, with the server stopped")
             }
             let environment = ProcessInfo.processInfo.environment
+            guard FileManager.default.fileExists(atPath: options.homeURL.appendingPathComponent("trail.sqlite").path) else {
+                throw TrailError.invalid("home", "there is no ModelTrail home at \(options.homeURL.path)")
+            }
             let home = try await options.openHome()
             let target: BlobSettings? =
                 to == "folder"
@@ -54,7 +57,7 @@ struct MigrateCommand: AsyncParsableCommand {
             if options.json {
                 Output.printJSON(MigrateOutput(migration: report, verify: verified))
             } else {
-                print("moved \(report.blobs) blobs (\(report.copied) copied, \(report.alreadyThere) already there, \(report.bytes) bytes) from \(report.from) to \(report.to) in \(report.seconds) s")
+                print("the home's \(report.blobs) blobs are now read from \(report.to) (\(report.copied) copied, \(report.alreadyThere) already there, \(report.bytes) bytes; the copy in \(report.from) is left as it was) in \(report.seconds) s")
                 if let verified { print(verified.verdict) }
             }
             if let verified, !verified.ok { throw ExitCode(1) }

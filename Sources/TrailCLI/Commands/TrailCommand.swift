@@ -10,7 +10,8 @@ public struct TrailCommand: AsyncParsableCommand {
         abstract: "ModelTrail: an audit-grade ML experiment tracker, model registry and model server.",
         discussion: """
             Local mode (the default) works on the home folder in $TRAIL_HOME (default ~/.modeltrail): a SQLite \
-            file and a blob folder, nothing else to start. With --server URL (or $TRAIL_SERVER) every command \
+            file and a blob folder, nothing else to start; the blobs can live in an S3-compatible bucket instead \
+            (trail server --blobs s3://BUCKET/PREFIX, or trail migrate --to). With --server URL (or $TRAIL_SERVER) every command \
             talks to a running 'trail server' instead.
             """,
         version: TrailVersion.current,
@@ -48,7 +49,9 @@ struct GlobalOptions: ParsableArguments {
         help: "Param/tag keys whose values the ledger shows only as salted digests (default: $TRAIL_SENSITIVE_KEYS, comma-separated).")
     var sensitiveKeys: [String] = []
 
-    @Option(name: .long, help: "Keep blobs in an S3-compatible bucket, s3://BUCKET/PREFIX (default: $TRAIL_BLOBS, else what the home recorded, else HOME/blobs).")
+    @Option(
+        name: .long,
+        help: "The home's blob store, s3://BUCKET/PREFIX, recorded in HOME/blobs.json on first use (default: $TRAIL_BLOBS, else what the home recorded, else the folder HOME/blobs).")
     var blobs: String?
 
     @Option(name: .customLong("s3-endpoint"), help: "S3 endpoint, http(s)://host[:port] (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS).")

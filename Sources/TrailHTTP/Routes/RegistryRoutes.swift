@@ -125,7 +125,7 @@ struct RegistryRoutes {
                 throw TrailError.notFound("model file", digest.description, field: "digest")
             }
             let reader: any BlobReader
-            do { reader = try await blobs.open(digest) } catch let error as TrailError where error.code != .resourceDoesNotExist {
+            do { reader = try await blobs.open(digest, expectedBytes: file.sizeBytes) } catch let error as TrailError where error.code != .resourceDoesNotExist {
                 throw error  // altered (DATA_LOSS) or the store unreachable (TEMPORARILY_UNAVAILABLE): as it is
             } catch {
                 throw TrailError(.dataLoss, "model file \(file.path) (\(digest)) is missing from the blob store")

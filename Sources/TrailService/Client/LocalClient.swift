@@ -152,7 +152,7 @@ public struct LocalClient: TrailClient {
     public func modelFile(_ version: ModelVersion, _ file: ManifestFile) async throws -> [UInt8] {
         guard version.manifest.files.contains(file) else { throw TrailError.notFound("model file", file.path, field: "path") }
         let bytes: [UInt8]
-        do { bytes = try await tracking.blobs.get(file.digest) } catch let error as TrailError where error.code == .temporarilyUnavailable {
+        do { bytes = try await tracking.blobs.get(file.digest, expectedBytes: file.sizeBytes) } catch let error as TrailError where error.code == .temporarilyUnavailable {
             throw error
         } catch {
             throw TrailError(.dataLoss, "model file \(file.path) (\(file.digest)) of \(version.name) version \(version.version) is missing")

@@ -37,7 +37,7 @@ public struct BlobSettings: Sendable {
     }
 
     /// Opens the home's blob store under these settings.
-    func open(home url: URL) throws -> any BlobStore {
+    func open(home url: URL) async throws -> any BlobStore {
         let folder = try FileBlobStore(root: url.appendingPathComponent("blobs"))
         let recordPath = url.appendingPathComponent("blobs.json")
         let recorded: S3Location?
@@ -75,10 +75,16 @@ public struct BlobSettings: Sendable {
             return folder
         }
         let credentials = try S3Credentials.load(file: credentialsFile, environment: environment)
-        // Recorded the first time; re-recorded only when the bucket is named again with new
-        // endpoint or region flags (an operator re-pointing the home on purpose).
-        if recorded == nil || (uri != nil && location != recorded) { try Self.switchRecord(home: url, to: location) }
-        return try S3BlobStore(client: S3Client(location: location, credentials: credentials), spool: url.appendingPathComponent("spool"))
+        let store = try S3BlobStore(client: S3Client(location: location, credentials: credentials), spool: url.appendingPathComponent("spool"))
+        // Recorded the first time, and re-recorded only when the bucket is named again with new
+        // endpoint or region flags (an operator re-pointing the home on purpose); either way
+        // only once the bucket has answered with these credentials, so that a wrong bucket,
+        // secret or endpoint never ties the home to it.
+        if recorded == nil || (uri != nil && location != recorded) {
+            try await store.check()
+            try Self.switchRecord(home: url, to: location)
+        }
+        return store
     }
 
     /// The store these settings name, without recording it (the target of `trail migrate`).

@@ -43,7 +43,7 @@ public struct TrailHome: Sendable {
             throw TrailError(.internalError, "cannot create the ModelTrail home folder", cause: error)
         }
         let store = try SQLiteMetadataStore(path: url.appendingPathComponent("trail.sqlite").path)
-        let blobs = try blobSettings.open(home: url)
+        let blobs = try await blobSettings.open(home: url)
         let salt = try PrivacyPolicy.loadOrCreateSalt(at: url.appendingPathComponent("keys/ledger.salt"))
         let tracking = TrackingService(
             store: store, blobs: blobs, clock: clock, privacy: PrivacyPolicy(sensitiveKeys: sensitiveKeys, salt: salt))

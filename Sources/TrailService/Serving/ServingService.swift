@@ -60,7 +60,7 @@ public struct ServingService: Sendable {
         let version = try await registry.version(name, number)
         return try await Self.assemble(name: name, reference: reference, version: version) { file in
             do {
-                return try await tracking.blobs.get(file.digest)
+                return try await tracking.blobs.get(file.digest, expectedBytes: file.sizeBytes)
             } catch let error as TrailError where error.code == .dataLoss {
                 throw TrailError(
                     .dataLoss, "model file \(file.path) (\(file.digest)) of \(name) version \(number) has been altered in the blob store", field: "reference")

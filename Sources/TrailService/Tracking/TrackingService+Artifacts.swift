@@ -132,7 +132,7 @@ extension TrackingService {
             throw TrailError.notFound("artifact", path.value, field: "path")
         }
         do {
-            let reader = try await blobs.open(entry.digest)
+            let reader = try await blobs.open(entry.digest, expectedBytes: entry.sizeBytes)
             _ = try await store.record(
                 EventDraft(
                         action: "artifact.get", actor: actor, timeMillis: clock.nowMillis(), subject: owner.subject,
