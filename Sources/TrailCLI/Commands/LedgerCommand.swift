@@ -235,6 +235,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 Output.printJSON(report)
             } else {
                 for finding in report.findings { print("  \(finding.kind)  \(finding.location): \(finding.message)") }
+                if let store = report.blobStore { print("blobs checked in \(store)") }
                 print(report.verdict)
             }
             if !report.ok { throw ExitCode(1) }

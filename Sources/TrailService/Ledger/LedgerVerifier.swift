@@ -25,9 +25,12 @@ public struct VerificationReport: Sendable, Codable {
     /// Seconds per phase: `events` (leaves, tree, bodies and the rows each wrote, pipelined),
     /// `state`, `blobs`.
     public var phaseSeconds: [String: Double]
+    /// Where the blobs were checked (`folder /path`, `s3://bucket/prefix at endpoint`).
+    public var blobStore: String?
 
     enum CodingKeys: String, CodingKey {
         case ok, events, checkpoints, rowsChecked = "rows_checked", blobs, findings, seconds, phaseSeconds = "phase_seconds"
+        case blobStore = "blob_store"
     }
 
     /// The one-line verdict.
@@ -251,7 +254,8 @@ public struct LedgerVerifier: Sendable {
         lap("blobs")
         return VerificationReport(
             ok: findings.isEmpty, events: size, checkpoints: checkpoints.count, rowsChecked: rowsChecked, blobs: present.count, findings: findings,
-            seconds: Date().timeIntervalSince(started), phaseSeconds: phaseSeconds.mapValues { ($0 * 1000).rounded() / 1000 })
+            seconds: Date().timeIntervalSince(started), phaseSeconds: phaseSeconds.mapValues { ($0 * 1000).rounded() / 1000 },
+            blobStore: blobs.location)
     }
 
     /// The root of the first `size` leaves from the last node completed at each level: those
