@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Testing
 import TrailArtifacts
 import TrailCore
@@ -84,6 +85,22 @@ struct S3BlobStoreTests {
         // A HEAD answer has no body, so only its status tells: 403, with the credentials to check.
         let write = await #expect(throws: TrailError.self) { _ = try await store.put([4, 5, 6]) }
         #expect(write?.message.contains("403") == true && write?.message.contains("AWS_SECRET_ACCESS_KEY") == true)
+    }
+
+    /// A process killed mid-upload leaves a multipart upload with stored parts: the sweep finds
+    /// it under the store's keys and aborts it once it is old enough.
+    @Test func unfinishedUploadsAreSwept() async throws {
+        let store = try S3TestServer.store()
+        let key = store.client.location.key(of: Digest.of([7, 7, 7]))
+        let created = try await store.client.call(.POST, key: key, query: [("uploads", "")], headers: [("Content-Type", "application/octet-stream")])
+        #expect(created.status == 200)
+        let found = try await store.client.unfinishedUploads(prefix: store.client.location.keyBase)
+        #expect(found.map(\.key) == [key])
+        // (moto reports a fixed start time, 2010-11-10T20:48:33.000Z, so every upload is old here.)
+        #expect(found.first?.initiated != nil)
+        #expect(try await store.sweepUnfinishedUploads(olderThan: -60) == 1)
+        #expect(try await store.client.unfinishedUploads(prefix: store.client.location.keyBase).isEmpty)
+        #expect(try await store.sweepUnfinishedUploads(olderThan: -60) == 0)
     }
 
     @Test func largeBlobsGoUpInPartsAndComeBackVerified() async throws {

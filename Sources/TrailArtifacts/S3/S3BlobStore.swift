@@ -97,6 +97,22 @@ public struct S3BlobStore: BlobStore {
     public func check() async throws {
         let reply = try await client.call(.GET, key: nil, query: [("list-type", "2"), ("max-keys", "1"), ("prefix", client.location.keyBase)])
         guard reply.status == 200 else { throw client.failure(reply, "listing \(client.location.uri)") }
+        // Parts of uploads a killed process left behind: freed once they are a day old (a
+        // younger one may belong to an upload in progress elsewhere). Best effort.
+        _ = try? await sweepUnfinishedUploads()
+    }
+
+    /// Aborts the multipart uploads under this store's keys started more than `olderThan`
+    /// seconds ago; returns how many.
+    @discardableResult
+    public func sweepUnfinishedUploads(olderThan seconds: TimeInterval = 86_400) async throws -> Int {
+        let cutoff = Date().addingTimeInterval(-seconds)
+        var aborted = 0
+        for upload in try await client.unfinishedUploads(prefix: client.location.keyBase) where (upload.initiated ?? .distantPast) <= cutoff {
+            try await client.abortUpload(upload.key, uploadID: upload.uploadID)
+            aborted += 1
+        }
+        return aborted
     }
 
     public func contains(_ digest: Digest) async throws -> Bool {

@@ -303,6 +303,39 @@ public struct S3Client: Sendable {
         guard (200..<300).contains(reply.status) else { throw failure(reply, "DELETE \(key)") }
     }
 
+    /// Multipart uploads under `prefix` that were started but never completed or aborted (a
+    /// process killed mid-upload leaves its parts stored), with when each started.
+    public func unfinishedUploads(prefix: String) async throws -> [(key: String, uploadID: String, initiated: Date?)] {
+        var out: [(key: String, uploadID: String, initiated: Date?)] = []
+        var keyMarker: String?
+        var uploadMarker: String?
+        let dates = ISO8601DateFormatter()
+        dates.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plainDates = ISO8601DateFormatter()
+        repeat {
+            var query: [(String, String)] = [("uploads", ""), ("prefix", prefix)]
+            if let keyMarker { query.append(("key-marker", keyMarker)) }
+            if let uploadMarker { query.append(("upload-id-marker", uploadMarker)) }
+            let reply = try await call(.GET, key: nil, query: query)
+            guard reply.status == 200 else { throw failure(reply, "listing unfinished uploads") }
+            for upload in XMLText.values(of: "Upload", in: reply.text) {
+                guard let key = XMLText.values(of: "Key", in: upload).first, let id = XMLText.values(of: "UploadId", in: upload).first else { continue }
+                let initiated = XMLText.values(of: "Initiated", in: upload).first.flatMap { dates.date(from: $0) ?? plainDates.date(from: $0) }
+                out.append((key, id, initiated))
+            }
+            let truncated = XMLText.values(of: "IsTruncated", in: reply.text).first == "true"
+            keyMarker = truncated ? XMLText.values(of: "NextKeyMarker", in: reply.text).first : nil
+            uploadMarker = truncated ? XMLText.values(of: "NextUploadIdMarker", in: reply.text).first : nil
+        } while keyMarker != nil
+        return out
+    }
+
+    /// Aborts one multipart upload (its stored parts are freed).
+    public func abortUpload(_ key: String, uploadID: String) async throws {
+        let reply = try await call(.DELETE, key: key, query: [("uploadId", uploadID)])
+        guard (200..<300).contains(reply.status) || reply.status == 404 else { throw failure(reply, "aborting an upload of \(key)") }
+    }
+
     /// Every key under `prefix` (ListObjectsV2, page by page).
     public func list(prefix: String) async throws -> [String] {
         var keys: [String] = []
