@@ -172,7 +172,8 @@ public struct S3Client: Sendable {
         default: hint = ""
         }
         let message = XMLText.values(of: "Message", in: reply.text).first.map { ": \($0.prefix(200))" } ?? ""
-        return TrailError(.internalError, "S3 refused \(what) (\(reply.status) \(code)\(message))\(hint)")
+        // Still failing with 5xx after the retries: the store is down or overloaded, not misconfigured.
+        return TrailError(reply.status >= 500 ? .temporarilyUnavailable : .internalError, "S3 refused \(what) (\(reply.status) \(code)\(message))\(hint)")
     }
 
     // MARK: Object calls
