@@ -82,6 +82,28 @@ struct LedgerTests {
         #expect(Set(reports.map(\.events)).count > 1, "the log grew while it was verified")
     }
 
+    /// Whatever lies among the blobs without being one is listed, and does not stop the verify:
+    /// a name that is not a digest, a blob in another digest's directory, a file where a
+    /// directory belongs.
+    @Test func straysAmongTheBlobsAreListed() async throws {
+        let home = try await makeHome()
+        try await populate(home, seed: 5, runs: 1)
+        #expect(try await home.verifier.verify().ok)
+        let base = home.url.appendingPathComponent("blobs/sha256")
+        let digest = try #require(try await home.tracking.blobs.allDigests().first)
+        let misplaced = digest.hex.hasPrefix("00") ? "01" : "00"
+        try FileManager.default.createDirectory(at: base.appendingPathComponent(misplaced), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: base.appendingPathComponent("\(digest.hex.prefix(2))/\(digest.hex)"), to: base.appendingPathComponent("\(misplaced)/\(digest.hex)"))
+        try Data("x".utf8).write(to: base.appendingPathComponent("\(digest.hex.prefix(2))/not-a-digest"))
+        try Data("x".utf8).write(to: base.appendingPathComponent("stray.txt"))
+        let report = try await home.verifier.verify()
+        #expect(!report.ok)
+        let strays = Set(report.findings.filter { $0.kind == "blob-stray" }.map(\.location))
+        #expect(strays == ["sha256/\(misplaced)/\(digest.hex)", "sha256/\(digest.hex.prefix(2))/not-a-digest", "sha256/stray.txt"])
+        #expect(report.findings.allSatisfy { $0.kind == "blob-stray" }, "\(report.findings)")
+    }
+
     @Test func aFreshLogVerifiesAndEveryEventIsProvable() async throws {
         let home = try await makeHome()
         try await populate(home, seed: 1)

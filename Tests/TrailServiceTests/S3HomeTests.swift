@@ -48,12 +48,15 @@ struct S3HomeTests {
         try await store.client.putIfAbsent(store.client.location.key(of: digests[0]), body: .bytes(forged), sha256Hex: Digest.of(forged).hex)
         try await store.client.delete(store.client.location.key(of: digests[1]))
         let (orphan, _) = try await store.put(Array("nobody refers to me".utf8))
+        let junk = store.client.location.keyBase + "zz/not-a-digest"
+        try await store.client.putIfAbsent(junk, body: .bytes([1]), sha256Hex: Digest.of([1]).hex)
         let report = try await again.verifier.verify()
         #expect(!report.ok)
         let found = Set(report.findings.map { "\($0.kind) \($0.location)" })
         #expect(found.contains("blob-corrupted blob \(digests[0])"))
         #expect(found.contains("blob-missing blob \(digests[1])"))
         #expect(found.contains("blob-orphaned blob \(orphan)"))
+        #expect(found.contains("blob-stray \(junk)"))
     }
 
     @Test func aWrongSecretStopsTheStoreAtItsCheck() async throws {

@@ -60,15 +60,32 @@ public struct FileBlobStore: BlobStore {
         return true
     }
 
-    public func allDigests() throws -> [Digest] {
+    public func allDigests() throws -> [Digest] { try listing().digests }
+
+    public func strays() throws -> [String] { try listing().strays }
+
+    /// The blobs under `sha256/`, and everything else there (a file that is not named by a
+    /// digest, or sits in another digest's directory), by path below the root.
+    func listing() throws -> (digests: [Digest], strays: [String]) {
         let base = root.appendingPathComponent("sha256")
-        var out: [Digest] = []
-        for prefix in try FileManager.default.contentsOfDirectory(atPath: base.path) {
-            for name in try FileManager.default.contentsOfDirectory(atPath: base.appendingPathComponent(prefix).path) {
-                if let digest = try? Digest(hex: name) { out.append(digest) }
+        var digests: [Digest] = []
+        var strays: [String] = []
+        for prefix in try FileManager.default.contentsOfDirectory(atPath: base.path).sorted() {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: base.appendingPathComponent(prefix).path, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                strays.append("sha256/\(prefix)")
+                continue
+            }
+            for name in try FileManager.default.contentsOfDirectory(atPath: base.appendingPathComponent(prefix).path).sorted() {
+                if let digest = try? Digest(hex: name), digest.hex == name, digest.hex.hasPrefix(prefix) {
+                    digests.append(digest)
+                } else {
+                    strays.append("sha256/\(prefix)/\(name)")
+                }
             }
         }
-        return out.sorted()
+        return (digests.sorted(), strays)
     }
 }
 

@@ -16,6 +16,9 @@ public protocol BlobStore: Sendable {
     func contains(_ digest: Digest) async throws -> Bool
     /// Every stored digest, for reconciliation against the metadata.
     func allDigests() async throws -> [Digest]
+    /// What lies where blobs are kept but is not a blob (a name that is not a digest, or a
+    /// digest in another digest's place): `ledger verify` lists each.
+    func strays() async throws -> [String]
     /// Where the blobs are, for messages (`folder /path`, `s3://bucket/prefix at endpoint`).
     var location: String { get }
     /// Checks that the store answers with these credentials (a server calls it at start-up).

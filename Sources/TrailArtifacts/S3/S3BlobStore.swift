@@ -119,17 +119,25 @@ public struct S3BlobStore: BlobStore {
         try await client.head(client.location.key(of: digest)) != nil
     }
 
-    public func allDigests() async throws -> [Digest] {
+    public func allDigests() async throws -> [Digest] { try await listing().digests }
+
+    public func strays() async throws -> [String] { try await listing().strays }
+
+    /// The keys under the blob prefix: blobs (`sha256/<2 hex>/<64 hex>`, lower case, in their
+    /// own two-hex directory), and every other key.
+    func listing() async throws -> (digests: [Digest], strays: [String]) {
         let base = client.location.keyBase
-        var out: [Digest] = []
+        var digests: [Digest] = []
+        var strays: [String] = []
         for key in try await client.list(prefix: base) {
-            let rest = key.dropFirst(base.count).split(separator: "/")
-            guard rest.count == 2, rest[0].count == 2, let digest = try? Digest(hex: String(rest[1])), digest.hex.hasPrefix(rest[0]) else {
-                continue
+            let rest = key.dropFirst(base.count).split(separator: "/", omittingEmptySubsequences: false)
+            if rest.count == 2, let digest = try? Digest(hex: String(rest[1])), digest.hex == rest[1], digest.hex.hasPrefix(rest[0]), rest[0].count == 2 {
+                digests.append(digest)
+            } else {
+                strays.append(key)
             }
-            out.append(digest)
         }
-        return out.sorted()
+        return (digests.sorted(), strays.sorted())
     }
 }
 

@@ -6,7 +6,7 @@ import TrailStore
 
 /// One thing verification found wrong, with where it is.
 public struct VerificationFinding: Sendable, Codable, Hashable {
-    /// `event`, `merkle-node`, `checkpoint`, `row`, `state`, `blob-missing`, `blob-corrupted`, `blob-orphaned`.
+    /// `event`, `merkle-node`, `checkpoint`, `row`, `state`, `blob-missing`, `blob-corrupted`, `blob-orphaned`, `blob-stray`.
     public var kind: String
     /// Where: e.g. `ledger_events idx 12`, `metrics rows of event 40`, `blob sha256:…`.
     public var location: String
@@ -249,6 +249,9 @@ public struct LedgerVerifier: Sendable {
         }
         for digest in referenced.subtracting(present).sorted() {
             find("blob-missing", "blob \(digest)", "an artifact refers to it but it is not stored")
+        }
+        for name in try await blobs.strays() {
+            find("blob-stray", name, "lies among the blobs but is not one (its name is not its digest, or not in its digest's place)")
         }
 
         lap("blobs")
