@@ -19,7 +19,7 @@ struct SQLiteAppendOnlyTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-ao-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("trail.sqlite").path
-        let store = try SQLiteMetadataStore(path: path)
+        let store = try SQLMetadataStore(path: path)
         let run = try await Fixtures.createRun(store, try await Fixtures.createExperiment(store, "e"))
         try await Fixtures.log(
             store, run, metrics: [Metric(key: "m", value: 1, timestampMillis: 1)], params: [Param(key: "p", value: "v")],
@@ -39,8 +39,8 @@ struct SQLiteAppendOnlyTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-reopen-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("trail.sqlite").path
-        let experiment = try await Fixtures.createExperiment(try SQLiteMetadataStore(path: path), "kept")
-        let reopened = try SQLiteMetadataStore(path: path)
+        let experiment = try await Fixtures.createExperiment(try SQLMetadataStore(path: path), "kept")
+        let reopened = try SQLMetadataStore(path: path)
         #expect(try await reopened.experiment(id: experiment)?.name == "kept")
     }
 }

@@ -15,7 +15,7 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            return try SQLiteMetadataStore(path: directory.appendingPathComponent("trail.sqlite").path)
+            return try SQLMetadataStore(path: directory.appendingPathComponent("trail.sqlite").path)
         }
     }
 }

@@ -42,7 +42,7 @@ public struct TrailHome: Sendable {
         } catch {
             throw TrailError(.internalError, "cannot create the ModelTrail home folder", cause: error)
         }
-        let store = try SQLiteMetadataStore(path: url.appendingPathComponent("trail.sqlite").path)
+        let store = try SQLMetadataStore(path: url.appendingPathComponent("trail.sqlite").path)
         let blobs = try await blobSettings.open(home: url)
         let salt = try PrivacyPolicy.loadOrCreateSalt(at: url.appendingPathComponent("keys/ledger.salt"))
         let tracking = TrackingService(

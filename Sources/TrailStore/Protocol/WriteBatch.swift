@@ -1,7 +1,7 @@
 import TrailCore
 
 /// TrailStore: where ModelTrail's records are kept. The `MetadataStore` protocol is the only
-/// thing services see; `SQLiteMetadataStore` is the embedded default. Stores hold no business
+/// thing services see; `SQLMetadataStore` is the embedded default. Stores hold no business
 /// rules: the service layer decides what a mutation is, the store makes it atomic.
 
 /// A condition the store checks inside the write transaction, before applying any change.

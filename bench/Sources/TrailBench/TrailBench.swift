@@ -192,7 +192,7 @@ struct TrailBench {
         // 8. Proofs over a large tree: a synthetic log of `proofEvents` leaves in its own file.
         if proofEvents > 0 {
             progress("building a \(proofEvents)-leaf tree for proof timings")
-            let proofStore = try SQLiteMetadataStore(path: directory.appendingPathComponent("proofs.sqlite").path)
+            let proofStore = try SQLMetadataStore(path: directory.appendingPathComponent("proofs.sqlite").path)
             try buildTree(leaves: UInt64(proofEvents), path: directory.appendingPathComponent("proofs.sqlite").path)
             let proofLedger = LedgerService(store: proofStore, signer: home.ledger.signer)
             var inclusion: [Double] = []

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TrailCore
 import TrailLedger
 
@@ -52,11 +51,11 @@ extension ApplyContext {
                 info.startTimeMillis, info.endTimeMillis, info.lifecycleStage.rawValue, eventIndex,
             ])
             changed = true
-            let pk = db.lastInsertedRowID
+            let pk = try db.lastInsertedRowID
             try recordState("runs", key: pk)
             try changeRunTags(pk, tags)
         case .updateRun(let id, let status, let endTime, let name):
-            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            let pk = try SQLMetadataStore.runPK(id, in: db)
             try db.cachedStatement(
                 sql: """
                     UPDATE runs SET status = COALESCE(?, status), end_time = COALESCE(?, end_time), name = COALESCE(?, name),
@@ -70,13 +69,13 @@ extension ApplyContext {
                 arguments: [stage.rawValue, eventIndex, id.value, stage.rawValue])
             if db.changesCount > 0 {
                 changed = true
-                try recordState("runs", key: try SQLiteMetadataStore.runPK(id, in: db))
+                try recordState("runs", key: try SQLMetadataStore.runPK(id, in: db))
             }
         case .insertParams(let id, let params):
-            try insertParams(params, table: "params", owner: "run_pk", pk: try SQLiteMetadataStore.runPK(id, in: db))
+            try insertParams(params, table: "params", owner: "run_pk", pk: try SQLMetadataStore.runPK(id, in: db))
         case .insertMetrics(let id, let metrics):
             guard !metrics.isEmpty else { return }
-            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            let pk = try SQLMetadataStore.runPK(id, in: db)
             // MLflow's metric identity is (run, key, timestamp, step, value): a repeated point
             // (a client retry, log_model re-linking metrics) is a no-op, decided in one statement.
             let insert = try db.cachedStatement(
@@ -111,9 +110,9 @@ extension ApplyContext {
                 ])
             }
         case .changeRunTags(let id, let changes):
-            try changeRunTags(try SQLiteMetadataStore.runPK(id, in: db), changes)
+            try changeRunTags(try SQLMetadataStore.runPK(id, in: db), changes)
         case .insertDatasetInputs(let id, let inputs):
-            let pk = try SQLiteMetadataStore.runPK(id, in: db)
+            let pk = try SQLMetadataStore.runPK(id, in: db)
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             for input in inputs {
@@ -129,7 +128,7 @@ extension ApplyContext {
                     changed = true
                     record(
                         "dataset_inputs",
-                        [db.lastInsertedRowID, pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? ""])
+                        [try db.lastInsertedRowID, pk, input.name, input.digest, input.sourceType, input.source, schema, profile, input.context ?? ""])
                 }
             }
         case .putArtifact(let owner, let entry):
@@ -139,9 +138,9 @@ extension ApplyContext {
         case .updateLoggedModel(let id, let status, let lifecycle, let time):
             try updateLoggedModel(id, status: status, lifecycle: lifecycle, time: time)
         case .changeLoggedModelTags(let id, let changes):
-            try changeLoggedModelTags(try SQLiteMetadataStore.loggedModelPK(id, in: db), changes)
+            try changeLoggedModelTags(try SQLMetadataStore.loggedModelPK(id, in: db), changes)
         case .insertLoggedModelParams(let id, let params):
-            try insertLoggedModelParams(try SQLiteMetadataStore.loggedModelPK(id, in: db), params)
+            try insertLoggedModelParams(try SQLMetadataStore.loggedModelPK(id, in: db), params)
         case .insertLoggedModelMetrics(let id, let metrics):
             try insertLoggedModelMetrics(id, metrics)
         case .linkRunModels(let id, let links):
@@ -157,7 +156,7 @@ extension ApplyContext {
             try db.cachedStatement(
                 sql: "INSERT INTO experiment_tag_history (experiment_id, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)"
             ).execute(arguments: [id.value, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
-            record("experiment_tag_history", [db.lastInsertedRowID, id.value, change.key, change.value, change.timeMillis, change.actor.description])
+            try record("experiment_tag_history", [db.lastInsertedRowID, id.value, change.key, change.value, change.timeMillis, change.actor.description])
             if let value = change.value {
                 try db.execute(
                     sql:
@@ -186,7 +185,7 @@ extension ApplyContext {
         let remove = try db.cachedStatement(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?")
         for change in changes {
             try history.execute(arguments: [pk, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
-            record("run_tag_history", [db.lastInsertedRowID, pk, change.key, change.value, change.timeMillis, change.actor.description])
+            try record("run_tag_history", [db.lastInsertedRowID, pk, change.key, change.value, change.timeMillis, change.actor.description])
             if let value = change.value {
                 try upsert.execute(arguments: [pk, change.key, value])
             } else {

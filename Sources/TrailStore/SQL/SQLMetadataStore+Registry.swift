@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 import TrailCore
 
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     public func registeredModel(name: String) async throws -> RegisteredModel? {
         try await read { db in try Self.registeredModels(db, where: "name = ?", [name]).first }
     }
@@ -16,14 +15,14 @@ extension SQLiteMetadataStore {
         }
     }
 
-    static func registeredModels(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> [RegisteredModel] {
-        try Row.fetchAll(
+    static func registeredModels(_ db: any SQLDatabase, where clause: String, _ arguments: SQLArguments) throws -> [RegisteredModel] {
+        try SQLRow.fetchAll(
             db, sql: "SELECT name, description, creation_time, last_update_time FROM registered_models WHERE \(clause)", arguments: arguments
         )
         .map { row in
             let name: String = row[0]
             var aliases: [String: Int64] = [:]
-            for alias in try Row.fetchAll(db, sql: "SELECT alias, version FROM model_aliases WHERE name = ?", arguments: [name]) {
+            for alias in try SQLRow.fetchAll(db, sql: "SELECT alias, version FROM model_aliases WHERE name = ?", arguments: [name]) {
                 aliases[alias[0]] = alias[1]
             }
             return RegisteredModel(name: name, description: row[1], creationTimeMillis: row[2], lastUpdatedMillis: row[3], aliases: aliases)
@@ -38,8 +37,8 @@ extension SQLiteMetadataStore {
         try await read { db in try Self.modelVersions(db, where: "name = ? ORDER BY version DESC", [name]) }
     }
 
-    static func modelVersions(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> [ModelVersion] {
-        let rows = try Row.fetchAll(
+    static func modelVersions(_ db: any SQLDatabase, where clause: String, _ arguments: SQLArguments) throws -> [ModelVersion] {
+        let rows = try SQLRow.fetchAll(
             db,
             sql: """
                 SELECT name, version, run_id, source, manifest_json, stage, description, created_by, creation_time, last_update_time
@@ -67,7 +66,7 @@ extension SQLiteMetadataStore {
 
     public func registryHistory(name: String) async throws -> [RegistryChange] {
         try await read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql:
                     "SELECT kind, name, key, from_value, to_value, reason, actor, time, event_index FROM registry_history WHERE name = ? ORDER BY seq",
@@ -82,7 +81,7 @@ extension SQLiteMetadataStore {
 
     public func policy(name: String, target: String) async throws -> (version: Int64, document: String)? {
         try await read { db in
-            try Row.fetchOne(
+            try SQLRow.fetchOne(
                 db, sql: "SELECT version, document FROM policies WHERE name = ? AND target = ? COLLATE NOCASE ORDER BY seq DESC LIMIT 1",
                 arguments: [name, target]
             ).map { (version: $0[0], document: $0[1]) }
@@ -92,7 +91,7 @@ extension SQLiteMetadataStore {
     public func metricEvents(run: RunID) async throws -> [String: Int64] {
         try await read { db in
             let pk = try Self.runPK(run, in: db)
-            let rows = try Row.fetchAll(
+            let rows = try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT m.key, MAX(m.event_index) FROM metrics m JOIN latest_metrics l
@@ -107,7 +106,7 @@ extension SQLiteMetadataStore {
     public func datasetInputEvents(run: RunID) async throws -> [DatasetInputKey: Int64] {
         try await read { db in
             let pk = try Self.runPK(run, in: db)
-            let rows = try Row.fetchAll(
+            let rows = try SQLRow.fetchAll(
                 db, sql: "SELECT name, digest, context, MIN(event_index) FROM dataset_inputs WHERE run_pk = ? GROUP BY name, digest, context",
                 arguments: [pk])
             return Dictionary(
@@ -174,7 +173,7 @@ extension SQLiteMetadataStore {
 
     public func approvals(name: String, version: Int64) async throws -> [Approval] {
         try await read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT name, version, target, approver, root_digest, decision, comment, time, event_index
@@ -190,7 +189,7 @@ extension SQLiteMetadataStore {
 
     public func trustedKeys() async throws -> [TrustedKey] {
         try await read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT keyid, name, public_key, predicate_types, revoked, actor, time, event_index FROM trusted_keys
@@ -206,7 +205,7 @@ extension SQLiteMetadataStore {
 
     public func attestations(name: String, version: Int64) async throws -> [Attestation] {
         try await read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT name, version, predicate_type, envelope_digest, payload_digest, subject_digest, keyids, submitted_by, time, event_index

@@ -1,68 +1,73 @@
 import Foundation
-import GRDB
 import TrailCore
 import TrailLedger
 
-/// The embedded metadata store: one SQLite file in WAL mode through GRDB.
+/// The metadata store, written once over `SQLEngine`: SQLite (the embedded default, one file
+/// in WAL mode through GRDB) or PostgreSQL (several servers on one database).
 ///
-/// Writes are serialised by SQLite's single writer; each `apply` is one `IMMEDIATE`
-/// transaction. With WAL and `synchronous = NORMAL` a committed transaction survives the
-/// process being killed (`kill -9`); set `durability: .full` to also survive power loss.
-public final class SQLiteMetadataStore: MetadataStore {
+/// Every `apply` is one read-write transaction that the engine serialises with every other
+/// write to the same store: SQLite by its single writer (`IMMEDIATE`), PostgreSQL by a
+/// transaction-scoped advisory lock taken first (the ledger's sequencer, whichever server
+/// writes). Preconditions, changes, the event and its Merkle nodes are all inside it.
+public final class SQLMetadataStore: MetadataStore {
     public enum Durability: Sendable { case normal, full }
 
-    let pool: DatabasePool
-    /// Where reads go: the pool (each read its own read transaction), or one snapshot (every
-    /// read of a `readOnly()` view sees the same state).
-    let reader: any DatabaseReader
+    /// Where reads and writes go: the engine (each read its own read-only transaction), or a
+    /// snapshot (every read of a `readOnly()` view sees the same state).
+    let engine: any SQLEngine
 
-    init(pool: DatabasePool, reader: any DatabaseReader) {
-        self.pool = pool
-        self.reader = reader
+    init(engine: any SQLEngine) {
+        self.engine = engine
     }
 
-    /// A read-only transaction: a snapshot of the database (WAL) that every read through the
-    /// returned view sees, whatever is committed meanwhile. It ends when the view is released.
+    /// Which backend this is: "sqlite" or "postgres".
+    public var backend: String {
+        switch engine.dialect {
+        case .sqlite: "sqlite"
+        case .postgres: "postgres"
+        }
+    }
+
+    /// A read-only transaction (SQLite: a snapshot of the WAL; PostgreSQL: one REPEATABLE READ
+    /// READ ONLY transaction) that every read through the returned view sees, whatever is
+    /// committed meanwhile. It ends when the view is released.
     public func readOnly() async throws -> any MetadataReads {
         do {
-            return SQLiteMetadataStore(pool: pool, reader: try pool.makeSnapshot())
+            return SQLMetadataStore(engine: try await engine.snapshot())
+        } catch let error as TrailError {
+            throw error
         } catch {
             throw TrailError(.internalError, "cannot open a read-only transaction", cause: error)
         }
     }
 
-    /// Opens (creating if needed) the database at `path` and runs pending migrations.
-    public init(path: String, durability: Durability = .normal) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
-            try db.execute(sql: "PRAGMA foreign_keys = ON")
-        }
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            reader = pool
-            try SQLiteSchema.migrator.migrate(pool)
-        } catch {
-            throw TrailError(.internalError, "cannot open the metadata database", cause: error)
-        }
+    /// Opens (creating if needed) the SQLite database at `path` and runs pending migrations.
+    public convenience init(path: String, durability: Durability = .normal) throws {
+        self.init(engine: try SQLiteEngine(path: path, durability: durability))
     }
 
     // MARK: - The one write path
 
-    public func apply(_ batch: WriteBatch) async throws -> WriteReceipt {
+    /// Runs `body` in the engine's read-write transaction, mapping errors to `TrailError`.
+    func write<T: Sendable>(_ what: String, _ body: @Sendable @escaping (any SQLDatabase) throws -> T) async throws -> T {
         do {
-            return try await pool.write { db in try Self.apply(batch, in: db) }
+            return try await engine.write(body)
         } catch let error as TrailError {
             throw error
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+        } catch where engine.isUniqueViolation(error) {
             throw TrailError(.resourceAlreadyExists, "the name is already taken", cause: error)
+        } catch where engine.isUnavailable(error) {
+            throw TrailError(.temporarilyUnavailable, "the metadata database cannot be reached; try again", cause: error)
         } catch {
-            throw TrailError(.internalError, "the metadata store failed to write", cause: error)
+            throw TrailError(.internalError, "the metadata store failed to \(what)", cause: error)
         }
     }
 
-    static func apply(_ batch: WriteBatch, in db: Database) throws -> WriteReceipt {
+    public func apply(_ batch: WriteBatch) async throws -> WriteReceipt {
+        try await write("write") { db in try Self.apply(batch, in: db) }
+    }
+
+    static func apply(_ batch: WriteBatch, in db: any SQLDatabase) throws -> WriteReceipt {
         for precondition in batch.preconditions { try check(precondition, in: db) }
         let eventIndex = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(idx), -1) + 1 FROM ledger_events"))!
         var context = ApplyContext(db: db, eventIndex: eventIndex, actor: batch.event.actor)
@@ -91,7 +96,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     /// Stores the leaf and every perfect subtree it completes, in the event's transaction.
-    static func appendToTree(leaf: TreeHash, index: UInt64, in db: Database) throws {
+    static func appendToTree(leaf: TreeHash, index: UInt64, in db: any SQLDatabase) throws {
         let select = try db.cachedStatement(sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?")
         let nodes = try Merkle.nodesCompleted(byAppending: leaf, at: index) { address in
             guard let hash = try Data.fetchOne(select, arguments: [address.level, Int64(address.index)]) else {
@@ -103,7 +108,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         for (address, hash) in nodes { try insert.execute(arguments: [address.level, Int64(address.index), Data(hash)]) }
     }
 
-    static func check(_ precondition: Precondition, in db: Database) throws {
+    static func check(_ precondition: Precondition, in db: any SQLDatabase) throws {
         switch precondition {
         case .experiment(let id, let mustBeActive):
             guard
@@ -150,7 +155,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                 throw TrailError.concurrentChange("\(subject.type) \(subject.id)")
             }
         case .runNotEnded(let id, let field):
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, end_time FROM runs WHERE run_id = ?"), arguments: [id.value])
+            guard let row = try SQLRow.fetchOne(db.cachedStatement(sql: "SELECT status, end_time FROM runs WHERE run_id = ?"), arguments: [id.value])
             else { throw TrailError.notFound("run", id.description, field: "run_id") }
             let status: String = row[0]
             let end: Int64? = row[1]
@@ -160,7 +165,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    static func runPK(_ id: RunID, in db: Database) throws -> Int64 {
+    static func runPK(_ id: RunID, in db: any SQLDatabase) throws -> Int64 {
         guard let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM runs WHERE run_id = ?"), arguments: [id.value]) else {
             throw TrailError.notFound("run", id.description, field: "run_id")
         }
@@ -170,7 +175,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 
 /// State of one `apply`: the event index every row written gets, and what happened.
 struct ApplyContext {
-    let db: Database
+    let db: any SQLDatabase
     let eventIndex: Int64
     let actor: Actor
     var changed = false
@@ -179,13 +184,13 @@ struct ApplyContext {
     /// The rows written, per recorded table, encoded as the event's write digests cover them.
     var writes: [String: [[UInt8]]] = [:]
 
-    mutating func record(_ table: String, _ values: [(any DatabaseValueConvertible)?]) {
-        writes[table, default: []].append(ApplyContext.encode(values.map { ($0?.databaseValue) ?? .null }))
+    mutating func record(_ table: String, _ values: [(any SQLValueConvertible)?]) {
+        writes[table, default: []].append(ApplyContext.encode(values.map { ($0?.sqlValue) ?? .null }))
     }
 
     /// A stored row as the canonical JSON array its event's write digest covers; verification
     /// encodes rows read back the same way.
-    static func encode<Values: Sequence>(_ values: Values) -> [UInt8] where Values.Element == DatabaseValue {
+    static func encode<Values: Sequence>(_ values: Values) -> [UInt8] where Values.Element == SQLValue {
         var out: [UInt8] = [UInt8(ascii: "[")]
         var first = true
         for value in values {
@@ -204,7 +209,7 @@ struct ApplyContext {
     }
 
     /// The JSON form of a stored value; verification maps values read back the same way.
-    static func json(_ value: DatabaseValue) -> JSONValue {
+    static func json(_ value: SQLValue) -> JSONValue {
         switch value.storage {
         case .null: .null
         case .int64(let i): .int(i)
@@ -216,9 +221,9 @@ struct ApplyContext {
 
     /// Appends the entity's state after this change to `state_history`.
     mutating func recordState(_ entity: String, key: Int64) throws {
-        let (keyColumn, columns) = SQLiteSchema.stateColumns[entity]!
+        let (keyColumn, columns) = StoreSchema.stateColumns[entity]!
         let select = try db.cachedStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM \(entity) WHERE \(keyColumn) = ?")
-        guard let row = try Row.fetchOne(select, arguments: [key])
+        guard let row = try SQLRow.fetchOne(select, arguments: [key])
         else {
             return
         }
@@ -226,7 +231,7 @@ struct ApplyContext {
         try db.cachedStatement(sql: "INSERT INTO state_history (entity, entity_key, row, event_index) VALUES (?, ?, ?, ?)").execute(arguments: [
             entity, key, state, eventIndex,
         ])
-        record("state_history", [db.lastInsertedRowID, entity, key, state])
+        try record("state_history", [db.lastInsertedRowID, entity, key, state])
     }
 
     mutating func apply(_ change: Change) throws {

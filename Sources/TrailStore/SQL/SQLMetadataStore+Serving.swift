@@ -1,15 +1,14 @@
 import Foundation
-import GRDB
 import TrailCore
 
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     public func deployments(id: String?, modelName: String?) async throws -> [Deployment] {
         try await read { db in
             var sql = """
                 SELECT deployment_id, model_name, reference, model_version, config_digest, binary_digest, host, action, time, event_index
                 FROM deployments
                 """
-            var arguments: StatementArguments = []
+            var arguments: SQLArguments = []
             if let id {
                 sql += " WHERE deployment_id = ?"
                 arguments += [id]
@@ -17,7 +16,7 @@ extension SQLiteMetadataStore {
                 sql += " WHERE model_name = ?"
                 arguments += [modelName]
             }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY seq", arguments: arguments).map { row in
+            return try SQLRow.fetchAll(db, sql: sql + " ORDER BY seq", arguments: arguments).map { row in
                 Deployment(
                     deploymentID: row[0], modelName: row[1], reference: row[2], modelVersion: row[3], configDigest: try Digest(parsing: row[4]),
                     binaryDigest: row[5], host: row[6], action: row[7], timeMillis: row[8], eventIndex: row[9])
@@ -30,7 +29,7 @@ extension SQLiteMetadataStore {
         raw_input, event_index, position
         """
 
-    static func predictionRecord(_ row: Row) throws -> PredictionRecord {
+    static func predictionRecord(_ row: SQLRow) throws -> PredictionRecord {
         PredictionRecord(
             predictionID: row[0], timeMillis: row[1], deploymentID: row[2], modelName: row[3], modelVersion: row[4],
             inputDigest: try Digest(parsing: row[5]), probability: row[6], prediction: row[7], latencyMicros: row[8], outcome: row[9], error: row[10],
@@ -39,7 +38,7 @@ extension SQLiteMetadataStore {
 
     public func prediction(id: String) async throws -> (record: PredictionRecord, eventIndex: Int64, position: Int)? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE prediction_id = ?", arguments: [id])
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE prediction_id = ?", arguments: [id])
             else { return nil }
             return (try Self.predictionRecord(row), row[12], row[13])
         }
@@ -50,7 +49,7 @@ extension SQLiteMetadataStore {
             // A cached statement and a cursor (rows decoded in place): a trace reads its whole
             // group commit to rebuild the Merkle path.
             let statement = try db.cachedStatement(sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE event_index = ? ORDER BY position")
-            let cursor = try Row.fetchCursor(statement, arguments: [eventIndex])
+            let cursor = try SQLRow.fetchCursor(statement, arguments: [eventIndex])
             var records: [PredictionRecord] = []
             while let row = try cursor.next() { records.append(try Self.predictionRecord(row)) }
             return records
@@ -94,7 +93,7 @@ extension SQLiteMetadataStore {
         bucket: Int64, ok: Int64, refused: Int64
     )] {
         try await read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT (time / ?) * ?, SUM(outcome = 'ok'), SUM(outcome != 'ok') FROM predictions

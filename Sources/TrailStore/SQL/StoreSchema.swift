@@ -1,42 +1,22 @@
-import GRDB
 
-/// The SQLite schema, as numbered migrations. A migration is never edited once it has shipped:
+/// The store's schema, as numbered migrations (written in SQLite's dialect, which the PostgreSQL
+/// engine translates). A migration is never edited once it has shipped:
 /// change the schema by adding the next one. Migrations use SQL only, never app types.
-enum SQLiteSchema {
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("001_tracking_and_ledger") { db in
-            try db.execute(sql: v001)
-        }
-        migrator.registerMigration("002_merkle_checkpoints_state_history") { db in
-            try db.execute(sql: v002)
-        }
-        migrator.registerMigration("003_model_registry") { db in
-            try db.execute(sql: v003)
-        }
-        migrator.registerMigration("004_identities") { db in
-            try db.execute(sql: v004)
-        }
-        migrator.registerMigration("005_policies_approvals") { db in
-            try db.execute(sql: v005)
-        }
-        migrator.registerMigration("006_trusted_keys_attestations") { db in
-            try db.execute(sql: v006)
-        }
-        migrator.registerMigration("007_deployments_predictions") { db in
-            try db.execute(sql: v007)
-        }
-        migrator.registerMigration("008_logged_models_registry_tags") { db in
-            try db.execute(sql: v008)
-        }
-        migrator.registerMigration("009_checkpoint_records") { db in
-            try db.execute(sql: v009)
-        }
-        migrator.registerMigration("010_checkpoint_cosignatures") { db in
-            try db.execute(sql: v010)
-        }
-        return migrator
-    }
+enum StoreSchema {
+    /// Every migration, in order: its identifier and its SQL (SQLite's dialect; the PostgreSQL
+    /// engine translates it). Each runs once, in a transaction of its own.
+    static let migrations: [(id: String, sql: String)] = [
+        ("001_tracking_and_ledger", v001),
+        ("002_merkle_checkpoints_state_history", v002),
+        ("003_model_registry", v003),
+        ("004_identities", v004),
+        ("005_policies_approvals", v005),
+        ("006_trusted_keys_attestations", v006),
+        ("007_deployments_predictions", v007),
+        ("008_logged_models_registry_tags", v008),
+        ("009_checkpoint_records", v009),
+        ("010_checkpoint_cosignatures", v010),
+    ]
 
     /// Tables whose rows are facts: inserted once, never updated or deleted.
     static let appendOnlyTables = [

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TrailCore
 import TrailLedger
 
@@ -74,7 +73,7 @@ extension ApplyContext {
             try db.cachedStatement(
                 sql: "INSERT INTO policies (name, target, version, document, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?, ?)"
             ).execute(arguments: [name, target, version, document, time, actor.description, eventIndex])
-            record("policies", [db.lastInsertedRowID, name, target, version, document, time, actor.description])
+            try record("policies", [db.lastInsertedRowID, name, target, version, document, time, actor.description])
             changed = true
         case .recordApproval(let name, let version, let target, let approver, let root, let decision, let comment, let time):
             try db.cachedStatement(
@@ -83,7 +82,7 @@ extension ApplyContext {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [name, version, target, approver, root.description, decision, comment, time, eventIndex])
-            record("approvals", [db.lastInsertedRowID, name, version, target, approver, root.description, decision, comment, time])
+            try record("approvals", [db.lastInsertedRowID, name, version, target, approver, root.description, decision, comment, time])
             changed = true
         case .setTrustedKey(let keyID, let name, let publicKey, let types, let revoked, let time):
             let typesJSON = JSONValue.array(types.map(JSONValue.string)).canonicalString
@@ -93,7 +92,7 @@ extension ApplyContext {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [keyID, name, publicKey, typesJSON, revoked, actor.description, time, eventIndex])
-            record("trusted_keys", [db.lastInsertedRowID, keyID, name, publicKey, typesJSON, revoked, actor.description, time])
+            try record("trusted_keys", [db.lastInsertedRowID, keyID, name, publicKey, typesJSON, revoked, actor.description, time])
             changed = true
         case .recordAttestation(let a):
             let keyIDs = JSONValue.array(a.keyIDs.map(JSONValue.string)).canonicalString
@@ -110,7 +109,7 @@ extension ApplyContext {
             record(
                 "attestations",
                 [
-                    db.lastInsertedRowID, a.name, a.version, a.predicateType, a.envelopeDigest.description, a.payloadDigest.description,
+                    try db.lastInsertedRowID, a.name, a.version, a.predicateType, a.envelopeDigest.description, a.payloadDigest.description,
                     a.subjectDigest.description, keyIDs, a.submittedBy, a.timeMillis,
                 ])
             changed = true
@@ -154,7 +153,7 @@ extension ApplyContext {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [name, kind, key, from, to, reason, time, actor.description, eventIndex])
-        record("registry_history", [db.lastInsertedRowID, name, kind, key, from, to, reason, time, actor.description])
+        try record("registry_history", [db.lastInsertedRowID, name, kind, key, from, to, reason, time, actor.description])
         changed = true
     }
 }

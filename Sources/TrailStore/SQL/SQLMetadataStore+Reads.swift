@@ -1,13 +1,14 @@
 import Foundation
-import GRDB
 import TrailCore
 
-extension SQLiteMetadataStore {
-    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+extension SQLMetadataStore {
+    func read<T: Sendable>(_ body: @Sendable @escaping (any SQLDatabase) throws -> T) async throws -> T {
         do {
-            return try await reader.read(body)
+            return try await engine.read(body)
         } catch let error as TrailError {
             throw error
+        } catch where engine.isUnavailable(error) {
+            throw TrailError(.temporarilyUnavailable, "the metadata database cannot be reached; try again", cause: error)
         } catch {
             throw TrailError(.internalError, "the metadata store failed to read", cause: error)
         }
@@ -32,12 +33,12 @@ extension SQLiteMetadataStore {
         }
     }
 
-    static func experiments(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> [Experiment] {
-        let rows = try Row.fetchAll(
+    static func experiments(_ db: any SQLDatabase, where clause: String, _ arguments: SQLArguments) throws -> [Experiment] {
+        let rows = try SQLRow.fetchAll(
             db, sql: "SELECT id, name, lifecycle_stage, creation_time, last_update_time FROM experiments WHERE \(clause)", arguments: arguments)
         return try rows.map { row in
             let id: Int64 = row[0]
-            let tags = try Row.fetchAll(db, sql: "SELECT key, value FROM experiment_tags WHERE experiment_id = ? ORDER BY key", arguments: [id])
+            let tags = try SQLRow.fetchAll(db, sql: "SELECT key, value FROM experiment_tags WHERE experiment_id = ? ORDER BY key", arguments: [id])
                 .map { Tag(key: $0[0], value: $0[1]) }
             return Experiment(
                 id: ExperimentID(id), name: row[1], lifecycleStage: LifecycleStage(rawValue: row[2]) ?? .active,
@@ -47,20 +48,20 @@ extension SQLiteMetadataStore {
 
     public func experimentTagHistory(id: ExperimentID) async throws -> [TagChange] {
         try await read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db, sql: "SELECT key, value, time, actor, event_index FROM experiment_tag_history WHERE experiment_id = ? ORDER BY seq",
                 arguments: [id.value]
             ).map(Self.tagChange)
         }
     }
 
-    static func tagChange(_ row: Row) -> TagChange {
+    static func tagChange(_ row: SQLRow) -> TagChange {
         TagChange(key: row[0], value: row[1], timeMillis: row[2], actor: Self.actor(row[3]), eventIndex: row[4])
     }
 
     public func run(id: RunID) async throws -> Run? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM runs r WHERE r.run_id = ?", arguments: [id.value]) else {
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM runs r WHERE r.run_id = ?", arguments: [id.value]) else {
                 return nil
             }
             return try Self.loadRuns(db, rows: [row]).first
@@ -71,7 +72,7 @@ extension SQLiteMetadataStore {
 
     /// Builds complete runs (params, latest metrics, tags, inputs) for rows of `runColumns`,
     /// with one query per kind of data for the whole page.
-    static func loadRuns(_ db: Database, rows: [Row]) throws -> [Run] {
+    static func loadRuns(_ db: any SQLDatabase, rows: [SQLRow]) throws -> [Run] {
         guard !rows.isEmpty else { return [] }
         var runs: [Int64: Run] = [:]
         var order: [Int64] = []
@@ -85,20 +86,20 @@ extension SQLiteMetadataStore {
             order.append(pk)
         }
         let list = order.map(String.init).joined(separator: ",")
-        for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, value FROM params WHERE run_pk IN (\(list)) ORDER BY key") {
+        for row in try SQLRow.fetchAll(db, sql: "SELECT run_pk, key, value FROM params WHERE run_pk IN (\(list)) ORDER BY key") {
             runs[row[0]]?.params.append(Param(key: row[1], value: row[2]))
         }
-        for row in try Row.fetchAll(
+        for row in try SQLRow.fetchAll(
             db, sql: "SELECT run_pk, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk IN (\(list)) ORDER BY key")
         {
             let isNaN: Bool = row[3]
             runs[row[0]]?.metrics.append(Metric(key: row[1], value: isNaN ? .nan : row[2], timestampMillis: row[4], step: row[5]))
         }
-        for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, value FROM run_tags WHERE run_pk IN (\(list)) ORDER BY key") {
+        for row in try SQLRow.fetchAll(db, sql: "SELECT run_pk, key, value FROM run_tags WHERE run_pk IN (\(list)) ORDER BY key") {
             runs[row[0]]?.tags.append(Tag(key: row[1], value: row[2]))
         }
         let decoder = JSONDecoder()
-        for row in try Row.fetchAll(
+        for row in try SQLRow.fetchAll(
             db,
             sql:
                 "SELECT run_pk, name, digest, source_type, source, schema_json, profile_json, context FROM dataset_inputs WHERE run_pk IN (\(list)) ORDER BY seq"
@@ -116,16 +117,16 @@ extension SQLiteMetadataStore {
             if input.profile == nil { input.profileText = profileText }
             runs[row[0]]?.inputs.append(input)
         }
-        for row in try Row.fetchAll(db, sql: "SELECT run_pk, model_id, direction, step FROM run_model_links WHERE run_pk IN (\(list)) ORDER BY seq") {
+        for row in try SQLRow.fetchAll(db, sql: "SELECT run_pk, model_id, direction, step FROM run_model_links WHERE run_pk IN (\(list)) ORDER BY seq") {
             runs[row[0]]?.modelLinks.append(RunModelLink(modelID: row[1], direction: RunModelLink.Direction(rawValue: row[2]) ?? .output, step: row[3]))
         }
         return order.compactMap { runs[$0] }
     }
 
     public func searchRuns(_ query: RunQuery) async throws -> Page<Run> {
-        let compiled = try RunSearchSQL(query)
+        let compiled = try RunSearchSQL(query, dialect: engine.dialect)
         return try await read { db in
-            let rows = try Row.fetchAll(db, sql: compiled.sql, arguments: compiled.arguments)
+            let rows = try SQLRow.fetchAll(db, sql: compiled.sql, arguments: compiled.arguments)
             let more = rows.count > query.maxResults
             let runs = try Self.loadRuns(db, rows: Array(rows.prefix(query.maxResults)))
             return Page(items: runs, nextPageToken: more ? PageToken.encode(offset: query.offset + query.maxResults) : nil)
@@ -135,7 +136,7 @@ extension SQLiteMetadataStore {
     public func metricHistory(run: RunID, key: String, maxResults: Int, offset: Int) async throws -> Page<Metric> {
         try await read { db in
             let pk = try Self.runPK(run, in: db)
-            let rows = try Row.fetchAll(
+            let rows = try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT value, is_nan, timestamp, step FROM metrics WHERE run_pk = ? AND key = ?
@@ -153,7 +154,7 @@ extension SQLiteMetadataStore {
     public func runTagHistory(run: RunID) async throws -> [TagChange] {
         try await read { db in
             let pk = try Self.runPK(run, in: db)
-            return try Row.fetchAll(
+            return try SQLRow.fetchAll(
                 db, sql: "SELECT key, value, time, actor, event_index FROM run_tag_history WHERE run_pk = ? ORDER BY seq", arguments: [pk]
             ).map(Self.tagChange)
         }
@@ -162,7 +163,7 @@ extension SQLiteMetadataStore {
     public func artifacts(run: RunID) async throws -> [ArtifactEntry] {
         try await read { db in
             let pk = try Self.runPK(run, in: db)
-            return try Row.fetchAll(
+            return try SQLRow.fetchAll(
                 db, sql: "SELECT path, digest, size_bytes, created_time FROM artifacts WHERE run_pk = ? ORDER BY path", arguments: [pk]
             ).map(Self.artifactEntry)
         }
@@ -171,14 +172,14 @@ extension SQLiteMetadataStore {
     public func artifact(run: RunID, path: ArtifactPath) async throws -> ArtifactEntry? {
         try await read { db in
             let pk = try Self.runPK(run, in: db)
-            return try Row.fetchOne(
+            return try SQLRow.fetchOne(
                 db, sql: "SELECT path, digest, size_bytes, created_time FROM artifacts WHERE run_pk = ? AND path = ?",
                 arguments: [pk, path.value]
             ).map(Self.artifactEntry)
         }
     }
 
-    static func artifactEntry(_ row: Row) throws -> ArtifactEntry {
+    static func artifactEntry(_ row: SQLRow) throws -> ArtifactEntry {
         ArtifactEntry(
             path: try ArtifactPath(validating: row[0]), digest: try Digest(parsing: row[1]), sizeBytes: row[2], createdMillis: row[3])
     }
@@ -199,7 +200,7 @@ extension SQLiteMetadataStore {
         try await read { db in
             // A cursor decodes each row in place (no copied rows): this is the verifier's and the
             // export's hot path over millions of events.
-            let cursor = try Row.fetchCursor(
+            let cursor = try SQLRow.fetchCursor(
                 db,
                 sql:
                     "SELECT idx, event_id, action, actor_type, actor_id, subject_type, subject_id, time, body FROM ledger_events WHERE idx >= ? AND idx < ? ORDER BY idx",
@@ -208,7 +209,7 @@ extension SQLiteMetadataStore {
             events.reserveCapacity(Int(clamping: max(0, min(to - from, 100_000))))
             while let row = try cursor.next() {
                 let actorType: String = row[3]
-                let body = try row.withUnsafeData(atIndex: 8) { data in data.map { Array($0) } ?? [] }
+                let body: [UInt8] = (row[8] as Data?).map { Array($0) } ?? []
                 events.append(
                     StoredEvent(
                         index: row[0], eventID: row[1], action: row[2], actor: Actor(type: Actor.Kind(rawValue: actorType) ?? .user, id: row[4]),

@@ -1,10 +1,9 @@
 import Foundation
-import GRDB
 import TrailCore
 import TrailLedger
 
-extension SQLiteMetadataStore {
-    static func storedEvent(_ row: Row) -> StoredEvent {
+extension SQLMetadataStore {
+    static func storedEvent(_ row: SQLRow) -> StoredEvent {
         let body: Data = row[8]
         return StoredEvent(
             index: row[0], eventID: row[1], action: row[2], actor: Actor(type: Actor.Kind(rawValue: row[3]) ?? .user, id: row[4]),
@@ -15,14 +14,14 @@ extension SQLiteMetadataStore {
 
     public func event(id: String) async throws -> StoredEvent? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.eventColumns) FROM ledger_events WHERE event_id = ?", arguments: [id]).map(Self.storedEvent)
+            try SQLRow.fetchOne(db, sql: "SELECT \(Self.eventColumns) FROM ledger_events WHERE event_id = ?", arguments: [id]).map(Self.storedEvent)
         }
     }
 
     public func events(matching query: EventQuery) async throws -> [StoredEvent] {
         var conditions = ["idx >= ?"]
-        var arguments: [(any DatabaseValueConvertible)?] = [query.fromIndex]
-        let filters: [(String, (any DatabaseValueConvertible)?)] = [
+        var arguments: [(any SQLValueConvertible)?] = [query.fromIndex]
+        let filters: [(String, (any SQLValueConvertible)?)] = [
             ("subject_type = ?", query.subjectType), ("subject_id = ?", query.subjectID), ("actor_id = ?", query.actorID),
             ("action = ?", query.action), ("time >= ?", query.fromTimeMillis), ("time < ?", query.toTimeMillis),
         ]
@@ -32,8 +31,8 @@ extension SQLiteMetadataStore {
         }
         arguments.append(query.limit)
         let sql = "SELECT \(Self.eventColumns) FROM ledger_events WHERE \(conditions.joined(separator: " AND ")) ORDER BY idx LIMIT ?"
-        let bound = StatementArguments(arguments)
-        return try await read { db in try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.storedEvent) }
+        let bound = SQLArguments(arguments)
+        return try await read { db in try SQLRow.fetchAll(db, sql: sql, arguments: bound).map(Self.storedEvent) }
     }
 
     public func merkleNodes(_ addresses: [NodeAddress]) async throws -> [NodeAddress: TreeHash] {
@@ -49,7 +48,7 @@ extension SQLiteMetadataStore {
 
     public func insertCheckpoint(_ checkpoint: StoredCheckpoint, record: CheckpointRecord, previous: CheckpointRecord?) async throws {
         do {
-            try await pool.write { db in
+            try await write("store a checkpoint") { db in
                 let newest = try String.fetchOne(db, sql: "SELECT record FROM checkpoint_records ORDER BY size DESC LIMIT 1")
                 guard newest == previous?.record else { throw TrailError.concurrentChange("the checkpoint records") }
                 guard try Bool.fetchOne(db, sql: "SELECT 1 FROM checkpoints WHERE size = ?", arguments: [Int64(checkpoint.size)]) != true else { return }
@@ -68,7 +67,7 @@ extension SQLiteMetadataStore {
 
     public func insertCosignature(size: UInt64, witness: String, line: String, timeMillis: Int64) async throws {
         do {
-            try await pool.write { db in
+            try await write("store a cosignature") { db in
                 try db.execute(
                     sql: "INSERT INTO checkpoint_cosignatures (size, witness, line, time) VALUES (?, ?, ?, ?) ON CONFLICT (size, witness) DO NOTHING",
                     arguments: [Int64(clamping: size), witness, line, timeMillis])
@@ -81,7 +80,7 @@ extension SQLiteMetadataStore {
     public func cosignatures(size: UInt64) async throws -> [String: String] {
         try await read { db in
             Dictionary(
-                try Row.fetchAll(db, sql: "SELECT witness, line FROM checkpoint_cosignatures WHERE size = ?", arguments: [Int64(clamping: size)]).map {
+                try SQLRow.fetchAll(db, sql: "SELECT witness, line FROM checkpoint_cosignatures WHERE size = ?", arguments: [Int64(clamping: size)]).map {
                     ($0[0] as String, $0[1] as String)
                 }, uniquingKeysWith: { a, _ in a })
         }
@@ -97,7 +96,7 @@ extension SQLiteMetadataStore {
 
     public func allCosignatures() async throws -> [(size: UInt64, witness: String, line: String)] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT size, witness, line FROM checkpoint_cosignatures ORDER BY seq").map {
+            try SQLRow.fetchAll(db, sql: "SELECT size, witness, line FROM checkpoint_cosignatures ORDER BY seq").map {
                 (UInt64(max(0, $0[0] as Int64)), $0[1] as String, $0[2] as String)
             }
         }
@@ -105,7 +104,7 @@ extension SQLiteMetadataStore {
 
     public func latestCheckpointRecord() async throws -> CheckpointRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT size, record FROM checkpoint_records ORDER BY size DESC LIMIT 1").map {
+            try SQLRow.fetchOne(db, sql: "SELECT size, record FROM checkpoint_records ORDER BY size DESC LIMIT 1").map {
                 CheckpointRecord(size: UInt64(max(0, $0[0] as Int64)), record: $0[1])
             }
         }
@@ -113,14 +112,14 @@ extension SQLiteMetadataStore {
 
     public func checkpointRecords() async throws -> (records: [CheckpointRecord], since: Int64) {
         try await read { db in
-            let records = try Row.fetchAll(db, sql: "SELECT size, record FROM checkpoint_records ORDER BY size").map {
+            let records = try SQLRow.fetchAll(db, sql: "SELECT size, record FROM checkpoint_records ORDER BY size").map {
                 CheckpointRecord(size: UInt64(max(0, $0[0] as Int64)), record: $0[1])
             }
             return (records, try Int64.fetchOne(db, sql: "SELECT MIN(since) FROM checkpoint_records_since") ?? Int64.max)
         }
     }
 
-    static func storedCheckpoint(_ row: Row) -> StoredCheckpoint {
+    static func storedCheckpoint(_ row: SQLRow) -> StoredCheckpoint {
         let root: Data = row[1]
         let size: Int64 = row[0]
         return StoredCheckpoint(size: UInt64(max(0, size)), root: Array(root), timeMillis: row[2], note: row[3])
@@ -128,27 +127,27 @@ extension SQLiteMetadataStore {
 
     public func latestCheckpoint() async throws -> StoredCheckpoint? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT size, root, time, note FROM checkpoints ORDER BY size DESC LIMIT 1").map(Self.storedCheckpoint)
+            try SQLRow.fetchOne(db, sql: "SELECT size, root, time, note FROM checkpoints ORDER BY size DESC LIMIT 1").map(Self.storedCheckpoint)
         }
     }
 
     public func checkpoint(size: UInt64) async throws -> StoredCheckpoint? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT size, root, time, note FROM checkpoints WHERE size = ?", arguments: [Int64(size)])
+            try SQLRow.fetchOne(db, sql: "SELECT size, root, time, note FROM checkpoints WHERE size = ?", arguments: [Int64(size)])
                 .map(Self.storedCheckpoint)
         }
     }
 
     public func checkpoints() async throws -> [StoredCheckpoint] {
-        try await read { db in try Row.fetchAll(db, sql: "SELECT size, root, time, note FROM checkpoints ORDER BY size").map(Self.storedCheckpoint) }
+        try await read { db in try SQLRow.fetchAll(db, sql: "SELECT size, root, time, note FROM checkpoints ORDER BY size").map(Self.storedCheckpoint) }
     }
 
-    public var recordedTables: [String] { SQLiteSchema.recordedColumns.map(\.table) }
+    public var recordedTables: [String] { StoreSchema.recordedColumns.map(\.table) }
 
     public func merkleNodes(level: Int, range: Range<UInt64>) async throws -> [UInt64: TreeHash] {
         try await read { db in
             var out: [UInt64: TreeHash] = [:]
-            let cursor = try Row.fetchCursor(
+            let cursor = try SQLRow.fetchCursor(
                 db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ?",
                 arguments: [level, Int64(range.lowerBound), Int64(clamping: range.upperBound)])
             while let row = try cursor.next() {
@@ -161,13 +160,13 @@ extension SQLiteMetadataStore {
     }
 
     public func recordedRows(table: String, events range: Range<Int64>) async throws -> [Int64: [[UInt8]]] {
-        guard let columns = SQLiteSchema.recordedColumns.first(where: { $0.table == table })?.columns else {
+        guard let columns = StoreSchema.recordedColumns.first(where: { $0.table == table })?.columns else {
             throw TrailError.invalid("table", "'\(table)' is not a recorded table")
         }
         let sql = "SELECT event_index, \(columns.joined(separator: ", ")) FROM \(table) WHERE event_index >= ? AND event_index < ?"
         return try await read { db in
             var out: [Int64: [[UInt8]]] = [:]
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [range.lowerBound, range.upperBound])
+            let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: [range.lowerBound, range.upperBound])
             while let row = try cursor.next() {
                 let values = row.databaseValues
                 let index = Int64.fromDatabaseValue(values[values.startIndex]) ?? -1
@@ -180,8 +179,8 @@ extension SQLiteMetadataStore {
     public func derivedStateMismatches() async throws -> [String] {
         try await read { db in
             var findings: [String] = []
-            for (entity, (key, columns)) in SQLiteSchema.stateColumns.sorted(by: { $0.key < $1.key }) {
-                let rows = try Row.fetchAll(
+            for (entity, (key, columns)) in StoreSchema.stateColumns.sorted(by: { $0.key < $1.key }) {
+                let rows = try SQLRow.fetchAll(
                     db,
                     sql: """
                         SELECT e.\(key), e.event_index, \(columns.map { "e.\($0)" }.joined(separator: ", ")),
@@ -250,8 +249,8 @@ extension SQLiteMetadataStore {
                 ),
             ]
             for (table, sql) in projections {
-                for row in try Row.fetchAll(db, sql: sql) {
-                    findings.append("\(table) (\(row[0] as DatabaseValue), \(row[1] as DatabaseValue)): differs from the facts it is derived from")
+                for row in try SQLRow.fetchAll(db, sql: sql) {
+                    findings.append("\(table) (\(row[0] as SQLValue), \(row[1] as SQLValue)): differs from the facts it is derived from")
                 }
             }
             return findings

@@ -1,17 +1,16 @@
-import GRDB
 import TrailCore
 
 /// Compiles a `RunQuery` to one SQL statement. Only identifiers chosen here appear in the SQL
 /// text; every value from the request (keys included) is a bound argument.
-struct RunSearchSQL {
+struct RunSearchSQL: Sendable {
     var sql: String
-    var arguments: StatementArguments
+    var arguments: SQLArguments
 
-    init(_ query: RunQuery) throws {
+    init(_ query: RunQuery, dialect: SQLDialect = .sqlite) throws {
         var conditions: [String] = []
-        var arguments: [(any DatabaseValueConvertible)?] = []
+        var arguments: [(any SQLValueConvertible)?] = []
         var joins: [String] = []
-        var joinArguments: [(any DatabaseValueConvertible)?] = []
+        var joinArguments: [(any SQLValueConvertible)?] = []
 
         guard !query.experimentIDs.isEmpty else { throw TrailError.invalid("experiment_ids", "name at least one experiment") }
         conditions.append("r.experiment_id IN (\(query.experimentIDs.map { _ in "?" }.joined(separator: ",")))")
@@ -19,7 +18,7 @@ struct RunSearchSQL {
         conditions.append("r.lifecycle_stage IN (\(query.view.stages.map { "'\($0.rawValue)'" }.joined(separator: ",")))")
 
         for clause in query.filter.clauses {
-            let (condition, values) = try Self.compile(clause)
+            let (condition, values) = try Self.compile(clause, dialect: dialect)
             conditions.append(condition)
             arguments += values
         }
@@ -51,12 +50,12 @@ struct RunSearchSQL {
         orderTerms.append("r.run_id ASC")
 
         sql = """
-            SELECT \(SQLiteMetadataStore.runColumns) FROM runs r \(joins.joined(separator: " "))
+            SELECT \(SQLMetadataStore.runColumns) FROM runs r \(joins.joined(separator: " "))
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY \(orderTerms.joined(separator: ", "))
             LIMIT ? OFFSET ?
             """
-        self.arguments = StatementArguments(joinArguments + arguments + [min(query.maxResults, 1_000_000) + 1, query.offset])
+        self.arguments = SQLArguments(joinArguments + arguments + [min(query.maxResults, 1_000_000) + 1, query.offset])
     }
 
     static func attributeColumn(_ key: String) throws -> String {
@@ -73,7 +72,8 @@ struct RunSearchSQL {
         }
     }
 
-    /// `LIKE` is case-sensitive in MLflow; SQLite's LIKE is not, so it becomes a GLOB.
+    /// `LIKE` is case-sensitive in MLflow; SQLite's LIKE is not, so there it becomes a GLOB
+    /// (PostgreSQL's LIKE is, and ILIKE is its case-insensitive one).
     static func globPattern(fromLike pattern: String) -> String {
         var out = ""
         for c in pattern {
@@ -89,14 +89,15 @@ struct RunSearchSQL {
         return out
     }
 
-    static func stringTest(_ column: String, _ comparator: RunFilter.Comparator, _ value: RunFilter.Value) throws -> (
-        String, [(any DatabaseValueConvertible)?]
+    static func stringTest(_ column: String, _ comparator: RunFilter.Comparator, _ value: RunFilter.Value, dialect: SQLDialect) throws -> (
+        String, [(any SQLValueConvertible)?]
     ) {
         switch (comparator, value) {
         case (.equal, .string(let s)): return ("\(column) = ?", [s])
         case (.notEqual, .string(let s)): return ("\(column) != ?", [s])
-        case (.like, .string(let s)): return ("\(column) GLOB ?", [globPattern(fromLike: s)])
-        case (.ilike, .string(let s)): return ("\(column) LIKE ?", [s])
+        case (.like, .string(let s)):
+            return dialect == .sqlite ? ("\(column) GLOB ?", [globPattern(fromLike: s)]) : ("\(column) LIKE ? ESCAPE ''", [s])
+        case (.ilike, .string(let s)): return dialect == .sqlite ? ("\(column) LIKE ?", [s]) : ("\(column) ILIKE ? ESCAPE ''", [s])
         case (.isIn, .list(let items)): return ("\(column) IN (\(items.map { _ in "?" }.joined(separator: ",")))", items)
         case (.notIn, .list(let items)): return ("\(column) NOT IN (\(items.map { _ in "?" }.joined(separator: ",")))", items)
         default: throw TrailError.invalid("filter", "invalid filter: unsupported comparison \(comparator.rawValue)")
@@ -104,7 +105,7 @@ struct RunSearchSQL {
     }
 
     static func numericTest(_ column: String, _ comparator: RunFilter.Comparator, _ value: RunFilter.Value) throws -> (
-        String, [(any DatabaseValueConvertible)?]
+        String, [(any SQLValueConvertible)?]
     ) {
         guard case .number(let number) = value else { throw TrailError.invalid("filter", "invalid filter: expected a number") }
         switch comparator {
@@ -114,7 +115,7 @@ struct RunSearchSQL {
         }
     }
 
-    static func compile(_ clause: RunFilter.Clause) throws -> (String, [(any DatabaseValueConvertible)?]) {
+    static func compile(_ clause: RunFilter.Clause, dialect: SQLDialect) throws -> (String, [(any SQLValueConvertible)?]) {
         switch clause.entity {
         case .metric:
             let (test, values) = try numericTest("value", clause.comparator, clause.value)
@@ -125,7 +126,7 @@ struct RunSearchSQL {
             case .isNull: return ("r.pk NOT IN (SELECT run_pk FROM \(table) WHERE key = ?)", [clause.key])
             case .isNotNull: return ("r.pk IN (SELECT run_pk FROM \(table) WHERE key = ?)", [clause.key])
             default:
-                let (test, values) = try stringTest("value", clause.comparator, clause.value)
+                let (test, values) = try stringTest("value", clause.comparator, clause.value, dialect: dialect)
                 return ("r.pk IN (SELECT run_pk FROM \(table) WHERE key = ? AND \(test))", [clause.key] + values)
             }
         case .attribute:
@@ -133,9 +134,9 @@ struct RunSearchSQL {
             if RunFilter.numericAttributes.contains(clause.key) {
                 return try numericTest(column, clause.comparator, clause.value)
             }
-            return try stringTest(column, clause.comparator, clause.value)
+            return try stringTest(column, clause.comparator, clause.value, dialect: dialect)
         case .dataset:
-            let (test, values) = try stringTest(clause.key, clause.comparator, clause.value)
+            let (test, values) = try stringTest(clause.key, clause.comparator, clause.value, dialect: dialect)
             return ("r.pk IN (SELECT run_pk FROM dataset_inputs WHERE \(test))", values)
         }
     }

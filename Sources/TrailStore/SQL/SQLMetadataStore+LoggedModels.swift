@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TrailCore
 
 // Logged models (MLflow 3), artifacts by owner, run ↔ model links and registry tags.
@@ -8,8 +7,8 @@ extension ApplyContext {
     mutating func putArtifact(_ owner: ArtifactOwner, _ entry: ArtifactEntry) throws {
         let (table, column, pk): (String, String, Int64)
         switch owner {
-        case .run(let id): (table, column, pk) = ("artifacts", "run_pk", try SQLiteMetadataStore.runPK(id, in: db))
-        case .loggedModel(let id): (table, column, pk) = ("logged_model_artifacts", "model_pk", try SQLiteMetadataStore.loggedModelPK(id, in: db))
+        case .run(let id): (table, column, pk) = ("artifacts", "run_pk", try SQLMetadataStore.runPK(id, in: db))
+        case .loggedModel(let id): (table, column, pk) = ("logged_model_artifacts", "model_pk", try SQLMetadataStore.loggedModelPK(id, in: db))
         }
         if let existing = try String.fetchOne(
             db.cachedStatement(sql: "SELECT digest FROM \(table) WHERE \(column) = ? AND path = ?"), arguments: [pk, entry.path.value])
@@ -39,7 +38,7 @@ extension ApplyContext {
             model.modelID, model.experimentID.value, model.name, model.modelType, model.sourceRunID?.value, model.status.rawValue,
             model.statusMessage, model.lifecycleStage.rawValue, model.creationTimeMillis, model.lastUpdatedMillis, eventIndex,
         ])
-        let pk = db.lastInsertedRowID
+        let pk = try db.lastInsertedRowID
         try recordState("logged_models", key: pk)
         try insertLoggedModelParams(pk, model.params)
         try changeLoggedModelTags(pk, model.tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: model.creationTimeMillis, actor: actor) })
@@ -47,7 +46,7 @@ extension ApplyContext {
     }
 
     mutating func updateLoggedModel(_ id: String, status: LoggedModel.Status?, lifecycle: LifecycleStage?, time: Int64) throws {
-        let pk = try SQLiteMetadataStore.loggedModelPK(id, in: db)
+        let pk = try SQLMetadataStore.loggedModelPK(id, in: db)
         try db.cachedStatement(
             sql: """
                 UPDATE logged_models SET status = COALESCE(?, status), lifecycle_stage = COALESCE(?, lifecycle_stage),
@@ -69,7 +68,7 @@ extension ApplyContext {
             sql: "INSERT INTO logged_model_tag_history (model_pk, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?)")
         for change in changes {
             try insert.execute(arguments: [pk, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
-            record("logged_model_tag_history", [db.lastInsertedRowID, pk, change.key, change.value, change.timeMillis, change.actor.description])
+            try record("logged_model_tag_history", [db.lastInsertedRowID, pk, change.key, change.value, change.timeMillis, change.actor.description])
             changed = true
         }
     }
@@ -99,7 +98,7 @@ extension ApplyContext {
     }
 
     mutating func insertLoggedModelMetrics(_ id: String, _ metrics: [LoggedModel.LinkedMetric]) throws {
-        let pk = try SQLiteMetadataStore.loggedModelPK(id, in: db)
+        let pk = try SQLMetadataStore.loggedModelPK(id, in: db)
         let existing = try db.cachedStatement(
             sql: """
                 SELECT 1 FROM logged_model_metrics WHERE model_pk = ? AND key = ? AND timestamp = ? AND step = ? AND is_nan = ? AND value IS ?
@@ -113,7 +112,7 @@ extension ApplyContext {
         for linked in metrics {
             let m = linked.metric
             let value: Double? = m.value.isNaN ? nil : m.value
-            let values: [(any DatabaseValueConvertible)?] = [
+            let values: [(any SQLValueConvertible)?] = [
                 linked.runID?.value, m.key, value, m.value.isNaN, m.timestampMillis, m.step, linked.datasetName, linked.datasetDigest,
             ]
             if try Bool.fetchOne(
@@ -121,24 +120,24 @@ extension ApplyContext {
                 arguments: [pk, m.key, m.timestampMillis, m.step, m.value.isNaN, value, linked.runID?.value, linked.datasetName, linked.datasetDigest])
                 == true
             { continue }
-            try insert.execute(arguments: StatementArguments([pk] + values + [eventIndex]))
-            record("logged_model_metrics", [db.lastInsertedRowID, pk] + values)
+            try insert.execute(arguments: SQLArguments([pk] + values + [eventIndex]))
+            try record("logged_model_metrics", [db.lastInsertedRowID, pk] + values)
             changed = true
         }
     }
 
     mutating func linkRunModels(_ id: RunID, _ links: [RunModelLink]) throws {
-        let pk = try SQLiteMetadataStore.runPK(id, in: db)
+        let pk = try SQLMetadataStore.runPK(id, in: db)
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO run_model_links (run_pk, model_id, direction, step, event_index) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (run_pk, model_id, direction, step) DO NOTHING
                 """)
         for link in links {
-            _ = try SQLiteMetadataStore.loggedModelPK(link.modelID, in: db)
+            _ = try SQLMetadataStore.loggedModelPK(link.modelID, in: db)
             try insert.execute(arguments: [pk, link.modelID, link.direction.rawValue, link.step, eventIndex])
             if db.changesCount > 0 {
-                record("run_model_links", [db.lastInsertedRowID, pk, link.modelID, link.direction.rawValue, link.step])
+                try record("run_model_links", [db.lastInsertedRowID, pk, link.modelID, link.direction.rawValue, link.step])
                 changed = true
             }
         }
@@ -149,7 +148,7 @@ extension ApplyContext {
             sql: "INSERT INTO registry_tag_history (name, version, key, value, time, actor, event_index) VALUES (?, ?, ?, ?, ?, ?, ?)")
         for change in changes {
             try insert.execute(arguments: [name, version ?? 0, change.key, change.value, change.timeMillis, change.actor.description, eventIndex])
-            record("registry_tag_history", [db.lastInsertedRowID, name, version ?? 0, change.key, change.value, change.timeMillis, change.actor.description])
+            try record("registry_tag_history", [db.lastInsertedRowID, name, version ?? 0, change.key, change.value, change.timeMillis, change.actor.description])
             changed = true
         }
         if let version { try touchVersion(name, version, changes.last?.timeMillis ?? 0) }
@@ -180,8 +179,8 @@ extension ApplyContext {
     }
 }
 
-extension SQLiteMetadataStore {
-    static func loggedModelPK(_ id: String, in db: Database) throws -> Int64 {
+extension SQLMetadataStore {
+    static func loggedModelPK(_ id: String, in db: any SQLDatabase) throws -> Int64 {
         guard let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM logged_models WHERE model_id = ?"), arguments: [id]) else {
             throw TrailError.notFound("logged model", id, field: "model_id")
         }
@@ -194,7 +193,7 @@ extension SQLiteMetadataStore {
         """
 
     /// Complete logged models (params, current tags, linked metrics) for rows of `loggedModelColumns`.
-    static func loadLoggedModels(_ db: Database, rows: [Row]) throws -> [LoggedModel] {
+    static func loadLoggedModels(_ db: any SQLDatabase, rows: [SQLRow]) throws -> [LoggedModel] {
         guard !rows.isEmpty else { return [] }
         var models: [Int64: LoggedModel] = [:]
         var order: [Int64] = []
@@ -208,10 +207,10 @@ extension SQLiteMetadataStore {
             order.append(pk)
         }
         let list = order.map(String.init).joined(separator: ",")
-        for row in try Row.fetchAll(db, sql: "SELECT model_pk, key, value FROM logged_model_params WHERE model_pk IN (\(list)) ORDER BY key") {
+        for row in try SQLRow.fetchAll(db, sql: "SELECT model_pk, key, value FROM logged_model_params WHERE model_pk IN (\(list)) ORDER BY key") {
             models[row[0]]?.params.append(Param(key: row[1], value: row[2]))
         }
-        for row in try Row.fetchAll(
+        for row in try SQLRow.fetchAll(
             db,
             sql: """
                 SELECT model_pk, key, value FROM logged_model_tag_history WHERE seq IN
@@ -222,7 +221,7 @@ extension SQLiteMetadataStore {
             let value: String? = row[2]
             if let value { models[row[0]]?.tags.append(Tag(key: row[1], value: value)) }
         }
-        for row in try Row.fetchAll(
+        for row in try SQLRow.fetchAll(
             db,
             sql: """
                 SELECT model_pk, run_id, key, value, is_nan, timestamp, step, dataset_name, dataset_digest FROM logged_model_metrics
@@ -242,7 +241,7 @@ extension SQLiteMetadataStore {
     public func loggedModel(id: String) async throws -> LoggedModel? {
         try await read { db in
             try Self.loadLoggedModels(
-                db, rows: try Row.fetchAll(db, sql: "SELECT \(Self.loggedModelColumns) FROM logged_models m WHERE m.model_id = ?", arguments: [id])
+                db, rows: try SQLRow.fetchAll(db, sql: "SELECT \(Self.loggedModelColumns) FROM logged_models m WHERE m.model_id = ?", arguments: [id])
             ).first
         }
     }
@@ -252,7 +251,7 @@ extension SQLiteMetadataStore {
             let ids = experimentIDs.map { String($0.value) }.joined(separator: ",")
             return try Self.loadLoggedModels(
                 db,
-                rows: try Row.fetchAll(
+                rows: try SQLRow.fetchAll(
                     db,
                     sql: "SELECT \(Self.loggedModelColumns) FROM logged_models m WHERE m.experiment_id IN (\(ids)) ORDER BY m.creation_time DESC, m.pk"))
         }
@@ -264,7 +263,7 @@ extension SQLiteMetadataStore {
         case .loggedModel(let id):
             return try await read { db in
                 let pk = try Self.loggedModelPK(id, in: db)
-                return try Row.fetchAll(
+                return try SQLRow.fetchAll(
                     db, sql: "SELECT path, digest, size_bytes, created_time FROM logged_model_artifacts WHERE model_pk = ? ORDER BY path",
                     arguments: [pk]
                 ).map(Self.artifactEntry)
@@ -278,7 +277,7 @@ extension SQLiteMetadataStore {
         case .loggedModel(let id):
             return try await read { db in
                 let pk = try Self.loggedModelPK(id, in: db)
-                return try Row.fetchOne(
+                return try SQLRow.fetchOne(
                     db, sql: "SELECT path, digest, size_bytes, created_time FROM logged_model_artifacts WHERE model_pk = ? AND path = ?",
                     arguments: [pk, path.value]
                 ).map(Self.artifactEntry)
@@ -289,7 +288,7 @@ extension SQLiteMetadataStore {
     public func runModelLinks(run: RunID) async throws -> [RunModelLink] {
         try await read { db in
             let pk = try Self.runPK(run, in: db)
-            return try Row.fetchAll(db, sql: "SELECT model_id, direction, step FROM run_model_links WHERE run_pk = ? ORDER BY seq", arguments: [pk])
+            return try SQLRow.fetchAll(db, sql: "SELECT model_id, direction, step FROM run_model_links WHERE run_pk = ? ORDER BY seq", arguments: [pk])
                 .map { RunModelLink(modelID: $0[0], direction: RunModelLink.Direction(rawValue: $0[1]) ?? .output, step: $0[2]) }
         }
     }
@@ -297,7 +296,7 @@ extension SQLiteMetadataStore {
     /// Current tags of a registered model (`version` nil) or of a version.
     public func registryTags(name: String, version: Int64?) async throws -> [Tag] {
         try await read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT key, value FROM registry_tag_history WHERE seq IN
@@ -323,7 +322,7 @@ extension SQLiteMetadataStore {
     public func allRegistryTags() async throws -> [String: [Int64: [Tag]]] {
         try await read { db in
             var out: [String: [Int64: [Tag]]] = [:]
-            for row in try Row.fetchAll(
+            for row in try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT name, version, key, value FROM registry_tag_history WHERE seq IN

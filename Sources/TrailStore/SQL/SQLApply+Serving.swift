@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TrailCore
 import TrailLedger
 
@@ -8,7 +7,7 @@ extension ApplyContext {
     mutating func applyServing(_ change: Change) throws {
         switch change {
         case .recordDeployment(let d):
-            let values: [(any DatabaseValueConvertible)?] = [
+            let values: [(any SQLValueConvertible)?] = [
                 d.deploymentID, d.modelName, d.reference, d.modelVersion, d.configDigest.description, d.binaryDigest, d.host, d.action, d.timeMillis,
             ]
             try db.cachedStatement(
@@ -16,8 +15,8 @@ extension ApplyContext {
                     INSERT INTO deployments (deployment_id, model_name, reference, model_version, config_digest, binary_digest, host, action, time,
                         event_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
-            ).execute(arguments: StatementArguments(values + [eventIndex]))
-            record("deployments", [db.lastInsertedRowID] + values)
+            ).execute(arguments: SQLArguments(values + [eventIndex]))
+            try record("deployments", [db.lastInsertedRowID] + values)
             changed = true
         case .recordPredictions(let batch):
             let insert = try db.cachedStatement(
@@ -31,12 +30,12 @@ extension ApplyContext {
                 if let probability = r.probability, !probability.isFinite {
                     throw TrailError.invalid("probability", "prediction \(r.predictionID) has a non-finite score; it cannot be recorded")
                 }
-                let values: [(any DatabaseValueConvertible)?] = [
+                let values: [(any SQLValueConvertible)?] = [
                     r.predictionID, r.timeMillis, r.deploymentID, r.modelName, r.modelVersion, r.inputDigest.description, r.probability,
                     r.prediction, r.latencyMicros, r.outcome, r.error, r.rawInput, position,
                 ]
-                try insert.execute(arguments: StatementArguments(values + [eventIndex]))
-                record("predictions", [db.lastInsertedRowID] + values)
+                try insert.execute(arguments: SQLArguments(values + [eventIndex]))
+                try record("predictions", [db.lastInsertedRowID] + values)
             }
             if !batch.featureCounts.isEmpty {
                 let counts = JSONValue.object(batch.featureCounts.mapValues { .array($0.map { .int(Int64($0)) }) }).canonicalString
@@ -47,7 +46,7 @@ extension ApplyContext {
                         VALUES (?, ?, ?, ?, ?, ?)
                         """
                 ).execute(arguments: [batch.deploymentID, batch.modelName, batch.modelVersion, time, counts, eventIndex])
-                record("served_feature_counts", [db.lastInsertedRowID, batch.deploymentID, batch.modelName, batch.modelVersion, time, counts])
+                try record("served_feature_counts", [db.lastInsertedRowID, batch.deploymentID, batch.modelName, batch.modelVersion, time, counts])
             }
             if !batch.records.isEmpty { changed = true }
         default:
