@@ -14,7 +14,7 @@ enum SecurityFixtures {
     }
 
     static func home() async throws -> TrailHome {
-        try await TrailHome.open(directory("home"))
+        try await TrailHome.open(directory("home"), store: try await StoreSettings.testing())
     }
 
     static let environment = TrainingEnvironment(
@@ -23,7 +23,7 @@ enum SecurityFixtures {
 
     /// A home with `bc` version 1 trained from the bundled data, at @live.
     static func servedHome() async throws -> (TrailHome, ServingService) {
-        let home = try await TrailHome.open(directory("serve"))
+        let home = try await TrailHome.open(directory("serve"), store: try await StoreSettings.testing())
         _ = try await home.pipeline(as: .user("carol")).train(
             TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: environment)
         try await home.registry.setAlias(name: "bc", alias: "live", version: 1, actor: .user("carol"))

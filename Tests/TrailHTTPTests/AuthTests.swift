@@ -11,7 +11,7 @@ import TrailStore
 
 /// A server that requires tokens (the default), with its route table.
 func makeSecuredApp() async throws -> (some ApplicationProtocol, TrailHome, RouteTable, Router<TrailRequestContext>) {
-    let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-auth-\(UUID().uuidString)"))
+    let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-auth-\(UUID().uuidString)"), store: try await StoreSettings.testing())
     let table = RouteTable()
     let router = TrailApplication.router(
         home: home, config: TrailServerConfig(port: 0, localActor: .user("nobody")), logger: Logger(label: "test"), table: table)

@@ -12,7 +12,7 @@ import TrailStore
 
 /// A local-only server (requests without credentials act as `local`) for the MLflow adapter.
 func makeMLflowApp() async throws -> (some ApplicationProtocol, TrailHome) {
-    let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-mlflow-\(UUID().uuidString)"))
+    let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-mlflow-\(UUID().uuidString)"), store: try await StoreSettings.testing())
     let router = TrailApplication.router(
         home: home, config: TrailServerConfig(port: 0, localActor: .user("local"), localOnly: true), logger: Logger(label: "test"))
     return (Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))), home)

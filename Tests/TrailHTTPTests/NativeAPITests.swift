@@ -9,7 +9,7 @@ import TrailService
 
 /// Builds an app over a fresh home; `maxBodyBytes` small so the 413 path is cheap to reach.
 func makeApp(maxBodyBytes: Int = 64 << 10) async throws -> (some ApplicationProtocol, TrailHome) {
-    let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-http-\(UUID().uuidString)"))
+    let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-http-\(UUID().uuidString)"), store: try await StoreSettings.testing())
     let config = TrailServerConfig(port: 0, maxBodyBytes: maxBodyBytes, maxArtifactBytes: 8 << 20, localActor: .user("server-user"), localOnly: true)
     let router = TrailApplication.router(home: home, config: config, logger: Logger(label: "test"))
     return (Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))), home)

@@ -17,7 +17,7 @@ struct ServingTests {
 
     /// A home with `bc` versions 1 and 2 trained from the bundled data, version 1 at @live.
     static func setUp() async throws -> (TrailHome, ServingService) {
-        let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-serve-\(UUID().uuidString)"))
+        let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-serve-\(UUID().uuidString)"), store: try await StoreSettings.testing())
         for c in [1.0, 0.5] {
             _ = try await home.pipeline(as: .user("carol")).train(
                 TrainingConfig(dataPath: "bundled:breast_cancer.csv", c: c, registerAs: "bc"), environment: environment)
@@ -185,7 +185,7 @@ struct ModelServerTests {
 @Suite("Dataset impact counts per model version")
 struct DatasetImpactTests {
     @Test func predictionsOfOtherVersionsAfterASwitchAreNotCounted() async throws {
-        let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-impact-\(UUID().uuidString)"))
+        let home = try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-impact-\(UUID().uuidString)"), store: try await StoreSettings.testing())
         // Version 1 from the bundled data; version 2 from another data set (a copy with one row fewer).
         _ = try await home.pipeline(as: .user("carol")).train(
             TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: ServingTests.environment)

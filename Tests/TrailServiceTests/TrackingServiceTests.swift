@@ -18,7 +18,7 @@ final class TestClock: TrailClock, @unchecked Sendable {
 }
 
 func makeHome() async throws -> TrailHome {
-    try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-home-\(UUID().uuidString)"), clock: TestClock())
+    try await TrailHome.open(FileManager.default.temporaryDirectory.appendingPathComponent("trail-home-\(UUID().uuidString)"), clock: TestClock(), store: try await StoreSettings.testing())
 }
 
 let alice = Actor.user("alice")

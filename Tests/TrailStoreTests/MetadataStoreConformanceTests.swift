@@ -8,7 +8,7 @@ import TrailStore
 struct MetadataStoreConformanceTests {
     @Test(arguments: StoreBackend.allCases)
     func experimentsGetSequentialIDsAndUniqueNames(_ backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let first = try await Fixtures.createExperiment(store, "a")
         let second = try await Fixtures.createExperiment(store, "b")
         #expect(second.value == first.value + 1)
@@ -20,7 +20,7 @@ struct MetadataStoreConformanceTests {
 
     @Test(arguments: StoreBackend.allCases)
     func everyCommittedBatchAppendsExactlyOneGaplessEvent(_ backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let experiment = try await Fixtures.createExperiment(store, "e")
         let run = try await Fixtures.createRun(store, experiment)
         try await Fixtures.log(
@@ -37,7 +37,7 @@ struct MetadataStoreConformanceTests {
 
     @Test(arguments: StoreBackend.allCases)
     func paramsAreImmutableAndAFailedBatchChangesNothing(_ backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let run = try await Fixtures.createRun(store, try await Fixtures.createExperiment(store, "e"))
         try await Fixtures.log(store, run, params: [Param(key: "C", value: "1.0")])
         let before = try await store.eventCount()
@@ -60,7 +60,7 @@ struct MetadataStoreConformanceTests {
 
     @Test(arguments: StoreBackend.allCases)
     func latestMetricIsGreatestStepTimestampValueAndHistoryIsComplete(_ backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let run = try await Fixtures.createRun(store, try await Fixtures.createExperiment(store, "e"))
         try await Fixtures.log(
             store, run,
@@ -85,7 +85,7 @@ struct MetadataStoreConformanceTests {
 
     @Test(arguments: StoreBackend.allCases)
     func tagChangesAreHistoryNotOverwrites(_ backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let run = try await Fixtures.createRun(store, try await Fixtures.createExperiment(store, "e"))
         try await Fixtures.log(store, run, tags: [TrailCore.Tag(key: "stage", value: "dev")])
         try await Fixtures.log(store, run, tags: [TrailCore.Tag(key: "stage", value: "prod")])
@@ -101,7 +101,7 @@ struct MetadataStoreConformanceTests {
 
     @Test(arguments: StoreBackend.allCases)
     func preconditionsRefuseMissingAndDeletedEntities(_ backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let experiment = try await Fixtures.createExperiment(store, "e")
         let missing = await #expect(throws: TrailError.self) { _ = try await Fixtures.createRun(store, ExperimentID(99)) }
         #expect(missing?.code == .resourceDoesNotExist)
@@ -115,7 +115,7 @@ struct MetadataStoreConformanceTests {
 
     @Test(arguments: StoreBackend.allCases)
     func artifactMappingsAreImmutable(_ backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let run = try await Fixtures.createRun(store, try await Fixtures.createExperiment(store, "e"))
         let path = try ArtifactPath(validating: "model/model.json")
         let entry = ArtifactEntry(path: path, digest: Digest.of(Array("a".utf8)), sizeBytes: 1, createdMillis: 1)
@@ -134,7 +134,7 @@ struct MetadataStoreConformanceTests {
 
     @Test(arguments: StoreBackend.allCases)
     func datasetInputsRoundTripAndAreIdempotent(_ backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let run = try await Fixtures.createRun(store, try await Fixtures.createExperiment(store, "e"))
         let input = DatasetInput(
             name: "bc", digest: Digest.of(Array("data".utf8)).description, source: "/data/bc.csv",

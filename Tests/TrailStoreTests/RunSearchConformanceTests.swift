@@ -13,7 +13,7 @@ struct RunSearchConformanceTests {
 
     /// Four runs: a (acc 0.9, C=1.0, team risk), b (acc 0.7, C=0.5, team Risk), c (acc NaN), d (nothing).
     static func world(_ backend: StoreBackend) async throws -> World {
-        let store = try backend.make()
+        let store = try await backend.make()
         var world = World(store: store, experiment: try await Fixtures.createExperiment(store, "search"))
         for (i, name) in ["a", "b", "c", "d"].enumerated() {
             world.runs[name] = try await Fixtures.createRun(store, world.experiment, name: "run-\(name)", start: Int64(1000 + i))

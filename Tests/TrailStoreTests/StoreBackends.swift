@@ -5,17 +5,31 @@ import TrailStore
 
 /// Every metadata-store backend the conformance suite runs against. Add a case for each new
 /// backend; the suite itself is written once, against the protocol.
+/// PostgreSQL runs when `TRAIL_TEST_POSTGRES` names a server (`compat/postgres.sh` starts one;
+/// `.ci/run` always does): each test gets a database of its own.
 enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
+    case postgres
+
+    static var allCases: [StoreBackend] { postgresServer == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    static var postgresServer: PostgresLocation? {
+        ProcessInfo.processInfo.environment["TRAIL_TEST_POSTGRES"].flatMap { try? PostgresLocation($0) }
+    }
 
     var testDescription: String { rawValue }
 
-    func make() throws -> any MetadataStore {
+    func make() async throws -> SQLMetadataStore {
         switch self {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             return try SQLMetadataStore(path: directory.appendingPathComponent("trail.sqlite").path)
+        case .postgres:
+            let server = try #require(Self.postgresServer)
+            let name = "trail_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
+            try await server.createDatabase(name)
+            return try await SQLMetadataStore(postgres: server.database(name))
         }
     }
 }

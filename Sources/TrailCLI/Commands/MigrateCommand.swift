@@ -49,7 +49,8 @@ struct MigrateCommand: AsyncParsableCommand {
                 // The home as it now is: reopened on its new record.
                 let moved = try await TrailHome.open(
                     home.url, keyPath: home.keyPath,
-                    blobs: BlobSettings(endpoint: options.s3Endpoint, region: options.s3Region, credentialsFile: options.s3Credentials, environment: environment.filter { $0.key != "TRAIL_BLOBS" }))
+                    blobs: BlobSettings(endpoint: options.s3Endpoint, region: options.s3Region, credentialsFile: options.s3Credentials, environment: environment.filter { $0.key != "TRAIL_BLOBS" }),
+                    store: StoreSettings(uri: options.store, environment: environment))
                 let verifyBar = TerminalProgress(label: "verify", enabled: !options.json)
                 verified = try await moved.verifier.verify(progress: { phase, done, total in verifyBar.update(done, total, phase: phase) })
                 try await moved.ledger.record(verified!, actor: GlobalOptions.osUser)

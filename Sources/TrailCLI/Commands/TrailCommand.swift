@@ -63,6 +63,13 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("s3-credentials"), help: "File of AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… lines (default: those environment variables).")
     var s3Credentials: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Metadata in PostgreSQL: postgres://user:password@host:port/database[?sslmode=…&pool=N] (default: SQLite in the home; also $TRAIL_STORE; recorded in HOME/store.json without the password, which may come from $PGPASSWORD).",
+            valueName: "uri"))
+    var store: String?
+
     /// Opens the home with the key path and privacy settings from flags and environment.
     func openHome() async throws -> TrailHome {
         let environment = ProcessInfo.processInfo.environment
@@ -73,7 +80,8 @@ struct GlobalOptions: ParsableArguments {
         }
         return try await TrailHome.open(
             homeURL, keyPath: key.map { URL(fileURLWithPath: $0) }, sensitiveKeys: sensitive,
-            blobs: BlobSettings(uri: blobs, endpoint: s3Endpoint, region: s3Region, credentialsFile: s3Credentials, environment: environment))
+            blobs: BlobSettings(uri: blobs, endpoint: s3Endpoint, region: s3Region, credentialsFile: s3Credentials, environment: environment),
+            store: StoreSettings(uri: store, environment: environment))
     }
 
     var homeURL: URL {

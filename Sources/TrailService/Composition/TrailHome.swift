@@ -5,8 +5,9 @@ import TrailLedger
 import TrailStore
 
 /// The embedded default: one home folder holding the SQLite file (`trail.sqlite`) and the
-/// blob folder (`blobs/`). Nothing else has to run. The blobs can live in an S3-compatible
-/// bucket instead (`BlobSettings`).
+/// blob folder (`blobs/`). Nothing else has to run. The metadata can live in PostgreSQL
+/// instead (`StoreSettings`), and the blobs in an S3-compatible bucket (`BlobSettings`); the
+/// home then keeps the log key, the salt and the records of where things are.
 public struct TrailHome: Sendable {
     public let url: URL
     public let tracking: TrackingService
@@ -35,14 +36,14 @@ public struct TrailHome: Sendable {
     /// name an S3 bucket).
     public static func open(
         _ url: URL, keyPath: URL? = nil, sensitiveKeys: Set<String> = [], clock: any TrailClock = SystemClock(),
-        blobs blobSettings: BlobSettings = BlobSettings()
+        blobs blobSettings: BlobSettings = BlobSettings(), store storeSettings: StoreSettings = StoreSettings()
     ) async throws -> TrailHome {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
             throw TrailError(.internalError, "cannot create the ModelTrail home folder", cause: error)
         }
-        let store = try SQLMetadataStore(path: url.appendingPathComponent("trail.sqlite").path)
+        let store = try await storeSettings.open(home: url)
         let blobs = try await blobSettings.open(home: url)
         let salt = try PrivacyPolicy.loadOrCreateSalt(at: url.appendingPathComponent("keys/ledger.salt"))
         let tracking = TrackingService(

@@ -81,8 +81,8 @@ extension ApplyContext {
             let insert = try db.cachedStatement(
                 sql: """
                     INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index)
-                    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM metrics
-                        WHERE run_pk = ?1 AND key = ?2 AND timestamp = ?5 AND step = ?6 AND is_nan = ?4 AND value IS ?3)
+                    SELECT ?1, ?2, CAST(?3 AS DOUBLE PRECISION), ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM metrics
+                        WHERE run_pk = ?1 AND key = ?2 AND timestamp = ?5 AND step = ?6 AND is_nan = ?4 AND value IS NOT DISTINCT FROM ?3)
                     """)
             var latest: [String: Metric] = [:]
             for metric in metrics {

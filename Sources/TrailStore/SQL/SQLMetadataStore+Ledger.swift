@@ -210,13 +210,13 @@ extension SQLMetadataStore {
             }
             // Each projection recomputed from its facts in one pass, compared both ways.
             func symmetricDifference(_ expected: String, _ actual: String) -> String {
-                "SELECT * FROM (\(expected) EXCEPT \(actual)) UNION SELECT * FROM (\(actual) EXCEPT \(expected))"
+                "SELECT * FROM (\(expected) EXCEPT \(actual)) AS missing UNION SELECT * FROM (\(actual) EXCEPT \(expected)) AS extra"
             }
             func lastTagValue(_ table: String, _ owner: String) -> String {
                 """
                 SELECT \(owner), key, value FROM (
                     SELECT \(owner), key, value, ROW_NUMBER() OVER (PARTITION BY \(owner), key ORDER BY seq DESC) AS rn FROM \(table)
-                ) WHERE rn = 1 AND value IS NOT NULL
+                ) AS latest WHERE rn = 1 AND value IS NOT NULL
                 """
             }
             let projections: [(String, String)] = [
@@ -230,10 +230,10 @@ extension SQLMetadataStore {
                     "model_aliases",
                     symmetricDifference(
                         """
-                        SELECT name, key, CAST(to_value AS INTEGER) FROM (
+                        SELECT name, key, CAST(to_value AS BIGINT) FROM (
                             SELECT name, key, to_value, ROW_NUMBER() OVER (PARTITION BY name, key ORDER BY seq DESC) AS rn
                             FROM registry_history WHERE kind = 'alias'
-                        ) WHERE rn = 1 AND to_value IS NOT NULL
+                        ) AS latest WHERE rn = 1 AND to_value IS NOT NULL
                         """, "SELECT name, alias, version FROM model_aliases")
                 ),
                 (
@@ -244,7 +244,7 @@ extension SQLMetadataStore {
                             SELECT run_pk, key, value, is_nan, timestamp, step, ROW_NUMBER() OVER (
                                 PARTITION BY run_pk, key ORDER BY step DESC, timestamp DESC, is_nan DESC, value DESC) AS rn
                             FROM metrics
-                        ) WHERE rn = 1
+                        ) AS latest WHERE rn = 1
                         """, "SELECT run_pk, key, value, is_nan, timestamp, step FROM latest_metrics")
                 ),
             ]

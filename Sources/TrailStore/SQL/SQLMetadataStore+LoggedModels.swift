@@ -101,8 +101,8 @@ extension ApplyContext {
         let pk = try SQLMetadataStore.loggedModelPK(id, in: db)
         let existing = try db.cachedStatement(
             sql: """
-                SELECT 1 FROM logged_model_metrics WHERE model_pk = ? AND key = ? AND timestamp = ? AND step = ? AND is_nan = ? AND value IS ?
-                    AND run_id IS ? AND dataset_name IS ? AND dataset_digest IS ?
+                SELECT 1 FROM logged_model_metrics WHERE model_pk = ? AND key = ? AND timestamp = ? AND step = ? AND is_nan = ? AND value IS NOT DISTINCT FROM ?
+                    AND run_id IS NOT DISTINCT FROM ? AND dataset_name IS NOT DISTINCT FROM ? AND dataset_digest IS NOT DISTINCT FROM ?
                 """)
         let insert = try db.cachedStatement(
             sql: """
@@ -311,11 +311,11 @@ extension SQLMetadataStore {
 
     /// Every registered model and every version, for in-memory search (registries are small).
     public func allRegisteredModels() async throws -> [RegisteredModel] {
-        try await read { db in try Self.registeredModels(db, where: "1 ORDER BY name", []) }
+        try await read { db in try Self.registeredModels(db, where: "1 = 1 ORDER BY name", []) }
     }
 
     public func allModelVersions() async throws -> [ModelVersion] {
-        try await read { db in try Self.modelVersions(db, where: "1 ORDER BY name, version DESC", []) }
+        try await read { db in try Self.modelVersions(db, where: "1 = 1 ORDER BY name, version DESC", []) }
     }
 
     /// Current tags of every registered model and version, keyed by (name, version; 0 = model).

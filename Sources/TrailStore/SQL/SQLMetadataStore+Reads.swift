@@ -10,6 +10,7 @@ extension SQLMetadataStore {
         } catch where engine.isUnavailable(error) {
             throw TrailError(.temporarilyUnavailable, "the metadata database cannot be reached; try again", cause: error)
         } catch {
+            if ProcessInfo.processInfo.environment["TRAIL_DEBUG_SQL"] != nil { print("SQL error: \(PostgresErrorText.describe(error)) \(String(reflecting: error).prefix(2000))") }
             throw TrailError(.internalError, "the metadata store failed to read", cause: error)
         }
     }

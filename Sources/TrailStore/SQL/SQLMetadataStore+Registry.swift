@@ -8,7 +8,7 @@ extension SQLMetadataStore {
 
     public func registeredModels(maxResults: Int, offset: Int) async throws -> Page<RegisteredModel> {
         try await read { db in
-            let models = try Self.registeredModels(db, where: "1 ORDER BY name LIMIT ? OFFSET ?", [min(maxResults, 1_000_000) + 1, offset])
+            let models = try Self.registeredModels(db, where: "1 = 1 ORDER BY name LIMIT ? OFFSET ?", [min(maxResults, 1_000_000) + 1, offset])
             return Page(
                 items: Array(models.prefix(maxResults)),
                 nextPageToken: models.count > maxResults ? PageToken.encode(offset: offset + maxResults) : nil)
@@ -82,7 +82,7 @@ extension SQLMetadataStore {
     public func policy(name: String, target: String) async throws -> (version: Int64, document: String)? {
         try await read { db in
             try SQLRow.fetchOne(
-                db, sql: "SELECT version, document FROM policies WHERE name = ? AND target = ? COLLATE NOCASE ORDER BY seq DESC LIMIT 1",
+                db, sql: "SELECT version, document FROM policies WHERE name = ? AND lower(target) = lower(?) ORDER BY seq DESC LIMIT 1",
                 arguments: [name, target]
             ).map { (version: $0[0], document: $0[1]) }
         }
@@ -96,7 +96,7 @@ extension SQLMetadataStore {
                 sql: """
                     SELECT m.key, MAX(m.event_index) FROM metrics m JOIN latest_metrics l
                       ON l.run_pk = m.run_pk AND l.key = m.key AND l.step = m.step AND l.timestamp = m.timestamp AND l.is_nan = m.is_nan
-                     AND (l.is_nan = 1 OR l.value IS m.value)
+                     AND (l.is_nan = 1 OR l.value IS NOT DISTINCT FROM m.value)
                     WHERE m.run_pk = ? GROUP BY m.key
                     """, arguments: [pk])
             return Dictionary(rows.map { ($0[0] as String, $0[1] as Int64) }, uniquingKeysWith: { a, _ in a })
@@ -135,7 +135,7 @@ extension SQLMetadataStore {
     public func policyEvent(name: String, target: String, version: Int64) async throws -> Int64? {
         try await read { db in
             try Int64.fetchOne(
-                db, sql: "SELECT event_index FROM policies WHERE name = ? AND target = ? COLLATE NOCASE AND version = ? ORDER BY seq LIMIT 1",
+                db, sql: "SELECT event_index FROM policies WHERE name = ? AND lower(target) = lower(?) AND version = ? ORDER BY seq LIMIT 1",
                 arguments: [name, target, version])
         }
     }
@@ -146,7 +146,7 @@ extension SQLMetadataStore {
                 db,
                 sql: """
                     SELECT p.document FROM policies p
-                    WHERE p.seq = (SELECT MAX(q.seq) FROM policies q WHERE q.name = p.name AND q.target = p.target COLLATE NOCASE)
+                    WHERE p.seq = (SELECT MAX(q.seq) FROM policies q WHERE q.name = p.name AND lower(q.target) = lower(p.target))
                     """)
         }
     }

@@ -83,7 +83,7 @@ extension SQLMetadataStore {
         try await read { db in
             try String.fetchAll(
                 db,
-                sql: "SELECT DISTINCT r.run_id FROM dataset_inputs d JOIN runs r ON r.pk = d.run_pk WHERE d.digest = ? ORDER BY r.start_time",
+                sql: "SELECT r.run_id FROM runs r WHERE r.pk IN (SELECT run_pk FROM dataset_inputs WHERE digest = ?) ORDER BY r.start_time, r.run_id",
                 arguments: [datasetDigest]
             ).compactMap { try? RunID(parsing: $0) }
         }
@@ -96,7 +96,7 @@ extension SQLMetadataStore {
             try SQLRow.fetchAll(
                 db,
                 sql: """
-                    SELECT (time / ?) * ?, SUM(outcome = 'ok'), SUM(outcome != 'ok') FROM predictions
+                    SELECT (time / ?) * ?, SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END), SUM(CASE WHEN outcome != 'ok' THEN 1 ELSE 0 END) FROM predictions
                     WHERE deployment_id = ? AND model_name = ? AND model_version = ?
                     GROUP BY 1 ORDER BY 1
                     """, arguments: [max(1, bucketMillis), max(1, bucketMillis), deploymentID, modelName, modelVersion]

@@ -46,6 +46,18 @@ public final class SQLMetadataStore: MetadataStore {
         self.init(engine: try SQLiteEngine(path: path, durability: durability))
     }
 
+    /// Connects to the PostgreSQL store at `location` and runs pending migrations.
+    public convenience init(postgres location: PostgresLocation) async throws {
+        do {
+            self.init(engine: try await PostgresEngine(location: location))
+        } catch let error as TrailError {
+            throw error
+        } catch {
+            throw TrailError(
+                PostgresErrorText.isConnectionFailure(error) ? .temporarilyUnavailable : .internalError, "cannot open the PostgreSQL store at \(location): \(PostgresErrorText.describe(error))", cause: error)
+        }
+    }
+
     // MARK: - The one write path
 
     /// Runs `body` in the engine's read-write transaction, mapping errors to `TrailError`.
@@ -59,6 +71,7 @@ public final class SQLMetadataStore: MetadataStore {
         } catch where engine.isUnavailable(error) {
             throw TrailError(.temporarilyUnavailable, "the metadata database cannot be reached; try again", cause: error)
         } catch {
+            if ProcessInfo.processInfo.environment["TRAIL_DEBUG_SQL"] != nil { print("SQL error: \(PostgresErrorText.describe(error)) \(String(reflecting: error).prefix(2000))") }
             throw TrailError(.internalError, "the metadata store failed to \(what)", cause: error)
         }
     }

@@ -1,0 +1,136 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import TrailStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Several `trail server` processes on one PostgreSQL database write one ledger: a sequencer in
+/// the database (an advisory lock inside each write's transaction) keeps it gapless with one
+/// Merkle tree, whichever replica writes or signs a checkpoint.
+@Suite("Replicas: one ledger across servers", .enabled(if: ProcessInfo.processInfo.environment["TRAIL_TEST_POSTGRES"] != nil))
+struct ReplicaTests {
+    typealias CLI = CLIEndToEndTests
+
+    static func startServer(home: URL, port: Int, store: String) throws -> Process {
+        let server = Process()
+        server.executableURL = CLI.binary
+        server.arguments = ["server", "--port", String(port), "--local-only"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRAIL_HOME"] = home.path
+        environment["TRAIL_STORE"] = store
+        server.environment = environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        for _ in 0..<150 {
+            Thread.sleep(forTimeInterval: 0.1)
+            if !server.isRunning { break }
+            if (try? CLI.trail(["experiments", "list"], home: CLI.temporaryHome(), server: "http://127.0.0.1:\(port)"))?.status == 0 { break }
+        }
+        return server
+    }
+
+    static func post(_ client: HTTPClient, _ url: String, _ body: String) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 24)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
+    /// 3 replicas, 32 concurrent writers spread over them, one replica killed with SIGKILL
+    /// mid-load: no acknowledged write is lost, the ledger has no gap, and it verifies.
+    @Test func threeReplicasWriteOneLedgerAndAKilledOneLosesNothingAcknowledged() async throws {
+        let server = try PostgresLocation(try #require(ProcessInfo.processInfo.environment["TRAIL_TEST_POSTGRES"]))
+        let database = "trail_replicas_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12))"
+        try await server.createDatabase(database)
+        let password = server.password.map { ":\($0)" } ?? ""
+        let store = "postgres://\(server.user)\(password)@\(server.host):\(server.port)/\(database)?sslmode=disable"
+
+        // The first home makes the log key and the privacy salt; every replica has the same ones.
+        let homes = (0..<3).map { _ in CLI.temporaryHome() }
+        let first = try CLI.trail(["experiments", "list"], home: homes[0], environment: ["TRAIL_STORE": store])
+        #expect(first.status == 0, "\(first.stderr)")
+        for home in homes.dropFirst() {
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: homes[0].appendingPathComponent("keys"), to: home.appendingPathComponent("keys"))
+        }
+        let ports = (0..<3).map { _ in CLI.freePort() }
+        var servers: [Process] = []
+        for (home, port) in zip(homes, ports) { servers.append(try Self.startServer(home: home, port: port, store: store)) }
+        defer { for server in servers where server.isRunning { server.terminate() } }
+        #expect(servers.allSatisfy { $0.isRunning }, "every replica started")
+
+        let client = HTTPClient.shared
+        let urls = ports.map { "http://127.0.0.1:\($0)/api/2.0/mlflow" }
+        // One run per writer, created through the replica it starts on.
+        var runs: [String] = []
+        for writer in 0..<32 {
+            let created = try await Self.post(client, "\(urls[writer % 3])/runs/create", #"{"experiment_id": "0", "run_name": "w\#(writer)"}"#)
+            #expect(created.status == 200, "\(created.body)")
+            let json = try JSONSerialization.jsonObject(with: Data(created.body.utf8)) as? [String: Any]
+            runs.append(try #require(((json?["run"] as? [String: Any])?["info"] as? [String: Any])?["run_id"] as? String))
+        }
+
+        let acknowledged = AcknowledgedKeys()
+        let victim = servers[2].processIdentifier
+        let killed = ports[2]
+        let runIDs = runs
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<32 {
+                group.addTask {
+                    var replica = writer % 3
+                    for point in 0..<40 {
+                        let key = "w\(writer)_\(point)"
+                        let body = #"{"run_id": "\#(runIDs[writer])", "key": "\#(key)", "value": \#(point), "timestamp": \#(1000 + point), "step": \#(point)}"#
+                        // A write that was not answered 200 is not acknowledged; the writer moves on to the next replica.
+                        if let result = try? await Self.post(client, "\(urls[replica])/runs/log-metric", body), result.status == 200 {
+                            acknowledged.add("\(runIDs[writer])/\(key)")
+                        } else {
+                            replica = (replica + 1) % 3
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(1500))
+                kill(victim, SIGKILL)
+            }
+            try await group.waitForAll()
+        }
+        servers[2].waitUntilExit()
+        #expect(servers[2].terminationReason == .uncaughtSignal, "replica on port \(killed) was killed mid-load")
+        #expect(servers[0].isRunning && servers[1].isRunning)
+
+        let keys = acknowledged.keys
+        #expect(keys.count > 32 * 20, "most writes were acknowledged (\(keys.count))")
+        // Every acknowledged point is in the record, read back through a surviving replica.
+        var stored = Set<String>()
+        for run in runs {
+            var request = HTTPClientRequest(url: "\(urls[1])/runs/get?run_id=\(run)")
+            request.method = .GET
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 1 << 24)
+            let json = try JSONSerialization.jsonObject(with: Data(String(buffer: body).utf8)) as? [String: Any]
+            let metrics = ((json?["run"] as? [String: Any])?["data"] as? [String: Any])?["metrics"] as? [[String: Any]] ?? []
+            for metric in metrics { if let key = metric["key"] as? String { stored.insert("\(run)/\(key)") } }
+        }
+        #expect(Set(keys).isSubset(of: stored), "lost: \(Set(keys).subtracting(stored).sorted().prefix(10))")
+
+        // One gapless ledger with one tree: verify reads it all (every leaf, node, checkpoint,
+        // whichever replica signed it), from a home that did not serve at all.
+        let auditor = CLI.temporaryHome()
+        try FileManager.default.createDirectory(at: auditor, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: homes[0].appendingPathComponent("keys"), to: auditor.appendingPathComponent("keys"))
+        let verified = try CLI.trail(["ledger", "verify", "--json"], home: auditor, environment: ["TRAIL_STORE": store])
+        #expect(verified.status == 0, "\(verified.stdout.prefix(2000))\(verified.stderr)")
+        let report = try verified.json()
+        #expect((report["events"] as? Int ?? 0) >= 32 + keys.count, "\(verified.stdout.prefix(500))")
+    }
+}

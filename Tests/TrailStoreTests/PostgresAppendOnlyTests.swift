@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import TrailCore
+@testable import TrailStore
+
+/// On PostgreSQL the database itself refuses to change a fact: every UPDATE, DELETE and
+/// TRUNCATE of an append-only table fails in a trigger, whoever connects.
+@Suite("PostgreSQL: facts are append-only in the database", .enabled(if: StoreBackend.postgresServer != nil))
+struct PostgresAppendOnlyTests {
+    @Test func updatesDeletesAndTruncatesOfFactsAreRefused() async throws {
+        let store = try await StoreBackend.postgres.make()
+        let experiment = try await Fixtures.createExperiment(store, "kept")
+        let run = try await Fixtures.createRun(store, experiment)
+        try await Fixtures.log(store, run, metrics: [Metric(key: "m", value: 1, timestampMillis: 1, step: 0)], params: [Param(key: "p", value: "v")],
+            tags: [TrailCore.Tag(key: "t", value: "1")])
+        let before = try await store.eventCount()
+        let statements = [
+            "UPDATE ledger_events SET action = 'x'", "DELETE FROM ledger_events", "TRUNCATE ledger_events CASCADE",
+            "UPDATE merkle_nodes SET hash = hash", "DELETE FROM state_history", "UPDATE params SET value = 'w'", "DELETE FROM metrics",
+            "UPDATE run_tag_history SET value = 'x'",
+        ]
+        for sql in statements {
+            // Every table here has rows (a row trigger fires per row), and TRUNCATE has a statement trigger.
+            let error = await #expect(throws: (any Error).self, "\(sql)") { try await store.engine.write { db in try db.execute(sql: sql) } }
+            guard let error else { continue }
+            #expect(PostgresErrorText.describe(error).contains("append-only"), "\(sql): \(PostgresErrorText.describe(error))")
+        }
+        #expect(try await store.eventCount() == before)
+        #expect(try await store.run(id: run)?.params.first?.value == "v")
+    }
+
+    @Test func theAddressIsCheckedAndThePasswordNeverShown() throws {
+        let location = try PostgresLocation("postgres://alice:s3cret@db.example:6543/trail?sslmode=require&pool=4")
+        #expect(location.description == "postgres://alice@db.example:6543/trail")
+        #expect(location.password == "s3cret" && location.poolSize == 4 && location.sslMode == .require)
+        for bad in [
+            "mysql://a@h/db", "postgres://h/db", "postgres://a@h", "postgres://a@h:70000/db", "postgres://a@h/db?sslmode=maybe",
+            "postgres://a@h/db?pool=0", "postgres://a@h/db?pool=201", "postgres://a@h/db?options=-c", "postgres://a@/db",
+        ] {
+            let error = #expect(throws: TrailError.self, "\(bad)") { _ = try PostgresLocation(bad) }
+            #expect(error?.field == "store")
+        }
+    }
+}
