@@ -133,4 +133,40 @@ struct ReplicaTests {
         let report = try verified.json()
         #expect((report["events"] as? Int ?? 0) >= 32 + keys.count, "\(verified.stdout.prefix(500))")
     }
+
+    /// `trail migrate` moves the demo's home into PostgreSQL and back; each time the full verify
+    /// passes on the target (every old checkpoint against the copied tree: the same roots).
+    @Test func theDemoHomeRoundTripsThroughPostgreSQL() async throws {
+        let server = try PostgresLocation(try #require(ProcessInfo.processInfo.environment["TRAIL_TEST_POSTGRES"]))
+        let database = "trail_demo_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12))"
+        try await server.createDatabase(database)
+        let password = server.password.map { ":\($0)" } ?? ""
+        let store = "postgres://\(server.user)\(password)@\(server.host):\(server.port)/\(database)?sslmode=disable"
+        let home = CLI.temporaryHome()
+        #expect(try CLI.trail(["demo", "--json"], home: home).status == 0)
+        let before = try CLI.trail(["ledger", "verify", "--json"], home: home).json()
+        let events = try #require(before["events"] as? Int)
+
+        let there = try CLI.trail(["migrate", "--to", store, "--json"], home: home)
+        #expect(there.status == 0, "\(there.stdout)\(there.stderr)")
+        let moved = try there.json()
+        // Every event so far, the verify's own record of itself included.
+        #expect((moved["migration"] as? [String: Any])?["events"] as? Int == events + 1)
+        #expect((moved["verify"] as? [String: Any])?["ok"] as? Bool == true, "\(there.stdout.prefix(1500))")
+        #expect((moved["verify"] as? [String: Any])?["checkpoints"] as? Int ?? 0 >= before["checkpoints"] as? Int ?? 1)
+        // The home now reads PostgreSQL without the flag (the password from PGPASSWORD).
+        let trace = try CLI.trail(["trace", "model", "breast_cancer_classifier@production", "--json"], home: home, environment: ["PGPASSWORD": server.password ?? ""])
+        #expect(trace.status == 0, "\(trace.stderr)")
+
+        try FileManager.default.moveItem(at: home.appendingPathComponent("trail.sqlite"), to: home.appendingPathComponent("trail.sqlite.before"))
+        for suffix in ["-wal", "-shm"] {
+            try? FileManager.default.moveItem(at: home.appendingPathComponent("trail.sqlite\(suffix)"), to: home.appendingPathComponent("trail.sqlite.before\(suffix)"))
+        }
+        let back = try CLI.trail(["migrate", "--to", "sqlite", "--json"], home: home, environment: ["PGPASSWORD": server.password ?? ""])
+        #expect(back.status == 0, "\(back.stdout)\(back.stderr)")
+        #expect((try back.json()["verify"] as? [String: Any])?["ok"] as? Bool == true)
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("store.json").path))
+        let after = try CLI.trail(["ledger", "verify", "--json"], home: home).json()
+        #expect(after["ok"] as? Bool == true && (after["events"] as? Int ?? 0) > events)
+    }
 }

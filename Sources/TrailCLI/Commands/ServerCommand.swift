@@ -83,10 +83,14 @@ struct ServerCommand: AsyncParsableCommand {
                 scheduledVerify.cancel()
             }
             if options.json {
-                Output.printJSON(["listening": "http://\(config.host):\(config.port)", "home": home.url.path, "blobs": home.tracking.blobs.location])
+                Output.printJSON([
+                    "listening": "http://\(config.host):\(config.port)", "home": home.url.path, "blobs": home.tracking.blobs.location,
+                    "store": home.store.location,
+                ])
             } else {
                 print("ModelTrail \(TrailVersion.current) serving http://\(config.host):\(config.port)  (home: \(home.url.path))")
                 print("ledger public key: \(home.ledger.verifierKey)")
+                print("metadata: \(home.store.location)")
                 print("blobs: \(home.tracking.blobs.location)")
                 if config.localOnly {
                     print("local-only: requests without a token act as \(config.localActor) with every role")

@@ -20,7 +20,7 @@ public struct TrailCommand: AsyncParsableCommand {
             LineageCommand.self, DriftCommand.self,
             ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, ApproveCommand.self,
             RejectCommand.self, AttestCommand.self, KeysCommand.self, UsersCommand.self,
-            TokensCommand.self, LedgerCommand.self, WitnessCommand.self, MigrateCommand.self,
+            TokensCommand.self, LedgerCommand.self, WitnessCommand.self, MigrateCommand.self, StoreCommand.self,
         ]
     )
 

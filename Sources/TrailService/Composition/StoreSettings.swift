@@ -90,3 +90,60 @@ extension StoreSettings {
         return StoreSettings(uri: uri + "?sslmode=disable", environment: [:])
     }
 }
+
+extension TrailHome {
+    /// Moves the home's metadata between SQLite (`HOME/trail.sqlite`) and PostgreSQL (`uri`, nil
+    /// for SQLite), keeping every ledger leaf, Merkle node, checkpoint and cosignature byte for
+    /// byte: one transaction copies every table into the empty target, the move is recorded
+    /// there as one `store.migrate` event, and the home's record switches to the target. The
+    /// source is left as it was (nothing is deleted). Run with the server stopped.
+    public func migrateStore(
+        to uri: String?, environment: [String: String] = ProcessInfo.processInfo.environment, actor: Actor,
+        progress: (@Sendable (String, Int) -> Void)? = nil
+    ) async throws -> StoreCopyReport {
+        let recordPath = url.appendingPathComponent("store.json")
+        let sqlitePath = url.appendingPathComponent("trail.sqlite")
+        let target: SQLMetadataStore
+        let targetName: String
+        var location: PostgresLocation?
+        if let uri {
+            guard PostgresLocation.isPostgres(uri) else {
+                throw TrailError.invalid("to", "expected postgres://user:password@host:port/database, or 'sqlite'")
+            }
+            var named = try PostgresLocation(uri, field: "to")
+            if named.password == nil { named.password = environment["PGPASSWORD"] }
+            guard store.backend == "sqlite" else {
+                throw TrailError.invalid("to", "this home's metadata is already in PostgreSQL; migrate to 'sqlite' first")
+            }
+            target = try await SQLMetadataStore(postgres: named)
+            targetName = named.description
+            location = named
+        } else {
+            guard store.backend == "postgres" else { throw TrailError.invalid("to", "this home's metadata is already in SQLite") }
+            guard !FileManager.default.fileExists(atPath: sqlitePath.path) else {
+                throw TrailError.invalid("to", "\(sqlitePath.path) exists (the copy this home was migrated from?); move it away first")
+            }
+            target = try SQLMetadataStore(path: sqlitePath.path)
+            targetName = sqlitePath.path
+        }
+        let report = try await store.copyAll(to: target, progress: progress)
+        try await target.record(
+            EventDraft(
+                action: "store.migrate", actor: actor, timeMillis: Int64(Date().timeIntervalSince1970 * 1000),
+                subject: Subject(type: "store", id: targetName),
+                facts: .object([
+                    "from": .string(report.from), "to": .string(report.to), "tables": .int(Int64(report.tables)),
+                    "rows": .int(Int64(report.rows)), "events": .int(report.events),
+                ])))
+        do {
+            if let location {
+                try JSONEncoder().encode(StoreSettings.Record(store: location.description)).write(to: recordPath, options: .atomic)
+            } else {
+                try FileManager.default.removeItem(at: recordPath)
+            }
+        } catch {
+            throw TrailError(.internalError, "the metadata was copied but the home's store record could not be switched", cause: error)
+        }
+        return report
+    }
+}

@@ -15,6 +15,8 @@ public struct TrailHome: Sendable {
     public let identity: IdentityService
     public let ledger: LedgerService
     public let keyPath: URL
+    /// The metadata store itself (SQLite in the home, or PostgreSQL).
+    public let store: SQLMetadataStore
 
     /// Lineage: what stands behind a model, link by link, with proofs.
     public var lineage: LineageService { LineageService(tracking: tracking, registry: registry, ledger: ledger) }
@@ -54,6 +56,19 @@ public struct TrailHome: Sendable {
         try await tracking.ensureDefaultExperiment()
         return TrailHome(
             url: url, tracking: tracking, registry: RegistryService(store: store, blobs: blobs, clock: clock),
-            identity: IdentityService(store: store, clock: clock), ledger: ledger, keyPath: keyPath)
+            identity: IdentityService(store: store, clock: clock), ledger: ledger, keyPath: keyPath, store: store)
+    }
+}
+
+extension TrailHome {
+    /// PostgreSQL: grants `role` what a serving `trail server` needs (SELECT and INSERT on the
+    /// facts; no UPDATE, DELETE or TRUNCATE on them), recorded as one `store.grant` event.
+    public func grantServingRole(_ role: String, actor: Actor) async throws -> (facts: [String], others: [String]) {
+        let granted = try await store.grantServingRole(role)
+        try await ledger.recordAccess(
+            action: "store.grant", subject: Subject(type: "store", id: role),
+            facts: ["role": .string(role), "insert_only_tables": .int(Int64(granted.facts.count)), "other_tables": .int(Int64(granted.others.count))],
+            actor: actor)
+        return granted
     }
 }

@@ -377,14 +377,78 @@ enum PostgresSQL {
 
 /// A PostgresNIO error in words (its own description hides the server's message).
 enum PostgresErrorText {
+    /// The code an opening error gets: the connection failing is temporary; a refused login or a
+    /// missing database is the operator's to fix (the address); anything else is internal.
+    static func code(opening error: any Error) -> ErrorCode {
+        if let error = error as? PSQLError, error.code == .authMechanismRequiresPassword || error.code == .unsupportedAuthMechanism {
+            return .unauthenticated
+        }
+        if isConnectionFailure(error) { return .temporarilyUnavailable }
+        if let error = error as? PSQLError {
+            if let state = error.serverInfo?[.sqlState] {
+                if state.hasPrefix("28") { return .unauthenticated }
+                if state == "3D000" { return .resourceDoesNotExist }
+                if state == "42501" { return .permissionDenied }
+            }
+        }
+        return .internalError
+    }
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {
                 return "\(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
             }
+            if error.code == .authMechanismRequiresPassword {
+                return "the server asks for a password: put it in the address (postgres://user:password@…) or in PGPASSWORD"
+            }
             if let underlying = error.underlying { return "\(error.code): \(underlying)" }
             return "\(error.code)"
         }
         return "\(error)"
+    }
+}
+
+extension PostgresEngine {
+    /// Grants `role` what a serving `trail server` needs and no more: SELECT and INSERT on every
+    /// fact table (those with an append-only trigger), SELECT, INSERT, UPDATE and DELETE on the
+    /// entity and projection tables (whose every state is also a fact, checked by `ledger verify`),
+    /// SELECT on `trail_migrations`, and the sequences. UPDATE, DELETE and TRUNCATE on facts are
+    /// revoked, and the role does not own the tables, so it cannot drop a trigger either.
+    /// Run as the tables' owner. Returns the fact tables and the other tables.
+    func grantServingRole(_ role: String) async throws -> (facts: [String], others: [String]) {
+        guard let first = role.unicodeScalars.first, first == "_" || ("a"..."z").contains(first), role.utf8.count <= 63,
+            role.unicodeScalars.allSatisfy({ $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) })
+        else {
+            throw TrailError.invalid("role", "a role name is 1–63 lower-case ASCII letters, digits or underscores, not starting with a digit")
+        }
+        return try await Self.onThread { [pool] in
+            try pool.transaction(begin: "BEGIN") { db in
+                let facts = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                        WHERE t.tgname LIKE '%\\_append\\_only' AND c.relnamespace = current_schema()::regnamespace ORDER BY 1
+                        """)
+                let tables = try String.fetchAll(db, sql: "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")
+                let others = tables.filter { !facts.contains($0) && $0 != "trail_migrations" }
+                try db.execute(sql: "GRANT USAGE ON SCHEMA \"\(try Self.currentSchema(db))\" TO \(role)")
+                for table in facts {
+                    try db.execute(sql: "REVOKE UPDATE, DELETE, TRUNCATE ON \(table) FROM \(role)")
+                    try db.execute(sql: "GRANT SELECT, INSERT ON \(table) TO \(role)")
+                }
+                for table in others { try db.execute(sql: "GRANT SELECT, INSERT, UPDATE, DELETE ON \(table) TO \(role)") }
+                try db.execute(sql: "GRANT SELECT ON trail_migrations TO \(role)")
+                try db.execute(sql: "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA \"\(try Self.currentSchema(db))\" TO \(role)")
+                return (facts, others)
+            }
+        }
+    }
+
+    static func currentSchema(_ db: any SQLDatabase) throws -> String {
+        guard let schema = try String.fetchOne(db, sql: "SELECT current_schema()"),
+            schema.unicodeScalars.allSatisfy({ $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) })
+        else { throw TrailError(.internalError, "the PostgreSQL schema has an unexpected name") }
+        return schema
     }
 }

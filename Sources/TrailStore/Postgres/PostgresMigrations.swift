@@ -13,7 +13,10 @@ enum PostgresMigrations {
         defer { pool.checkin(connection, reusable: reusable) }
         _ = try db.run(sql: "SELECT pg_advisory_lock(?)", arguments: [.int64(PostgresEngine.migrationLock)])
         defer { _ = try? db.run(sql: "SELECT pg_advisory_unlock(?)", arguments: [.int64(PostgresEngine.migrationLock)]) }
-        _ = try db.run(sql: "CREATE TABLE IF NOT EXISTS trail_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", arguments: [])
+        // A serving role without CREATE on the schema reads the record; only the owner creates it.
+        if try db.run(sql: "SELECT to_regclass('trail_migrations') IS NULL", arguments: []).first?[0] as Bool? ?? true {
+            _ = try db.run(sql: "CREATE TABLE trail_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", arguments: [])
+        }
         let applied = Set(try db.run(sql: "SELECT id FROM trail_migrations", arguments: []).compactMap { $0[0] as String? })
         let known = Set(StoreSchema.migrations.map(\.id))
         if let unknown = applied.subtracting(known).sorted().last {

@@ -20,6 +20,13 @@ public final class SQLMetadataStore: MetadataStore {
         self.engine = engine
     }
 
+    /// Where the metadata is: the SQLite file, or the PostgreSQL address without its password.
+    public var location: String {
+        if let engine = engine as? PostgresEngine { return engine.location.description }
+        if let engine = engine as? SQLiteEngine { return engine.pool.path }
+        return backend
+    }
+
     /// Which backend this is: "sqlite" or "postgres".
     public var backend: String {
         switch engine.dialect {
@@ -54,7 +61,22 @@ public final class SQLMetadataStore: MetadataStore {
             throw error
         } catch {
             throw TrailError(
-                PostgresErrorText.isConnectionFailure(error) ? .temporarilyUnavailable : .internalError, "cannot open the PostgreSQL store at \(location): \(PostgresErrorText.describe(error))", cause: error)
+                PostgresErrorText.code(opening: error), "cannot open the PostgreSQL store at \(location): \(PostgresErrorText.describe(error))", cause: error)
+        }
+    }
+
+    /// PostgreSQL only: grants `role` what a serving `trail server` needs, and no UPDATE, DELETE
+    /// or TRUNCATE on any fact table (see `docs/deploy.md`). Run as the tables' owner.
+    public func grantServingRole(_ role: String) async throws -> (facts: [String], others: [String]) {
+        guard let engine = engine as? PostgresEngine else {
+            throw TrailError.invalid("store", "roles and grants are PostgreSQL's; this store is SQLite")
+        }
+        do {
+            return try await engine.grantServingRole(role)
+        } catch let error as TrailError {
+            throw error
+        } catch {
+            throw TrailError(.internalError, "cannot grant \(role): \(PostgresErrorText.describe(error))", cause: error)
         }
     }
 
