@@ -18,6 +18,34 @@ struct MetadataStoreConformanceTests {
         #expect(try await store.eventCount() == 2, "the refused duplicate wrote no event")
     }
 
+    /// Values at every length the service allows are stored and read back on every backend,
+    /// incompressible ones included (PostgreSQL's index entries hold about 2.7 kB).
+    @Test(arguments: StoreBackend.allCases)
+    func valuesAtTheLimitsAreStored(_ backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        var random = SystemRandomNumberGenerator()
+        func noise(_ count: Int, from alphabet: [Character]) -> String { String((0..<count).map { _ in alphabet.randomElement(using: &random)! }) }
+        let ascii = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        let wide = Array("😀🙈🦊🐙🌵🍄🎲🧪𝔘𝔫𝔦𝔠𝔬𝔡𝔢")
+        let name = noise(Limits.maxExperimentNameLength / 2, from: wide)  // 4 bytes each
+        let experiment = try await Fixtures.createExperiment(store, name)
+        let run = try await Fixtures.createRun(store, experiment)
+        let key = noise(Limits.maxKeyLength / 2, from: wide)
+        let value = noise(Limits.maxParamValueLength, from: ascii)
+        let tag = noise(Limits.maxTagValueLength / 2, from: wide)
+        try await Fixtures.log(
+            store, run, metrics: [Metric(key: key, value: 1, timestampMillis: 1, step: 0)], params: [Param(key: key, value: value), Param(key: "p", value: value)],
+            tags: [TrailCore.Tag(key: key, value: tag)])
+        let stored = try #require(try await store.run(id: run))
+        #expect(Set(stored.params) == [Param(key: key, value: value), Param(key: "p", value: value)])
+        #expect(stored.tags.first { $0.key == key }?.value == tag)
+        #expect(stored.metrics.first?.key == key)
+        #expect(try await store.experiment(named: name)?.id == experiment)
+        let found = try await store.searchRuns(
+            RunQuery(experimentIDs: [experiment], filter: try RunFilter(parsing: "params.p = '\(value)'")))
+        #expect(found.items.map(\.info.runID) == [run])
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func everyCommittedBatchAppendsExactlyOneGaplessEvent(_ backend: StoreBackend) async throws {
         let store = try await backend.make()

@@ -38,9 +38,13 @@ public enum Limits {
         }
     }
 
+    /// Lengths count Unicode code points, as MLflow's Python `len()` does, so a limit also bounds
+    /// the bytes (at most 4 per code point): one "character" made of a base and a thousand
+    /// combining marks is a thousand and one, not one.
     public static func checkLength(_ value: String, max: Int, field: String) throws {
-        guard value.count <= max else {
-            throw TrailError.invalid(field, "value is \(value.count) characters long; the limit is \(max)")
+        let length = value.unicodeScalars.count
+        guard length <= max else {
+            throw TrailError.invalid(field, "value is \(length) characters long; the limit is \(max)")
         }
     }
 

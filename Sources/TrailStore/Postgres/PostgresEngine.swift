@@ -81,6 +81,9 @@ final class PostgresEngine: SQLEngine, @unchecked Sendable {
     }
 
     func isUnavailable(_ error: any Error) -> Bool { PostgresErrorText.isConnectionFailure(error) }
+
+    /// SQLSTATE 54000 (program_limit_exceeded): "index row size … exceeds … maximum".
+    func isTooLargeToIndex(_ error: any Error) -> Bool { (error as? PSQLError)?.serverInfo?[.sqlState] == "54000" }
 }
 
 extension PostgresErrorText {

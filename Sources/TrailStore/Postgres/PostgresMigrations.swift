@@ -77,6 +77,11 @@ enum PostgresMigrations {
             (#"\bTEXT\b"#, #"TEXT COLLATE "C""#),
             (#"\)\s*WITHOUT ROWID"#, ")"),
         ]
+        // A B-tree entry holds at most about 2.7 kB: param and tag values (up to 6,000 and 8,000
+        // characters) are found by key, then compared, rather than indexed.
+        for table in ["params", "run_tags"] {
+            text = text.replacingOccurrences(of: "CREATE INDEX \(table)_key_value ON \(table)(key, value)", with: "CREATE INDEX \(table)_key_value ON \(table)(key)")
+        }
         for (pattern, template) in replacements {
             text = text.replacingOccurrences(of: pattern, with: template, options: .regularExpression)
         }

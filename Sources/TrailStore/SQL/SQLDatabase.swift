@@ -248,4 +248,6 @@ protocol SQLEngine: Sendable {
     func isUniqueViolation(_ error: any Error) -> Bool
     /// An error that says the request could not be served now (the database is unreachable).
     func isUnavailable(_ error: any Error) -> Bool
+    /// A value too long for an index entry (PostgreSQL's B-tree entries hold about 2.7 kB).
+    func isTooLargeToIndex(_ error: any Error) -> Bool
 }

@@ -92,6 +92,8 @@ public final class SQLMetadataStore: MetadataStore {
             throw TrailError(.resourceAlreadyExists, "the name is already taken", cause: error)
         } catch where engine.isUnavailable(error) {
             throw TrailError(.temporarilyUnavailable, "the metadata database cannot be reached; try again", cause: error)
+        } catch where engine.isTooLargeToIndex(error) {
+            throw TrailError.invalid("request", "a name, key or path in this request is too long for the database to index; shorten it")
         } catch {
             if ProcessInfo.processInfo.environment["TRAIL_DEBUG_SQL"] != nil { print("SQL error: \(PostgresErrorText.describe(error)) \(String(reflecting: error).prefix(2000))") }
             throw TrailError(.internalError, "the metadata store failed to \(what)", cause: error)

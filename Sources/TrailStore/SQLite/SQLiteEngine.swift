@@ -56,6 +56,8 @@ struct SQLiteEngine: SQLEngine {
     }
 
     func isUnavailable(_ error: any Error) -> Bool { false }
+
+    func isTooLargeToIndex(_ error: any Error) -> Bool { false }
 }
 
 /// A GRDB connection inside its transaction, as the store's `SQLDatabase`.
