@@ -2,6 +2,12 @@
 artifact proxy, --workers 1) one after the other on this machine, samples each server's resident
 memory (its whole process tree) while the workload runs, and prints one JSON object with both
 sides, the ratios and the targets, then the same as a Markdown table on stderr.
+
+With BENCH_POSTGRES=postgres://user:password@host:port/db (a role that may CREATE DATABASE), both
+servers keep their metadata in PostgreSQL instead, each in a new database on that server
+(ModelTrail with --store, MLflow with --backend-store-uri postgresql://…; psycopg2-binary is
+installed into the venv on first use). Each side's server CPU seconds (its process tree, from
+/proc) over the whole workload are reported too.
 """
 import json
 import os
@@ -68,6 +74,42 @@ def tree_rss_kib(pid):
     return total
 
 
+def tree_cpu_seconds(pid):
+    """User + system CPU seconds of a process and all its (living) descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        stack.extend(children.get(p, []))
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_database(prefix):
+    """A new database on BENCH_POSTGRES: its postgres:// address (or None without BENCH_POSTGRES)."""
+    admin = os.environ.get("BENCH_POSTGRES")
+    if not admin:
+        return None
+    import uuid
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    subprocess.run(["psql", admin, "-X", "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    base = admin.split("?", 1)[0].rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
 def wait_up(url, process):
     for _ in range(600):
         if process.poll() is not None:
@@ -88,13 +130,21 @@ def run_side(kind, trail_bin, workload_args, env):
     if kind == "modeltrail":
         home = os.path.join(work, "home")
         henv = dict(env, TRAIL_HOME=home)
+        database = postgres_database("bench_modeltrail")
+        if database:
+            henv["TRAIL_STORE"] = database + "?sslmode=disable"
         subprocess.run([trail_bin, "users", "create", "bench", "--role", "contributor"], env=henv, check=True, capture_output=True)
         token = json.loads(subprocess.run([trail_bin, "tokens", "create", "bench", "--json"], env=henv, check=True, capture_output=True).stdout)["token"]
         server = subprocess.Popen([trail_bin, "server", "--port", str(port)], env=henv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         env.update(MLFLOW_TRACKING_USERNAME="bench", MLFLOW_TRACKING_PASSWORD=token)
     else:
         mlflow_bin = os.path.join(os.path.dirname(sys.executable), "mlflow")
-        server = subprocess.Popen([mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{work}/mlflow.db", "--artifacts-destination",
+        database = postgres_database("bench_mlflow")
+        backend = f"sqlite:///{work}/mlflow.db"
+        if database:
+            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "psycopg2-binary"], check=True)
+            backend = "postgresql" + database[len("postgres"):] if database.startswith("postgres://") else database
+        server = subprocess.Popen([mlflow_bin, "server", "--backend-store-uri", backend, "--artifacts-destination",
                                    os.path.join(work, "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                                   cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         env.pop("MLFLOW_TRACKING_USERNAME", None)
@@ -110,14 +160,18 @@ def run_side(kind, trail_bin, workload_args, env):
         sampler = threading.Thread(target=sample)
         sampler.start()
         print(f"{kind}: workload", file=sys.stderr, flush=True)
+        cpu_before = tree_cpu_seconds(server.pid)
         result = subprocess.run([sys.executable, os.path.join(HERE, "mlflow_workload.py"), *workload_args], env=dict(env, MLFLOW_TRACKING_URI=url),
                                 capture_output=True, text=True)
+        cpu_after = tree_cpu_seconds(server.pid)
         done.set()
         sampler.join()
         if result.returncode != 0:
             raise RuntimeError(f"{kind} workload failed:\n{result.stderr[-3000:]}")
         figures = json.loads(result.stdout.strip().splitlines()[-1])
         figures["server_peak_rss_mib"] = peak[0] / 1024
+        figures["server_cpu_seconds"] = round(cpu_after - cpu_before, 2)
+        figures["metadata"] = "postgresql" if database else "sqlite"
         return figures
     finally:
         server.terminate()
@@ -144,7 +198,11 @@ def main():
     for key, direction in RAW.items():
         ours, theirs = modeltrail[key], mlflow_side[key]
         raw[key] = {"modeltrail": round(ours, 3), "mlflow": round(theirs, 3), "factor": round(ours / theirs if direction == "higher" else theirs / ours, 1)}
-    print(json.dumps({"workload_args": workload_args, "phases": rows, "without_the_python_client": raw}, indent=1))
+    cpu = {"modeltrail": modeltrail["server_cpu_seconds"], "mlflow": mlflow_side["server_cpu_seconds"],
+           "factor": round(mlflow_side["server_cpu_seconds"] / max(modeltrail["server_cpu_seconds"], 0.01), 1)}
+    print(json.dumps({"workload_args": workload_args, "metadata": modeltrail["metadata"], "phases": rows, "without_the_python_client": raw,
+                      "server_cpu_seconds_whole_workload": cpu}, indent=1))
+    print(f"\nmetadata: {modeltrail['metadata']}; server CPU over the whole workload: ModelTrail {cpu['modeltrail']} s, MLflow {cpu['mlflow']} s ({cpu['factor']}×)", file=sys.stderr)
     print("\n| phase | ModelTrail | mlflow server 3.17.2 | factor | target | Python client's CPU share of the phase (ModelTrail / MLflow) |", file=sys.stderr)
     print("|---|---|---|---|---|---|", file=sys.stderr)
     for key, row in rows.items():

@@ -37,12 +37,17 @@ struct TrailBench {
         let searchRuns = option("--runs", 100_000)
         let proofEvents = option("--proof-events", 10_000_000)
         let artifactMiB = option("--artifact-mib", 256)
+        var results0: [String: JSONValue] = [:]
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let home = try await TrailHome.open(directory)
+        // `--store postgres://…` runs the same figures with the metadata in PostgreSQL (an empty
+        // database); the default is SQLite in the bench's home.
+        let storeURI = arguments.firstIndex(of: "--store").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+        let home = try await TrailHome.open(directory, store: StoreSettings(uri: storeURI))
+        results0["store"] = .string(home.store.location)
         let tracking = home.tracking
         let actor = Actor.user("bench")
-        var results: [String: JSONValue] = [:]
+        var results: [String: JSONValue] = results0
 
         func progress(_ text: String) { FileHandle.standardError.write(Data("bench: \(text)\n".utf8)) }
 
