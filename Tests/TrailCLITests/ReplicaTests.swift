@@ -169,4 +169,75 @@ struct ReplicaTests {
         let after = try CLI.trail(["ledger", "verify", "--json"], home: home).json()
         #expect(after["ok"] as? Bool == true && (after["events"] as? Int ?? 0) > events)
     }
+
+    /// Two `trail serve` replicas on one database (and one bucket for the model files) share one
+    /// prediction log: each answer is traced, from a third home, to its deployment and data.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TRAIL_TEST_S3_ENDPOINT"] != nil, "the replicas read the model from S3"))
+    func serveReplicasShareOnePredictionLog() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let server = try PostgresLocation(try #require(environment["TRAIL_TEST_POSTGRES"]))
+        let database = "trail_serve_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12))"
+        try await server.createDatabase(database)
+        let password = server.password.map { ":\($0)" } ?? ""
+        let shared = [
+            "TRAIL_STORE": "postgres://\(server.user)\(password)@\(server.host):\(server.port)/\(database)?sslmode=disable",
+            "TRAIL_BLOBS": "s3://\(environment["TRAIL_TEST_S3_BUCKET"] ?? "modeltrail-test")/serve-\(UUID().uuidString.lowercased())",
+            "AWS_ACCESS_KEY_ID": environment["TRAIL_TEST_S3_ACCESS_KEY_ID"] ?? "",
+            "AWS_SECRET_ACCESS_KEY": environment["TRAIL_TEST_S3_SECRET_ACCESS_KEY"] ?? "",
+            "AWS_ENDPOINT_URL_S3": environment["TRAIL_TEST_S3_ENDPOINT"] ?? "",
+        ]
+        let homes = (0..<3).map { _ in CLI.temporaryHome() }
+        let demo = try CLI.trail(["demo", "--json"], home: homes[0], environment: shared)
+        #expect(demo.status == 0, "\(demo.stderr)")
+        for home in homes.dropFirst() {
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: homes[0].appendingPathComponent("keys"), to: home.appendingPathComponent("keys"))
+        }
+        // A row of the data set, as the serving API takes it.
+        let lines = try String(contentsOfFile: "data/breast_cancer.csv", encoding: .utf8).split(separator: "\n")
+        let header = lines[0].split(separator: ",").map(String.init)
+        let values = lines[1].split(separator: ",").map(String.init)
+        let row = zip(header, values).filter { $0.0 != "target" }.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
+
+        var serves: [Process] = []
+        defer { for serve in serves where serve.isRunning { serve.terminate() } }
+        var predictions: [String] = []
+        for home in homes.prefix(2) {
+            let port = CLI.freePort()
+            let serve = Process()
+            serve.executableURL = CLI.binary
+            serve.arguments = ["serve", "breast_cancer_classifier@production", "--port", String(port)]
+            var processEnvironment = environment
+            processEnvironment["TRAIL_HOME"] = home.path
+            processEnvironment["TRAIL_SERVER"] = ""
+            processEnvironment.merge(shared) { _, new in new }
+            serve.environment = processEnvironment
+            serve.standardOutput = FileHandle.nullDevice
+            serve.standardError = FileHandle.nullDevice
+            try serve.run()
+            serves.append(serve)
+            var answer: (status: Int, body: String) = (0, "")
+            for _ in 0..<150 where serve.isRunning {
+                if let result = try? await Self.post(HTTPClient.shared, "http://127.0.0.1:\(port)/predict", "{\(row)}") {
+                    answer = result
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(answer.status == 200, "replica on \(home.lastPathComponent): \(answer.body)")
+            let json = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+            if let id = json?["prediction_id"] as? String { predictions.append(id) }
+        }
+        for serve in serves { serve.terminate() }
+        for serve in serves { serve.waitUntilExit() }
+        #expect(predictions.count == 2)
+        // Traced from a home that served nothing: both replicas' predictions are in the one log.
+        for id in predictions {
+            let trace = try CLI.trail(["trace", "prediction", id, "--json"], home: homes[2], environment: shared)
+            #expect(trace.status == 0, "\(trace.stdout)\(trace.stderr)")
+            #expect(trace.stdout.contains("breast_cancer_classifier"))
+        }
+        let verified = try CLI.trail(["ledger", "verify", "--json"], home: homes[2], environment: shared)
+        #expect(verified.status == 0, "\(verified.stdout.prefix(1500))")
+    }
 }
