@@ -49,8 +49,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def tree_rss_kib(pid):
-    """Resident memory of a process and all its descendants."""
+def process_tree(pid):
+    """A process and all its (living) descendants, from /proc."""
     children = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -60,10 +60,17 @@ def tree_rss_kib(pid):
                 children.setdefault(parent, []).append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass
-    total, stack = 0, [pid]
+    stack = [pid]
     while stack:
         p = stack.pop()
         stack.extend(children.get(p, []))
+        yield p
+
+
+def tree_rss_kib(pid):
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    for p in process_tree(pid):
         try:
             with open(f"/proc/{p}/status") as f:
                 for line in f:
@@ -75,20 +82,9 @@ def tree_rss_kib(pid):
 
 
 def tree_cpu_seconds(pid):
-    """User + system CPU seconds of a process and all its (living) descendants."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        stack.extend(children.get(p, []))
+    """User + system CPU seconds of a process and all its descendants (reaped children included)."""
+    total = 0
+    for p in process_tree(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
