@@ -52,6 +52,7 @@ let package = Package(
                 "TrailCore", "TrailStore", "TrailArtifacts", "TrailLedger", "TrailLearn", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            exclude: ["Serving/Pyfunc/pyfunc_worker.py", "Serving/Pyfunc/generate.py"],
             resources: [.copy("Resources/breast_cancer.csv")]
         ),
         .target(

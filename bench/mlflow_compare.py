@@ -139,7 +139,7 @@ def run_side(kind, trail_bin, workload_args, env):
         backend = f"sqlite:///{work}/mlflow.db"
         if database:
             subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "psycopg2-binary"], check=True)
-            backend = "postgresql" + database[len("postgres"):] if database.startswith("postgres://") else database
+            backend = "postgresql+psycopg2" + database[len("postgres"):] if database.startswith("postgres://") else database
         server = subprocess.Popen([mlflow_bin, "server", "--backend-store-uri", backend, "--artifacts-destination",
                                    os.path.join(work, "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                                   cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

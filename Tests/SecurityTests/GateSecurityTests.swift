@@ -232,7 +232,7 @@ struct GateSecurityTests {
         let log = PredictionLog(service: serving, deploymentID: "dtest", model: loaded, actor: .service("serve"))
         let row = try SecurityFixtures.row()
         for _ in 0..<6 {
-            let values = try ServingService.check(row, for: loaded.model).get()
+            let values = try ServingService.check(row, for: loaded.native!).get()
             try await log.log(
                 PredictionRecord(
                     predictionID: "p\(UUID().uuidString.prefix(8))", timeMillis: home.tracking.clock.nowMillis(), deploymentID: "dtest", modelName: "bc",

@@ -15,8 +15,21 @@ struct PredictionLeafTests {
             PredictionRecord(
                 predictionID: "p1", timeMillis: 5, deploymentID: "d", modelName: "m", modelVersion: 1, inputDigest: Digest.of([2]),
                 probability: 1, prediction: 1, latencyMicros: 1, outcome: "ok"),
+            PredictionRecord(
+                predictionID: "p2", timeMillis: 5, deploymentID: "d", modelName: "m", modelVersion: 1, inputDigest: Digest.of([2]),
+                probability: nil, prediction: 1, latencyMicros: 1, outcome: "ok", output: #"{"label":1,"score":"NaN"}"#),
         ])
     func leafIsCanonical(_ record: PredictionRecord) {
         #expect(record.leafBytes == record.leafObject.canonicalBytes)
+    }
+
+    @Test func aLeafWithoutAnOutputKeepsItsEarlierBytes() {
+        let record = PredictionRecord(
+            predictionID: "p1", timeMillis: 5, deploymentID: "d", modelName: "m", modelVersion: 1, inputDigest: Digest.of([2]),
+            probability: 1, prediction: 1, latencyMicros: 1, outcome: "ok")
+        #expect(!String(decoding: record.leafBytes, as: UTF8.self).contains("output"))
+        var mlflow = record
+        mlflow.output = "1"
+        #expect(String(decoding: mlflow.leafBytes, as: UTF8.self).contains(#""outcome":"ok","output":"1","prediction":1"#))
     }
 }

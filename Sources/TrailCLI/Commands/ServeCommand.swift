@@ -20,6 +20,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve a bare version number (not admitted through an alias or stage).") var pinned = false
     @Flag(name: .customLong("keep-inputs"), help: "Store raw input rows with predictions (off: privacy by default; digests only).")
     var keepInputs = false
+    @Option(help: "MLflow models: the Python interpreter of the model's environment (with mlflow and the model's requirements).")
+    var python: String = "python3"
+    @Option(help: "MLflow models: how many Python worker processes score (1-64).") var workers: Int = 2
+    @Option(help: "MLflow models: seconds a worker may take for one batch before it is replaced (the requests get 503).")
+    var timeout: Double = 60
+    @Option(name: .customLong("max-batch-rows"), help: "MLflow models: most rows scored in one worker call (concurrent requests are batched).")
+    var maxBatchRows: Int = 2000
+    @Flag(name: .customLong("allow-unsigned"), help: "MLflow models: serve a model without an input signature (recorded in the deployment event).")
+    var allowUnsigned = false
 
     func run() async throws {
         var configured = Logger(label: "modeltrail.serve")
@@ -30,18 +39,24 @@ struct ServeCommand: AsyncParsableCommand {
             guard parts.count == 2 else { throw TrailError.invalid("reference", "give NAME@alias, e.g. breast_cancer_classifier@production") }
             guard (0...65535).contains(port) else { throw TrailError.invalid("port", "port must be 0 to 65535") }
             guard pollSeconds >= 0.1, pollSeconds <= 86_400 else { throw TrailError.invalid("poll-seconds", "poll-seconds must be 0.1 to 86400") }
+            guard (1...64).contains(workers) else { throw TrailError.invalid("workers", "workers must be 1 to 64") }
+            guard timeout >= 0.1, timeout <= 86_400 else { throw TrailError.invalid("timeout", "timeout must be 0.1 to 86400 seconds") }
+            guard (1...100_000).contains(maxBatchRows) else { throw TrailError.invalid("max-batch-rows", "max-batch-rows must be 1 to 100000") }
+            guard !python.isEmpty, !python.contains("\0") else { throw TrailError.invalid("python", "give the path or name of a Python interpreter") }
             let (name, ref) = (parts[0], parts[1])
             let home = try await options.localHome("serve", remoteAlternative: "trail serve on the machine holding the home")
             let serving = ServingService(tracking: home.tracking, registry: home.registry)
             let settings: JSONValue = [
                 "reference": .string(reference), "host": .string(host), "port": .int(Int64(port)), "poll_seconds": .double(pollSeconds),
-                "pinned": .bool(pinned), "keep_inputs": .bool(keepInputs),
+                "pinned": .bool(pinned), "keep_inputs": .bool(keepInputs), "python": .string(python), "workers": .int(Int64(workers)),
+                "timeout": .double(timeout), "max_batch_rows": .int(Int64(maxBatchRows)), "allow_unsigned": .bool(allowUnsigned),
             ]
             let (server, startEvent) = try await ModelServer.start(
                 serving: serving,
                 configuration: .init(
                     name: name, reference: ref, pinned: pinned, keepInputs: keepInputs, settings: settings,
-                    binaryDigest: TrainingEnvironment.binaryDigest()))
+                    binaryDigest: TrainingEnvironment.binaryDigest(), cache: home.url.appendingPathComponent("serving", isDirectory: true),
+                    workers: .init(python: python, workers: workers, timeout: timeout, maxBatchRows: maxBatchRows), allowUnsigned: allowUnsigned))
             let loaded = server.model
             let poll = pollSeconds
             // Follows the registry: switches when the reference moves, withdraws when it names
@@ -71,10 +86,14 @@ struct ServeCommand: AsyncParsableCommand {
             if options.json {
                 Output.printJSON([
                     "listening": "http://\(host):\(port)", "deployment_id": server.deploymentID, "model": name, "version": String(loaded.version.version),
-                    "event_index": String(startEvent),
+                    "event_index": String(startEvent), "format": loaded.formatName,
                 ])
             } else {
-                print("serving \(name)@\(ref) = version \(loaded.version.version) (root \(loaded.version.manifest.root))")
+                print("serving \(name)@\(ref) = version \(loaded.version.version) (root \(loaded.version.manifest.root)), \(loaded.formatName)")
+                if let pool = server.workers {
+                    let unsigned = pool.loaded.signature.inputs == nil ? ", no signature (--allow-unsigned)" : ""
+                    print("\(workers) worker(s): \(python), Python \(pool.loaded.pythonVersion), mlflow \(pool.loaded.mlflowVersion)\(unsigned)")
+                }
                 print("deployment \(server.deploymentID) (event #\(startEvent)); http://\(host):\(port)/docs")
             }
             fflush(nil)

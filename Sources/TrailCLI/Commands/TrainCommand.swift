@@ -65,6 +65,8 @@ struct ReproducePrediction: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument var predictionID: String
     @Option(help: "The input row as JSON (feature → value); default: the stored row, if the deployment kept inputs.") var input: String?
+    @Option(help: "MLflow models: the Python interpreter to re-score with (mlflow and the model's requirements installed).")
+    var python: String = ProcessInfo.processInfo.environment["TRAIL_PYTHON"] ?? "python3"
 
     func run() async throws {
         try await runReporting(options) {
@@ -81,13 +83,14 @@ struct ReproducePrediction: AsyncParsableCommand {
             }
             // Re-scored here, with the exact version's files fetched by digest and checked; the
             // result is recorded where the prediction is.
-            let check = try await client.rescore(predictionID: predictionID, input: row)
+            let check = try await PyfuncPool.$interpreter.withValue(python) { try await client.rescore(predictionID: predictionID, input: row) }
             if options.json {
                 Output.printJSON(check)
             } else {
                 print(check.outcome)
                 for difference in check.differences { print("  ✗ \(difference)") }
                 if let p = check.probability { print("probability_positive_class \(p), prediction \(check.prediction ?? -1)") }
+                if let output = check.output { print("output \(output)") }
             }
             if check.outcome != "REPRODUCED" {
                 for backend in OpenedBackends.shared.drain() { try await backend.finish() }
@@ -229,6 +232,7 @@ struct TraceCommand: AsyncParsableCommand {
                 print("prediction \(p.predictionID)  \(p.outcome)  \(p.modelName) version \(p.modelVersion)  deployment \(p.deploymentID)")
                 print("  input        \(p.inputDigest)" + (p.rawInput == nil ? "  (raw input not kept)" : ""))
                 if let probability = p.probability { print("  output       p(positive) = \(probability), prediction \(p.prediction ?? -1)") }
+                if let output = p.output { print("  output       \(output)") }
                 if let error = p.error { print("  refused      \(error)") }
                 print("  commit       event #\(trace.batchEventIndex), leaf \(trace.position) of \(trace.batchSize), Merkle path of \(trace.merklePath.count)")
                 for link in trace.links.prefix(trace.links.count - trace.model.links.count) {

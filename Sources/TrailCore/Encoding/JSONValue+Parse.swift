@@ -12,12 +12,26 @@ extension JSONValue {
         guard parser.position == bytes.count else { throw parser.error("trailing characters") }
         return value
     }
+
+    /// Parses JSON as Python's `json` module writes it by default: the bare tokens `NaN`,
+    /// `Infinity` and `-Infinity` are numbers too. Only for answers from trusted programs (the
+    /// pyfunc worker), never for a client's request.
+    public static func parseAllowingNonFinite(_ bytes: [UInt8]) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes)
+        parser.allowNonFinite = true
+        parser.skipWhitespace()
+        let value = try parser.value()
+        parser.skipWhitespace()
+        guard parser.position == bytes.count else { throw parser.error("trailing characters") }
+        return value
+    }
 }
 
 struct JSONParser {
     let bytes: [UInt8]
     var position = 0
     var depth = 0
+    var allowNonFinite = false
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -167,6 +181,17 @@ struct JSONParser {
         let start = position
         var isInteger = true
         if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
+        if allowNonFinite, position < bytes.count {
+            if bytes[position] == UInt8(ascii: "N"), start == position {
+                try expect("NaN")
+                return .double(.nan)
+            }
+            if bytes[position] == UInt8(ascii: "I") {
+                let negative = start != position
+                try expect("Infinity")
+                return .double(negative ? -.infinity : .infinity)
+            }
+        }
         while position < bytes.count {
             let byte = bytes[position]
             if byte >= 48 && byte <= 57 {

@@ -56,10 +56,14 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
     public var error: String?
     /// The canonical input row, only when the deployment keeps raw inputs.
     public var rawInput: String?
+    /// What an MLflow model answered for this row, as canonical JSON (its element of
+    /// `predictions`); nil for the native format, whose answer is `probability` and `prediction`.
+    public var output: String?
 
     public init(
         predictionID: String, timeMillis: Int64, deploymentID: String, modelName: String, modelVersion: Int64, inputDigest: Digest,
-        probability: Double?, prediction: Int?, latencyMicros: Int64, outcome: String, error: String? = nil, rawInput: String? = nil
+        probability: Double?, prediction: Int?, latencyMicros: Int64, outcome: String, error: String? = nil, rawInput: String? = nil,
+        output: String? = nil
     ) {
         self.predictionID = predictionID
         self.timeMillis = timeMillis
@@ -73,6 +77,7 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
         self.outcome = outcome
         self.error = error
         self.rawInput = rawInput
+        self.output = output
     }
 
     /// The bytes of this record's Merkle leaf in its group commit: canonical JSON of every
@@ -108,6 +113,11 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
         out.append(contentsOf: String(modelVersion).utf8)
         key("outcome")
         JSONValue.writeString(outcome, into: &out)
+        // Present only for MLflow models' predictions, so that every earlier leaf keeps its bytes.
+        if let output {
+            key("output")
+            JSONValue.writeString(output, into: &out)
+        }
         key("prediction")
         if let prediction { out.append(contentsOf: String(prediction).utf8) } else { out.append(contentsOf: "null".utf8) }
         key("prediction_id")
@@ -122,18 +132,20 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
 
     /// The leaf as the canonical JSON of an object (the definition `leafBytes` implements).
     public var leafObject: JSONValue {
-        [
+        var object: [String: JSONValue] = [
             "prediction_id": .string(predictionID), "time": .int(timeMillis), "deployment_id": .string(deploymentID),
             "model_name": .string(modelName), "model_version": .int(modelVersion), "input_digest": .string(inputDigest.description),
             "probability": probability.map(JSONValue.double) ?? .null, "prediction": prediction.map { .int(Int64($0)) } ?? .null,
             "latency_us": .int(latencyMicros), "outcome": .string(outcome), "error": error.map(JSONValue.string) ?? .null,
         ]
+        if let output { object["output"] = .string(output) }
+        return .object(object)
     }
 
     enum CodingKeys: String, CodingKey {
         case predictionID = "prediction_id", timeMillis = "time", deploymentID = "deployment_id", modelName = "model_name"
         case modelVersion = "model_version", inputDigest = "input_digest", probability, prediction, latencyMicros = "latency_us", outcome, error
-        case rawInput = "raw_input"
+        case rawInput = "raw_input", output
     }
 }
 

@@ -12,12 +12,36 @@ public enum ServingApplication {
     public static func router(server: ModelServer, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("health") { _, _ in json(server.health, status: server.withdrawnBecause == nil ? .ok : .serviceUnavailable) }
+        // MLflow's scoring protocol (`mlflow models serve`): /ping, /version, /invocations.
+        router.get("ping") { _, _ in
+            Response(
+                status: server.withdrawnBecause == nil ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "\n")))
+        }
+        router.get("version") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: mlflowVersion)))
+        }
+        router.post("invocations") { request, _ in
+            let started = DispatchTime.now().uptimeNanoseconds
+            var request = request
+            let buffer = try await request.collectBody(upTo: 8 << 20)
+            let answer = try await server.invoke(
+                contentType: request.headers[.contentType], body: Array(buffer.readableBytesView), startedNanos: started)
+            var headers: HTTPFields = [
+                .contentType: "application/json", HTTPField.Name("X-Model-Version")!: String(answer.modelVersion),
+                HTTPField.Name("X-Deployment-Id")!: server.deploymentID,
+            ]
+            if let first = answer.predictionIDs.first {
+                headers[HTTPField.Name("X-Prediction-Id")!] = answer.predictionIDs.count <= 100 ? answer.predictionIDs.joined(separator: ",") : first
+            }
+            return Response(status: HTTPResponse.Status(code: answer.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
         router.get("model-info") { _, _ in json(server.info) }
-        router.get("openapi.json") { _, _ in json(openAPI(server.model)) }
+        router.get("openapi.json") { _, _ in json(openAPI(server.model, features: server.featureNames)) }
         router.get("docs") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: docsPage(server.model))))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: docsPage(server.model, features: server.featureNames))))
         }
         router.post("predict") { request, _ in
             let started = DispatchTime.now().uptimeNanoseconds
@@ -33,16 +57,19 @@ public enum ServingApplication {
         return router
     }
 
+    /// What `/version` answers: the MLflow scoring protocol version this front end speaks.
+    static let mlflowVersion = "3.17.2"
+
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
     }
 
-    static func openAPI(_ model: LoadedModel) -> JSONValue {
-        let features = JSONValue.object(Dictionary(uniqueKeysWithValues: model.model.featureNames.map { ($0, ["type": "number"]) }))
+    static func openAPI(_ model: LoadedModel, features names: [String]) -> JSONValue {
+        let features = JSONValue.object(Dictionary(names.map { ($0, ["type": "number"]) }, uniquingKeysWith: { a, _ in a }))
         let row: JSONValue = [
-            "type": "object", "properties": features, "required": .array(model.model.featureNames.map(JSONValue.string)),
+            "type": "object", "properties": features, "required": .array(names.map(JSONValue.string)),
             "additionalProperties": false,
         ]
         let answer: JSONValue = [
@@ -103,16 +130,22 @@ public enum ServingApplication {
         ]
     }
 
-    static func docsPage(_ model: LoadedModel) -> String {
-        let features = model.model.featureNames.map { "<li><code>\($0)</code></li>" }.joined()
+    static func docsPage(_ model: LoadedModel, features names: [String]) -> String {
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        let features = names.map { "<li><code>\(escape($0))</code></li>" }.joined()
+        let threshold = model.native.map { " (threshold \($0.threshold))" } ?? ""
         return """
             <!doctype html><html><head><meta charset="utf-8"><title>\(model.name) — ModelTrail serving</title></head>
             <body style="font-family:sans-serif;max-width:50em;margin:2em auto">
             <h1>\(model.name)@\(model.reference) — version \(model.version.version)</h1>
             <p>Root digest <code>\(model.version.manifest.root)</code>, source run <code>\(model.version.runID?.value ?? "-")</code>.
-            Positive class: <b>\(model.positiveLabel)</b> (threshold \(model.model.threshold)). Not for clinical use.</p>
+            Format: \(model.formatName). Positive class: <b>\(escape(model.positiveLabel))</b>\(threshold). Not for clinical use.</p>
             <h2>POST /predict</h2>
-            <p>Body: an object with exactly these \(model.model.featureNames.count) numeric features (or <code>{"inputs": [ … ]}</code> for a batch).
+            <p>MLflow's scoring protocol: <code>POST /invocations</code> with <code>dataframe_split</code>, <code>dataframe_records</code>,
+            <code>instances</code> or <code>inputs</code> (JSON) or CSV; <code>GET /ping</code>, <code>/version</code>.</p>
+            <p>Body: an object with exactly these \(names.count) features (or <code>{"inputs": [ … ]}</code> for a batch).
             Every answer carries <code>prediction_id</code>; the headers <code>X-Prediction-Id</code> and <code>X-Model-Version</code> repeat it.
             A request that does not match gets HTTP 422 with <code>missing</code>, <code>extra</code> and <code>invalid</code>.
             Trace any answer with <code>trail trace prediction ID</code>.</p>

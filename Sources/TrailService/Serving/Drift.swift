@@ -34,9 +34,13 @@ public struct PredictionCheck: Sendable, Codable {
     public var differences: [String]
     public var probability: Double?
     public var prediction: Int?
+    /// An MLflow model's output for the row now (canonical JSON).
+    public var output: String?
     public var eventIndex: Int64?
 
-    enum CodingKeys: String, CodingKey { case predictionID = "prediction_id", outcome, differences, probability, prediction, eventIndex = "event_index" }
+    enum CodingKeys: String, CodingKey {
+        case predictionID = "prediction_id", outcome, differences, probability, prediction, output, eventIndex = "event_index"
+    }
 }
 
 extension ServingService {
@@ -60,17 +64,19 @@ extension ServingService {
         let served = try await tracking.store.servedFeatureCounts(
             name: name, version: loaded.version.version, fromMillis: now - windowMillis, toMillis: now + 1)
         var features: [DriftReport.Feature] = []
-        for feature in loaded.model.featureNames {
+        for feature in loaded.native?.featureNames ?? [] {
             guard let base = loaded.baseline[feature], let counts = served[feature], counts.count == base.counts.count else { continue }
             let psi = FeatureProfile.psi(expected: base.counts, actual: counts)
             features.append(
                 .init(name: feature, psi: psi, level: psi >= Self.driftAlert ? "alert" : psi >= Self.driftWarning ? "warning" : "ok", served: counts.reduce(0, +)))
         }
         let total = features.first?.served ?? 0
+        // No training profile (an MLflow model whose run logged none): nothing to compare with.
         let level =
-            total == 0
+            loaded.baseline.isEmpty
+            ? "no-baseline" : total == 0
             ? "no-data" : total < minimumRows ? "insufficient-data" : features.contains { $0.level == "alert" } ? "alert" : features.contains { $0.level == "warning" } ? "warning" : "ok"
-        if level == "insufficient-data" || level == "no-data" {
+        if level == "insufficient-data" || level == "no-data" || level == "no-baseline" {
             for i in features.indices { features[i].level = level }
         }
         var report = DriftReport(
@@ -86,6 +92,48 @@ extension ServingService {
                     ]))
         report.eventIndex = index
         return report
+    }
+
+    /// Re-scores one row with an MLflow model in a fresh worker (`PyfuncPool.interpreter`) and
+    /// compares its output with the recorded one, byte for byte as canonical JSON.
+    static func checkPyfunc(_ row: [String: JSONValue], record: PredictionRecord, model: PyfuncModel, into check: inout PredictionCheck) async throws {
+        let cache = model.directory.deletingLastPathComponent().deletingLastPathComponent()
+        let pool = try await PyfuncPool.start(model: model.directory, cache: cache, settings: .init(python: PyfuncPool.interpreter, workers: 1))
+        let outcome: PyfuncPool.Outcome
+        do {
+            let signature = pool.loaded.signature
+            let columns: [String]
+            let values: [JSONValue]
+            if signature.inputs != nil {
+                switch signature.check(row) {
+                case .success(let checked):
+                    columns = signature.columnNames ?? []
+                    values = checked
+                case .failure(let problems):
+                    await pool.drain()
+                    check.differences.append("input: \(problems.message)")
+                    return
+                }
+            } else {
+                columns = row.keys.sorted()
+                values = columns.map { row[$0]! }
+            }
+            outcome = try await pool.score(columns: columns, rows: [values], params: [:])
+        } catch {
+            await pool.drain()
+            throw error
+        }
+        await pool.drain()
+        switch outcome {
+        case .modelError(_, let code, let message): check.differences.append("the model refused the input now: \(code): \(message)")
+        case .predictions(let bytes):
+            let predictions = (try? JSONValue.parseAllowingNonFinite(bytes))?["predictions"] ?? .string(String(decoding: bytes, as: UTF8.self))
+            let output = if case .array(let list) = predictions, list.count == 1 { list[0] } else { predictions }
+            check.output = output.canonicalString
+            if output.canonicalString != record.output {
+                check.differences.append("output: recorded \(record.output ?? "none"), now \(output.canonicalString)")
+            }
+        }
     }
 
     /// Re-scores a logged prediction with its exact model version: the input (given, or the
@@ -123,11 +171,17 @@ extension ServingService {
             guard loaded.version.name == record.modelName, loaded.version.version == record.modelVersion else {
                 throw TrailError(.dataLoss, "the model loaded is not \(record.modelName) version \(record.modelVersion)", field: "prediction_id")
             }
-            switch Self.check(row, for: loaded.model) {
+            guard let native = loaded.native else {
+                guard let pyfunc = loaded.pyfunc else { throw TrailError.internalError("unknown model format") }
+                try await Self.checkPyfunc(row, record: record, model: pyfunc, into: &check)
+                check.outcome = check.differences.isEmpty ? "REPRODUCED" : "DIFFERS"
+                return check
+            }
+            switch Self.check(row, for: native) {
             case .failure(let problems): check.differences.append("input: \(problems.message)")
             case .success(let values):
-                let probability = loaded.model.probability(values)
-                let prediction = probability >= loaded.model.threshold ? 1 : 0
+                let probability = native.probability(values)
+                let prediction = probability >= native.threshold ? 1 : 0
                 check.probability = probability
                 check.prediction = prediction
                 if probability != record.probability { check.differences.append("probability: recorded \(record.probability ?? .nan), now \(probability)") }

@@ -21,11 +21,20 @@ public final class ModelServer: @unchecked Sendable {
         public var settings: JSONValue
         public var binaryDigest: String
         public var host: String
+        /// Where MLflow models are materialised for the workers, and the worker program written.
+        public var cache: URL?
+        /// How MLflow models are scored: interpreter, workers, timeout, batch size.
+        public var workers: PyfuncPool.Settings
+        /// Serve an MLflow model that has no input signature (recorded in the deployment event).
+        public var allowUnsigned: Bool
 
         public init(
             name: String, reference: String, pinned: Bool = false, keepInputs: Bool = false, settings: JSONValue = [:], binaryDigest: String = "",
-            host: String = ProcessInfo.processInfo.hostName
+            host: String = ProcessInfo.processInfo.hostName, cache: URL? = nil, workers: PyfuncPool.Settings = .init(), allowUnsigned: Bool = false
         ) {
+            self.cache = cache
+            self.workers = workers
+            self.allowUnsigned = allowUnsigned
             self.name = name
             self.reference = reference
             self.pinned = pinned
@@ -56,36 +65,66 @@ public final class ModelServer: @unchecked Sendable {
     public let deploymentID: String
     public let log: PredictionLog
     let actor: Actor
-    private let lock = NSLock()
-    private var current: LoadedModel
+    let lock = NSLock()
+    var current: LoadedModel
+    /// The workers scoring `current` when it is an MLflow model.
+    var pool: PyfuncPool?
     private var withdrawal: String?
     private var stopped = false
 
-    public init(serving: ServingService, model: LoadedModel, configuration: Configuration, deploymentID: String, actor: Actor = .service("serve")) {
+    public init(
+        serving: ServingService, model: LoadedModel, pool: PyfuncPool? = nil, configuration: Configuration, deploymentID: String,
+        actor: Actor = .service("serve")
+    ) {
         self.serving = serving
         self.configuration = configuration
         self.deploymentID = deploymentID
         self.actor = actor
         current = model
+        self.pool = pool
         log = PredictionLog(service: serving, deploymentID: deploymentID, model: model, actor: actor)
     }
 
-    /// Resolves and loads the model (refusing what may not be served), records
-    /// `deployment.start`, and returns the server with the start event's index.
+    /// Resolves and loads the model (refusing what may not be served; an MLflow model gets its
+    /// workers, which must load it), records `deployment.start`, and returns the server with
+    /// the start event's index.
     public static func start(serving: ServingService, configuration: Configuration, actor: Actor = .service("serve")) async throws -> (
         ModelServer, Int64
     ) {
         let model = try await load(serving: serving, configuration: configuration)
+        let pool = try await workers(for: model, configuration: configuration)
         let id = "d" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(15)
-        let server = ModelServer(serving: serving, model: model, configuration: configuration, deploymentID: String(id), actor: actor)
-        let event = try await server.record("start", model)
-        return (server, event)
+        let server = ModelServer(serving: serving, model: model, pool: pool, configuration: configuration, deploymentID: String(id), actor: actor)
+        do {
+            let event = try await server.record("start", model, pool: pool)
+            return (server, event)
+        } catch {
+            await pool?.drain()
+            throw error
+        }
+    }
+
+    /// Fresh workers for an MLflow model (nil for the native format). A model without an input
+    /// signature is refused unless the deployment allows it.
+    static func workers(for model: LoadedModel, configuration: Configuration) async throws -> PyfuncPool? {
+        guard let pyfunc = model.pyfunc else { return nil }
+        let cache = configuration.cache ?? pyfunc.directory.deletingLastPathComponent().deletingLastPathComponent()
+        let pool = try await PyfuncPool.start(model: pyfunc.directory, cache: cache, settings: configuration.workers)
+        if pool.loaded.signature.inputs == nil, !configuration.allowUnsigned {
+            await pool.drain()
+            throw TrailError(
+                .invalidState,
+                "\(model.name) version \(model.version.version) has no input signature, so its inputs cannot be checked before scoring; log it with a signature (mlflow.models.infer_signature) or serve it with --allow-unsigned (recorded in the deployment event)",
+                field: "allow_unsigned")
+        }
+        return pool
     }
 
     /// The version the reference names now, loaded and checked, or a refusal saying why it may
     /// not be served.
     static func load(serving: ServingService, configuration: Configuration) async throws -> LoadedModel {
-        let model = try await serving.load(name: configuration.name, reference: configuration.reference, pinned: configuration.pinned)
+        let model = try await serving.load(
+            name: configuration.name, reference: configuration.reference, pinned: configuration.pinned, cache: configuration.cache)
         if model.version.stage == .archived, !configuration.pinned {
             throw TrailError(
                 .invalidState,
@@ -108,14 +147,26 @@ public final class ModelServer: @unchecked Sendable {
         return withdrawal
     }
 
-    func record(_ action: String, _ model: LoadedModel) async throws -> Int64 {
-        try await serving.record(
+    func record(_ action: String, _ model: LoadedModel, pool: PyfuncPool? = nil) async throws -> Int64 {
+        var facts: [String: JSONValue] = ["format": .string(model.formatName)]
+        if let pool {
+            let loaded = pool.loaded
+            facts["unsigned"] = .bool(loaded.signature.inputs == nil)
+            facts["mlflow_version"] = .string(loaded.mlflowVersion)
+            facts["python_version"] = .string(loaded.pythonVersion)
+            facts["predict_fn"] = .string(loaded.predictFunction)
+            facts["workers"] = .int(Int64(pool.settings.workers))
+        }
+        return try await serving.record(
             Deployment(
                 deploymentID: deploymentID, modelName: configuration.name, reference: configuration.reference, modelVersion: model.version.version,
                 configDigest: Digest.of(configuration.settings.canonicalBytes), binaryDigest: configuration.binaryDigest, host: configuration.host,
                 action: action, timeMillis: serving.tracking.clock.nowMillis()),
-            actor: actor)
+            facts: facts, actor: actor)
     }
+
+    /// The workers of the model served now (nil for the native format).
+    public var workers: PyfuncPool? { lock.withLock { pool } }
 
     /// One look at the registry: switch to the version the reference names now, or withdraw
     /// when it names nothing servable. A pinned deployment never changes.
@@ -128,12 +179,25 @@ public final class ModelServer: @unchecked Sendable {
         if let target, target.stage != .archived {
             if target.version == served.version.version, withdrawnBecause == nil { return .unchanged }
             let next = try await Self.load(serving: serving, configuration: configuration)
-            try await log.switchModel(next)
-            let event = try await record("switch", next)
-            lock.withLock {
-                current = next
-                withdrawal = nil
+            // New workers load the new version before anything switches; the old ones finish
+            // what they hold, then end.
+            let nextPool = try await Self.workers(for: next, configuration: configuration)
+            let event: Int64
+            do {
+                try await log.switchModel(next)
+                event = try await record("switch", next, pool: nextPool)
+            } catch {
+                await nextPool?.drain()
+                throw error
             }
+            let old = lock.withLock {
+                let old = pool
+                current = next
+                pool = nextPool
+                withdrawal = nil
+                return old
+            }
+            await old?.drain()
             return .switched(from: served.version.version, to: next.version.version, event: event)
         }
         guard withdrawnBecause == nil else { return .unchanged }
@@ -156,7 +220,9 @@ public final class ModelServer: @unchecked Sendable {
         }
         guard !already else { return nil }
         try await log.drain()
-        return try await record("stop", model)
+        let event = try await record("stop", model)
+        await workers?.drain()
+        return event
     }
 
     // MARK: - Scoring
@@ -230,6 +296,11 @@ public final class ModelServer: @unchecked Sendable {
             body.merge(extra) { a, _ in a }
             return Answer(status: 422, body: .object(body), predictionIDs: [id], modelVersion: model.version.version)
         }
+        guard let linear = model.native else {
+            return try await refuse(
+                "this deployment serves an MLflow model (\(model.name) version \(model.version.version)): POST /invocations with one of MLflow's formats",
+                field: "path", extra: [:], digest: Digest.of(bytes))
+        }
         guard let body = try? JSONValue.parse(bytes), let (rows, batch) = Self.rows(body) else {
             return try await refuse(
                 "the body must be a JSON object of feature → number, {\"features\": {…}}, or a non-empty list of such objects (or {\"inputs\": […]})",
@@ -241,7 +312,7 @@ public final class ModelServer: @unchecked Sendable {
         var checked: [[Double]] = []
         checked.reserveCapacity(rows.count)
         for (i, row) in rows.enumerated() {
-            switch ServingService.check(row, for: model.model) {
+            switch ServingService.check(row, for: linear) {
             case .success(let values): checked.append(values)
             case .failure(let problems):
                 var extra: [String: JSONValue] = [
@@ -256,7 +327,7 @@ public final class ModelServer: @unchecked Sendable {
         }
         // A score that is not a finite number (inputs so large that the linear term overflows)
         // is no answer: refused like bad input, and never stored.
-        let probabilities = checked.map { model.model.probability($0) }
+        let probabilities = checked.map { linear.probability($0) }
         if let i = probabilities.firstIndex(where: { !$0.isFinite }) {
             return try await refuse(
                 (batch ? "row \(i): " : "") + "the model's score for this input is not a finite number (the inputs are out of any range it can score)",
@@ -268,7 +339,7 @@ public final class ModelServer: @unchecked Sendable {
         answers.reserveCapacity(rows.count)
         for (i, values) in checked.enumerated() {
             let probability = probabilities[i]
-            let prediction = probability >= model.model.threshold ? model.model.positiveClass : 1 - model.model.positiveClass
+            let prediction = probability >= linear.threshold ? linear.positiveClass : 1 - linear.positiveClass
             let id = Self.newID()
             ids.append(id)
             records.append(
@@ -282,8 +353,8 @@ public final class ModelServer: @unchecked Sendable {
                 [
                     "prediction_id": .string(id), "model_name": .string(model.name), "model_version": .int(model.version.version),
                     "deployment_id": .string(deploymentID), "probability_positive_class": .double(probability),
-                    "prediction": .int(Int64(prediction)), "prediction_label": .string(model.model.classLabels[prediction]),
-                    "positive_class": .string(model.positiveLabel), "threshold": .double(model.model.threshold),
+                    "prediction": .int(Int64(prediction)), "prediction_label": .string(linear.classLabels[prediction]),
+                    "positive_class": .string(model.positiveLabel), "threshold": .double(linear.threshold),
                 ])
         }
         // Durable before the answer: wait for the group commit(s) holding these records.
@@ -324,10 +395,19 @@ public final class ModelServer: @unchecked Sendable {
             "model_alias": aliased.map(JSONValue.string) ?? .null, "model_stage": .string(model.version.stage.rawValue),
             "stage": .string(model.version.stage.rawValue), "aliases": .array(model.version.aliases.map(JSONValue.string)),
             "source_run_id": .string(model.version.runID?.value ?? ""), "root_digest": .string(model.version.manifest.root.description),
-            "deployment_id": .string(deploymentID), "expected_feature_count": .int(Int64(model.model.featureNames.count)),
-            "feature_names": .array(model.model.featureNames.map(JSONValue.string)), "threshold": .double(model.model.threshold),
-            "positive_class": .string(model.positiveLabel), "positive_class_value": .int(Int64(model.model.positiveClass)),
+            "deployment_id": .string(deploymentID), "format": .string(model.formatName),
+            "expected_feature_count": .int(Int64(featureNames.count)), "feature_names": .array(featureNames.map(JSONValue.string)),
+            "threshold": model.native.map { .double($0.threshold) } ?? .null,
+            "positive_class": model.native == nil ? .null : .string(model.positiveLabel),
+            "positive_class_value": model.native.map { .int(Int64($0.positiveClass)) } ?? .null,
             "withdrawn": withdrawnBecause.map(JSONValue.string) ?? .null,
         ]
+    }
+
+    /// The input columns the served model expects, in order.
+    public var featureNames: [String] {
+        let (model, pool) = lock.withLock { (self.current, self.pool) }
+        if let native = model.native { return native.featureNames }
+        return pool?.loaded.signature.columnNames ?? []
     }
 }

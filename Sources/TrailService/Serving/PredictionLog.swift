@@ -54,8 +54,8 @@ public actor PredictionLog {
             let current = model
             var counts: [String: [Int]] = [:]
             for item in batch where item.record.modelVersion == current.version.version {
-                guard let values = item.values else { continue }
-                for (j, name) in current.model.featureNames.enumerated() {
+                guard let values = item.values, let native = current.native else { continue }
+                for (j, name) in native.featureNames.enumerated() {
                     guard let base = current.baseline[name] else { continue }
                     if counts[name] == nil { counts[name] = [Int](repeating: 0, count: base.edges.count + 1) }
                     counts[name]![FeatureProfile.bin(values[j], edges: base.edges)] += 1

@@ -7,30 +7,42 @@ import TrailStore
 
 /// A model version loaded for serving: every file checked against the version's manifest.
 public struct LoadedModel: Sendable {
+    /// What the version's files are: ModelTrail's own model (`model.json`, scored in Swift) or an
+    /// MLflow model with a `python_function` flavor (scored by Python workers).
+    public enum Format: Sendable {
+        case native(LinearModel)
+        case pyfunc(PyfuncModel)
+    }
+
     public var name: String
     public var reference: String
     public var version: ModelVersion
-    public var model: LinearModel
+    public var format: Format
     /// Per feature: the training profile's histogram edges and counts (the drift baseline).
     public var baseline: [String: (edges: [Double], counts: [Int])]
 
-    public var positiveLabel: String { model.classLabels[model.positiveClass] }
-}
-
-/// A request row that does not fit the model's signature: what is missing, extra or bad.
-public struct InputProblems: Error, Sendable, Hashable {
-    public var missing: [String]
-    public var extra: [String]
-    /// Feature → what is wrong with its value.
-    public var invalid: [String: String]
-
-    public var message: String {
-        var parts: [String] = []
-        if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
-        if !extra.isEmpty { parts.append("extra \(extra.joined(separator: ", "))") }
-        for (feature, problem) in invalid.sorted(by: { $0.key < $1.key }) { parts.append("\(feature): \(problem)") }
-        return parts.joined(separator: "; ")
+    public init(name: String, reference: String, version: ModelVersion, format: Format, baseline: [String: (edges: [Double], counts: [Int])] = [:]) {
+        self.name = name
+        self.reference = reference
+        self.version = version
+        self.format = format
+        self.baseline = baseline
     }
+
+    /// The native model, or nil for an MLflow model.
+    public var native: LinearModel? {
+        if case .native(let model) = format { return model }
+        return nil
+    }
+
+    public var pyfunc: PyfuncModel? {
+        if case .pyfunc(let model) = format { return model }
+        return nil
+    }
+
+    public var formatName: String { native == nil ? "mlflow_pyfunc" : "trail_linear" }
+
+    public var positiveLabel: String { native.map { $0.classLabels[$0.positiveClass] } ?? "" }
 }
 
 /// Serving rules: what may be served, how inputs are checked and scored, and what is recorded.
@@ -46,7 +58,7 @@ public struct ServingService: Sendable {
     /// Resolves `name@reference` and loads that version. An alias or stage is served only as
     /// the registry holds it (the gate admitted it there); a bare version number only with
     /// `pinned`. Refuses any file whose bytes do not match the manifest.
-    public func load(name: String, reference: String, pinned: Bool = false) async throws -> LoadedModel {
+    public func load(name: String, reference: String, pinned: Bool = false, cache: URL? = nil) async throws -> LoadedModel {
         let parsed = ModelReference(parsing: reference)
         if case .version(let direct) = parsed, !pinned {
             throw TrailError(
@@ -58,7 +70,7 @@ public struct ServingService: Sendable {
             throw TrailError.notFound("model reference", "\(name)@\(reference)", field: "reference")
         }
         let version = try await registry.version(name, number)
-        return try await Self.assemble(name: name, reference: reference, version: version) { file in
+        return try await Self.assemble(name: name, reference: reference, version: version, cache: cache) { file in
             do {
                 return try await tracking.blobs.get(file.digest, expectedBytes: file.sizeBytes)
             } catch let error as TrailError where error.code == .dataLoss {
@@ -75,8 +87,10 @@ public struct ServingService: Sendable {
     /// Builds a servable model from a version's files, fetched by `fetch` (from the blob store
     /// here, or downloaded from a server by a client): every file must match its manifest
     /// digest and the manifest its root, or nothing is loaded.
+    /// An MLflow model (MLmodel with a `python_function` flavor) is written read-only under
+    /// `cache` (default: a folder in the temporary directory) for Python workers to load.
     public static func assemble(
-        name: String, reference: String, version: ModelVersion, fetch: (ManifestFile) async throws -> [UInt8]
+        name: String, reference: String, version: ModelVersion, cache: URL? = nil, fetch: (ManifestFile) async throws -> [UInt8]
     ) async throws -> LoadedModel {
         let number = version.version
         var files: [String: [UInt8]] = [:]
@@ -92,8 +106,23 @@ public struct ServingService: Sendable {
         guard ModelManifest(files: version.manifest.files).root == version.manifest.root else {
             throw TrailError(.dataLoss, "the manifest of \(name) version \(number) does not match its root digest", field: "reference")
         }
+        if files["model.json"] == nil, let mlmodel = files["MLmodel"] {
+            guard let described = PyfuncModel.describe(mlmodel: mlmodel) else {
+                throw TrailError.invalid(
+                    "reference", "\(name) version \(number) is an MLflow model without a python_function flavor; only pyfunc models are served")
+            }
+            let folder = cache ?? FileManager.default.temporaryDirectory.appendingPathComponent("modeltrail-serving", isDirectory: true)
+            let directory = try PyfuncModel.materialize(files: files, manifest: version.manifest, cache: folder.appendingPathComponent("models"))
+            return LoadedModel(
+                name: name, reference: reference, version: version,
+                format: .pyfunc(
+                    PyfuncModel(
+                        directory: directory, loaderModule: described.loaderModule, predictFunction: described.predictFunction,
+                        pythonVersion: described.pythonVersion, declaresSignature: described.signed)))
+        }
         guard let modelBytes = files["model.json"] else {
-            throw TrailError.invalid("reference", "\(name) version \(number) has no model.json (a trail train model) to serve")
+            throw TrailError.invalid(
+                "reference", "\(name) version \(number) has neither model.json (a trail train model) nor MLmodel (an MLflow model) to serve")
         }
         let linear = try LinearModel(parsing: modelBytes)
         var baseline: [String: (edges: [Double], counts: [Int])] = [:]
@@ -107,7 +136,7 @@ public struct ServingService: Sendable {
                 )
             }
         }
-        return LoadedModel(name: name, reference: reference, version: version, model: linear, baseline: baseline)
+        return LoadedModel(name: name, reference: reference, version: version, format: .native(linear), baseline: baseline)
     }
 
     /// Checks one row (feature name → value) against the model's features: the exact set, and
@@ -147,8 +176,15 @@ public struct ServingService: Sendable {
     /// sha256 of the canonical JSON of a row.
     public static func inputDigest(_ row: [String: JSONValue]) -> Digest { Digest.of(JSONValue.object(row).canonicalBytes) }
 
-    /// Records a deployment's start, switch or stop.
-    public func record(_ deployment: Deployment, actor: Actor) async throws -> Int64 {
+    /// Records a deployment's start, switch or stop (with `facts` about what is served, e.g. the
+    /// model format and whether it runs without a signature).
+    public func record(_ deployment: Deployment, facts extra: [String: JSONValue] = [:], actor: Actor) async throws -> Int64 {
+        var facts: [String: JSONValue] = [
+            "model_name": .string(deployment.modelName), "reference": .string(deployment.reference),
+            "model_version": .int(deployment.modelVersion), "config_digest": .string(deployment.configDigest.description),
+            "binary_digest": .string(deployment.binaryDigest), "host": .string(deployment.host),
+        ]
+        facts.merge(extra) { a, _ in a }
         let receipt = try await tracking.store.apply(
             WriteBatch(
                 preconditions: [.modelVersion(deployment.modelName, deployment.modelVersion)], changes: [.recordDeployment(deployment)],
@@ -156,11 +192,7 @@ public struct ServingService: Sendable {
                     action: "deployment.\(deployment.action)", actor: actor, timeMillis: deployment.timeMillis,
                     subject: Subject(type: "deployment", id: deployment.deploymentID),
                     related: ["model": "\(deployment.modelName)/\(deployment.modelVersion)"],
-                    facts: [
-                        "model_name": .string(deployment.modelName), "reference": .string(deployment.reference),
-                        "model_version": .int(deployment.modelVersion), "config_digest": .string(deployment.configDigest.description),
-                        "binary_digest": .string(deployment.binaryDigest), "host": .string(deployment.host),
-                    ])))
+                    facts: .object(facts))))
         return receipt.eventIndex ?? 0
     }
 

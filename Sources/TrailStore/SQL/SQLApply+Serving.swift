@@ -36,6 +36,11 @@ extension ApplyContext {
                 ]
                 try insert.execute(arguments: SQLArguments(values + [eventIndex]))
                 try record("predictions", [db.lastInsertedRowID] + values)
+                if let output = r.output {
+                    try db.cachedStatement(sql: "INSERT INTO prediction_outputs (prediction_id, output, event_index) VALUES (?, ?, ?)")
+                        .execute(arguments: [r.predictionID, output, eventIndex])
+                    try record("prediction_outputs", [db.lastInsertedRowID, r.predictionID, output])
+                }
             }
             if !batch.featureCounts.isEmpty {
                 let counts = JSONValue.object(batch.featureCounts.mapValues { .array($0.map { .int(Int64($0)) }) }).canonicalString

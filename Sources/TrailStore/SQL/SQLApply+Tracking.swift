@@ -77,37 +77,84 @@ extension ApplyContext {
             guard !metrics.isEmpty else { return }
             let pk = try SQLMetadataStore.runPK(id, in: db)
             // MLflow's metric identity is (run, key, timestamp, step, value): a repeated point
-            // (a client retry, log_model re-linking metrics) is a no-op, decided in one statement.
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index)
-                    SELECT ?1, ?2, CAST(?3 AS DOUBLE PRECISION), ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM metrics
-                        WHERE run_pk = ?1 AND key = ?2 AND timestamp = ?5 AND step = ?6 AND is_nan = ?4 AND value IS NOT DISTINCT FROM ?3)
-                    """)
-            var latest: [String: Metric] = [:]
-            for metric in metrics {
-                let value: Double? = metric.value.isNaN ? nil : metric.value
-                try insert.execute(arguments: [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step, eventIndex])
-                guard db.changesCount > 0 else { continue }
-                changed = true
-                record("metrics", [pk, metric.key, value, metric.value.isNaN, metric.timestampMillis, metric.step])
-                if let current = latest[metric.key], !metric.isLater(than: current) { continue }
-                latest[metric.key] = metric
+            // (a client retry, log_model re-linking metrics) is a no-op. Points repeated inside
+            // the batch are dropped here; points already stored are skipped by the statement,
+            // which inserts up to 500 points at once (one round trip to PostgreSQL, not one per
+            // point) and returns the ones it inserted, whose rows the event's digest covers.
+            struct Point: Hashable {
+                var key: String
+                var timestamp: Int64
+                var step: Int64
+                var isNaN: Bool
+                var bits: UInt64
             }
-            let upsert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO latest_metrics (run_pk, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (run_pk, key) DO UPDATE SET
-                        value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
-                    WHERE (excluded.step, excluded.timestamp) > (latest_metrics.step, latest_metrics.timestamp)
-                       OR ((excluded.step, excluded.timestamp) = (latest_metrics.step, latest_metrics.timestamp)
-                           AND (excluded.is_nan > latest_metrics.is_nan
-                                OR (excluded.is_nan = 0 AND latest_metrics.is_nan = 0 AND excluded.value > latest_metrics.value)))
-                    """)
-            for metric in latest.values {
-                try upsert.execute(arguments: [
-                    pk, metric.key, metric.value.isNaN ? nil : metric.value, metric.value.isNaN, metric.timestampMillis, metric.step,
-                ])
+            var seen = Set<Point>()
+            var points: [Metric] = []
+            points.reserveCapacity(metrics.count)
+            for metric in metrics {
+                let point = Point(
+                    key: metric.key, timestamp: metric.timestampMillis, step: metric.step, isNaN: metric.value.isNaN,
+                    bits: metric.value.isNaN ? 0 : (metric.value == 0 ? 0 : metric.value.bitPattern))
+                if seen.insert(point).inserted { points.append(metric) }
+            }
+            var latest: [String: Metric] = [:]
+            var start = 0
+            while start < points.count {
+                let chunk = points[start..<min(start + 500, points.count)]
+                start += chunk.count
+                let row = "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))"
+                // The event index comes first: its placeholder is first in the statement's text.
+                var arguments: [(any SQLValueConvertible)?] = [eventIndex]
+                arguments.reserveCapacity(chunk.count * 6 + 1)
+                for metric in chunk {
+                    arguments += [pk, metric.key, metric.value.isNaN ? nil : metric.value, metric.value.isNaN ? 1 : 0, metric.timestampMillis, metric.step]
+                }
+                let inserted = try SQLRow.fetchAll(
+                    db,
+                    sql: """
+                        INSERT INTO metrics (run_pk, key, value, is_nan, timestamp, step, event_index)
+                        SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, CAST(? AS BIGINT)
+                        FROM (VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", "))) AS v
+                        WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_pk = v.column1 AND m.key = v.column2 AND m.timestamp = v.column5
+                            AND m.step = v.column6 AND m.is_nan = v.column4 AND m.value IS NOT DISTINCT FROM v.column3)
+                        RETURNING key, value, is_nan, timestamp, step
+                        """,
+                    arguments: SQLArguments(arguments))
+                for stored in inserted {
+                    let key: String = stored[0]
+                    let value: Double? = stored[1]
+                    let isNaN: Bool = (stored[2] as Int64) != 0
+                    let timestamp: Int64 = stored[3]
+                    let step: Int64 = stored[4]
+                    changed = true
+                    record("metrics", [pk, key, value, isNaN, timestamp, step])
+                    let metric = Metric(key: key, value: isNaN ? .nan : value ?? 0, timestampMillis: timestamp, step: step)
+                    if let current = latest[key], !metric.isLater(than: current) { continue }
+                    latest[key] = metric
+                }
+            }
+            // The latest point per key, up to 200 keys per statement (each key once, as an
+            // upsert that touches a row twice is refused).
+            let latestPoints = latest.values.sorted { $0.key < $1.key }
+            var from = 0
+            while from < latestPoints.count {
+                let chunk = latestPoints[from..<min(from + 200, latestPoints.count)]
+                from += chunk.count
+                var arguments: [(any SQLValueConvertible)?] = []
+                for metric in chunk {
+                    arguments += [pk, metric.key, metric.value.isNaN ? nil : metric.value, metric.value.isNaN, metric.timestampMillis, metric.step]
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO latest_metrics (run_pk, key, value, is_nan, timestamp, step)
+                        VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                        ON CONFLICT (run_pk, key) DO UPDATE SET
+                            value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step
+                        WHERE (excluded.step, excluded.timestamp) > (latest_metrics.step, latest_metrics.timestamp)
+                           OR ((excluded.step, excluded.timestamp) = (latest_metrics.step, latest_metrics.timestamp)
+                               AND (excluded.is_nan > latest_metrics.is_nan
+                                    OR (excluded.is_nan = 0 AND latest_metrics.is_nan = 0 AND excluded.value > latest_metrics.value)))
+                        """, arguments: SQLArguments(arguments))
             }
         case .changeRunTags(let id, let changes):
             try changeRunTags(try SQLMetadataStore.runPK(id, in: db), changes)

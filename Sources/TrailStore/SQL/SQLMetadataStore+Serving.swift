@@ -25,20 +25,24 @@ extension SQLMetadataStore {
     }
 
     static let predictionColumns = """
-        prediction_id, time, deployment_id, model_name, model_version, input_digest, probability, prediction, latency_us, outcome, error,
-        raw_input, event_index, position
+        p.prediction_id, p.time, p.deployment_id, p.model_name, p.model_version, p.input_digest, p.probability, p.prediction, p.latency_us,
+        p.outcome, p.error, p.raw_input, p.event_index, p.position, o.output
         """
+    static let predictionTables = "predictions p LEFT JOIN prediction_outputs o ON o.prediction_id = p.prediction_id"
 
     static func predictionRecord(_ row: SQLRow) throws -> PredictionRecord {
-        PredictionRecord(
+        let error: String? = row[10]
+        let rawInput: String? = row[11]
+        let output: String? = row[14]
+        return PredictionRecord(
             predictionID: row[0], timeMillis: row[1], deploymentID: row[2], modelName: row[3], modelVersion: row[4],
-            inputDigest: try Digest(parsing: row[5]), probability: row[6], prediction: row[7], latencyMicros: row[8], outcome: row[9], error: row[10],
-            rawInput: row[11])
+            inputDigest: try Digest(parsing: row[5]), probability: row[6], prediction: row[7], latencyMicros: row[8], outcome: row[9], error: error,
+            rawInput: rawInput, output: output)
     }
 
     public func prediction(id: String) async throws -> (record: PredictionRecord, eventIndex: Int64, position: Int)? {
         try await read { db in
-            guard let row = try SQLRow.fetchOne(db, sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE prediction_id = ?", arguments: [id])
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT \(Self.predictionColumns) FROM \(Self.predictionTables) WHERE p.prediction_id = ?", arguments: [id])
             else { return nil }
             return (try Self.predictionRecord(row), row[12], row[13])
         }
@@ -48,7 +52,7 @@ extension SQLMetadataStore {
         try await read { db in
             // A cached statement and a cursor (rows decoded in place): a trace reads its whole
             // group commit to rebuild the Merkle path.
-            let statement = try db.cachedStatement(sql: "SELECT \(Self.predictionColumns) FROM predictions WHERE event_index = ? ORDER BY position")
+            let statement = try db.cachedStatement(sql: "SELECT \(Self.predictionColumns) FROM \(Self.predictionTables) WHERE p.event_index = ? ORDER BY p.position")
             let cursor = try SQLRow.fetchCursor(statement, arguments: [eventIndex])
             var records: [PredictionRecord] = []
             while let row = try cursor.next() { records.append(try Self.predictionRecord(row)) }

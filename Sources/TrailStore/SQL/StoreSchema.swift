@@ -16,6 +16,7 @@ enum StoreSchema {
         ("008_logged_models_registry_tags", v008),
         ("009_checkpoint_records", v009),
         ("010_checkpoint_cosignatures", v010),
+        ("011_prediction_outputs", v011),
     ]
 
     /// Tables whose rows are facts: inserted once, never updated or deleted.
@@ -58,6 +59,7 @@ enum StoreSchema {
         ("run_model_links", ["seq", "run_pk", "model_id", "direction", "step"]),
         ("registry_tag_history", ["seq", "name", "version", "key", "value", "time", "actor"]),
         ("served_feature_counts", ["seq", "deployment_id", "model_name", "model_version", "time", "counts_json"]),
+        ("prediction_outputs", ["seq", "prediction_id", "output"]),
         ("trusted_keys", ["seq", "keyid", "name", "public_key", "predicate_types", "revoked", "actor", "time"]),
         (
             "attestations",
@@ -433,6 +435,19 @@ enum StoreSchema {
         );
         CREATE INDEX checkpoint_cosignatures_witness ON checkpoint_cosignatures(witness, size);
         """ + appendOnlyTriggers(["checkpoint_cosignatures"])
+
+    /// What an MLflow model answered for each served row (its element of `predictions`, as
+    /// canonical JSON). A table of its own, so that the rows and write digests of earlier
+    /// predictions stay as they were.
+    static let v011 = """
+        CREATE TABLE prediction_outputs (
+            seq INTEGER PRIMARY KEY,
+            prediction_id TEXT NOT NULL UNIQUE,
+            output TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX prediction_outputs_event ON prediction_outputs(event_index);
+        """ + appendOnlyTriggers(["prediction_outputs"])
 
     static func appendOnlyTriggers(_ tables: [String]) -> String {
         tables.map { table in
