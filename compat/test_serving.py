@@ -142,8 +142,20 @@ def test_a_prediction_traces_to_the_dataset_and_commit_and_reproduces(server, se
 
 
 def worker_pids(serve_pid):
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(serve_pid)], capture_output=True, text=True).stdout
-    return [int(line.split()[0]) for line in out.splitlines() if "pyfunc_worker" in line]
+    """The pyfunc workers among the serve process's descendants."""
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    children, args = {}, {}
+    for line in out.splitlines():
+        pid, ppid, rest = line.split(None, 2) if len(line.split(None, 2)) == 3 else (*line.split(None, 1), "")
+        children.setdefault(int(ppid), []).append(int(pid))
+        args[int(pid)] = rest
+    found, stack = [], [serve_pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            stack.append(child)
+            if "pyfunc_worker" in args.get(child, ""):
+                found.append(child)
+    return sorted(found)
 
 
 def test_a_killed_worker_loses_no_acknowledged_prediction(server, served):
@@ -168,7 +180,7 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(server, served):
         t.start()
     time.sleep(2)
     pids = worker_pids(served["process"].pid)
-    assert len(pids) == 2, pids
+    assert len(pids) == 2, (pids, served["process"].pid, [line[:150] for line in subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout.splitlines() if "trail" in line or "python" in line])
     os.kill(pids[0], signal.SIGKILL)
     for t in threads:
         t.join()

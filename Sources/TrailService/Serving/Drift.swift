@@ -205,9 +205,14 @@ extension ServingService {
         if let p = check.probability, !(0...1).contains(p) { throw TrailError.invalid("probability", "probability must be between 0 and 1") }
         if let p = check.prediction, p != 0, p != 1 { throw TrailError.invalid("prediction", "prediction must be 0 or 1") }
         // REPRODUCED means the recorded output came back exactly.
-        if check.outcome == "REPRODUCED", check.probability != record.probability || check.prediction != record.prediction {
-            throw TrailError.invalid("outcome", "REPRODUCED must give back the recorded probability and prediction")
+        if check.outcome == "REPRODUCED" {
+            if let recorded = record.output {
+                guard check.output == recorded else { throw TrailError.invalid("outcome", "REPRODUCED must give back the recorded output") }
+            } else if check.probability != record.probability || check.prediction != record.prediction {
+                throw TrailError.invalid("outcome", "REPRODUCED must give back the recorded probability and prediction")
+            }
         }
+        if let output = check.output, output.utf8.count > 65_536 { throw TrailError.invalid("output", "output must be at most 65536 bytes") }
         guard check.differences.count <= 100, check.differences.allSatisfy({ $0.utf8.count <= 4000 }) else {
             throw TrailError.invalid("differences", "at most 100 differences of at most 4000 bytes each")
         }
@@ -215,6 +220,7 @@ extension ServingService {
         var facts: [String: JSONValue] = ["outcome": .string(check.outcome), "differences": .array(check.differences.map(JSONValue.string))]
         if let p = check.probability { facts["probability"] = .double(p) }
         if let p = check.prediction { facts["prediction"] = .int(Int64(p)) }
+        if let output = check.output { facts["output"] = .string(output) }
         return try await tracking.store.record(
             EventDraft(
                 action: "prediction.reproduce", actor: actor, timeMillis: tracking.clock.nowMillis(),
