@@ -130,8 +130,10 @@ def test_a_prediction_traces_to_the_dataset_and_commit_and_reproduces(server, se
     pid = r.headers["X-Prediction-Id"]
     trace = json.loads(server.cli("trace", "prediction", pid, "--json"))
     text = json.dumps(trace)
-    assert COMMIT in text, text[:2000]
-    assert served["run_id"] in text
+    assert trace["model"]["git_commit"] == COMMIT, text[:2000]
+    assert trace["model"]["run_id"] == served["run_id"]
+    digest = MlflowClient().get_run(served["run_id"]).inputs.dataset_inputs[0].dataset.digest
+    assert trace["model"]["data_sha256"] and digest in text, text[:2000]
     assert all(link["proven"] for link in trace["links"]), [l for l in trace["links"] if not l["proven"]]
     assert trace["prediction"]["output"] == json.dumps(r.json()["predictions"][0])
     path = os.path.join(os.path.dirname(served["log"]), "row.json")

@@ -30,6 +30,13 @@ struct PyfuncServingTests {
             mlflow.sklearn.save_model(m, out + "/signed", signature=infer_signature(X, m.predict(X)))
             mlflow.sklearn.save_model(m, out + "/unsigned")
             mlflow.sklearn.save_model(m, out + "/needs", signature=infer_signature(X, m.predict(X)), extra_pip_requirements=["modeltrail-no-such-package==9.9"])
+            class Slow(mlflow.pyfunc.PythonModel):
+                def predict(self, context, model_input, params=None):
+                    import time
+                    if (model_input["a"] == 999).any():
+                        time.sleep(600)
+                    return model_input["a"] * 2
+            mlflow.pyfunc.save_model(out + "/slow", python_model=Slow(), signature=infer_signature(X, X["a"] * 2))
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python!)
@@ -124,6 +131,56 @@ struct PyfuncServingTests {
         #expect(answer.status == 200)
         #expect(await pool.failures >= 1)
         #expect(await pool.workerPIDs.first != pid)
+        try await server.stop()
+    }
+
+    @Test func aHungWorkerTimesOutIsReplacedAndItsRequestFails() async throws {
+        let (home, serving) = try await Self.setUp("slow")
+        var configuration = Self.configuration(home)
+        configuration.workers.timeout = 2
+        let (server, _) = try await ModelServer.start(serving: serving, configuration: configuration)
+        let ok = try await server.invoke(contentType: "application/json", body: Self.body([[1, 2, 3]]))
+        #expect(ok.status == 200)
+        #expect(String(decoding: ok.body, as: UTF8.self) == #"{"predictions": [{"a": 2.0}]}"#, "a named Series, as MLflow writes it")
+        let hung = try await server.invoke(contentType: "application/json", body: Self.body([[999, 0, 0]]))
+        #expect(hung.status == 503)
+        #expect(String(decoding: hung.body, as: UTF8.self).contains("did not answer within 2"))
+        let record = try #require(try await home.tracking.store.prediction(id: hung.predictionIDs[0])?.record)
+        #expect(record.outcome == "failed" && record.error?.contains("did not answer") == true)
+        var again = hung
+        for _ in 0..<120 where again.status != 200 {
+            try await Task.sleep(nanoseconds: 500_000_000)
+            again = try await server.invoke(contentType: "application/json", body: Self.body([[3, 0, 0]]))
+        }
+        #expect(again.status == 200)
+        try await server.stop()
+    }
+
+    @Test func anAliasMoveLoadsFreshWorkersAndDrainsTheOldOnes() async throws {
+        let (home, serving) = try await Self.setUp("signed")
+        // Version 2: the same model plus a note, so another root digest.
+        let run = try await home.tracking.createRun(experimentID: nil, actor: .user("carol"))
+        for file in try FileManager.default.subpathsOfDirectory(atPath: Self.models.appendingPathComponent("signed").path) {
+            let url = Self.models.appendingPathComponent("signed").appendingPathComponent(file)
+            var directory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &directory), !directory.boolValue else { continue }
+            _ = try await home.tracking.putArtifact(
+                run.info.runID, path: try ArtifactPath(validating: "model/" + file, field: "path"), bytes: Array(try Data(contentsOf: url)), actor: .user("carol"))
+        }
+        _ = try await home.tracking.putArtifact(
+            run.info.runID, path: try ArtifactPath(validating: "model/NOTE.txt", field: "path"), bytes: Array("v2".utf8), actor: .user("carol"))
+        _ = try await home.registry.registerVersion(name: "pf", runID: run.info.runID, path: "model", actor: .user("carol"))
+        let (server, _) = try await ModelServer.start(serving: serving, configuration: Self.configuration(home))
+        let old = try #require(server.workers)
+        try await home.registry.setAlias(name: "pf", alias: "live", version: 2, actor: .user("carol"))
+        guard case .switched(let from, let to, _) = try await server.follow() else {
+            Issue.record("no switch")
+            return
+        }
+        #expect(from == 1 && to == 2)
+        #expect(await old.liveWorkers == 0, "the old workers ended")
+        let answer = try await server.invoke(contentType: "application/json", body: Self.body([[5, 0, 0]]))
+        #expect(answer.status == 200 && answer.modelVersion == 2)
         try await server.stop()
     }
 

@@ -116,6 +116,48 @@ struct ServingTests {
         #expect(try await home.verifier.verify().ok)
     }
 
+    @Test func theNativeModelSpeaksMLflowsScoringProtocol() async throws {
+        let (home, serving) = try await Self.setUp()
+        let (server, _) = try await ModelServer.start(serving: serving, configuration: .init(name: "bc", reference: "live"))
+        let app = Application(router: ServingApplication.router(server: server, logger: Logger(label: "test")))
+        let row = try Self.row(home)
+        let names = row.keys.sorted()
+        let split: JSONValue = ["dataframe_split": ["columns": .array(names.map(JSONValue.string)), "data": [.array(names.map { row[$0]! })]]]
+        try await app.test(.router) { client in
+            try await client.execute(
+                uri: "/invocations", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(bytes: split.canonicalBytes)
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"predictions": [0]}"#, "MLflow's shape; row 1 is malignant (0)")
+                #expect(response.headers[HTTPField.Name("X-Prediction-Id")!]?.hasPrefix("p") == true)
+            }
+            let csv = names.map { "\"\($0)\"" }.joined(separator: ",") + "\n" + names.map { row[$0]!.canonicalString }.joined(separator: ",") + "\n"
+            try await client.execute(uri: "/invocations", method: .post, headers: [.contentType: "text/csv"], body: ByteBuffer(string: csv)) {
+                response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"predictions": [0]}"#)
+            }
+            try await client.execute(uri: "/invocations", method: .post, body: ByteBuffer(bytes: split.canonicalBytes)) { response in
+                let body = try JSONValue.parse(Array(response.body.readableBytesView))
+                #expect(response.status == .unsupportedMediaType, "no Content-Type")
+                #expect(body["field"] == "Content-Type")
+            }
+            var bad = row
+            bad["mean_radius"] = "big"
+            try await client.execute(
+                uri: "/invocations", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(bytes: JSONValue.object(["dataframe_records": [.object(bad)]]).canonicalBytes)
+            ) { response in
+                let body = try JSONValue.parse(Array(response.body.readableBytesView))
+                #expect(response.status == .unprocessableContent)
+                #expect(body["invalid"]?["mean_radius"] != nil)
+            }
+            try await client.execute(uri: "/ping", method: .get) { response in #expect(response.status == .ok) }
+            try await client.execute(uri: "/version", method: .get) { response in #expect(String(buffer: response.body) == "3.17.2") }
+        }
+        try await server.stop()
+    }
+
     @Test func refusesToServeTamperedModelFiles() async throws {
         let (home, serving) = try await Self.setUp()
         let version = try await home.registry.version("bc", 1)

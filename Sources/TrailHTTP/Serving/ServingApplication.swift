@@ -111,6 +111,43 @@ public enum ServingApplication {
                         ],
                     ]
                 ],
+                "/invocations": [
+                    "post": [
+                        "summary": "MLflow's scoring protocol: exactly one of dataframe_split, dataframe_records, instances, inputs (JSON) or CSV; every row logged durably before the answer",
+                        "requestBody": [
+                            "required": true,
+                            "content": [
+                                "application/json": [
+                                    "schema": [
+                                        "type": "object",
+                                        "properties": [
+                                            "dataframe_split": [
+                                                "type": "object",
+                                                "properties": [
+                                                    "columns": ["type": "array", "items": ["type": "string"]],
+                                                    "data": ["type": "array", "items": ["type": "array", "items": ["type": "number"]]],
+                                                ],
+                                                "required": ["data"],
+                                            ],
+                                            "dataframe_records": ["type": "array", "items": row],
+                                            "instances": ["type": "array", "items": row],
+                                            "inputs": ["oneOf": [["type": "array", "items": row], row]],
+                                            "params": ["type": "object"],
+                                        ],
+                                    ]
+                                ],
+                                "text/csv": ["schema": ["type": "string"]],
+                            ],
+                        ],
+                        "responses": [
+                            "200": ["description": "{\"predictions\": …} as MLflow writes it; X-Prediction-Id holds the ids"],
+                            "400": ["description": "malformed body (MLflow's BAD_REQUEST), naming the field"],
+                            "415": ["description": "a content type other than application/json or text/csv (UTF-8)"],
+                            "422": ["description": "rows that do not match the signature: missing, extra and invalid columns"],
+                            "503": ["description": "withdrawn, or the model's worker failed (the prediction ids are in the answer)"],
+                        ],
+                    ]
+                ],
                 "/health": [
                     "get": [
                         "summary": "status and loaded model",

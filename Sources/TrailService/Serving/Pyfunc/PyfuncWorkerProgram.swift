@@ -127,6 +127,42 @@ def main():
     def predict_frame(frame, params):
         return model.predict(frame, params=params) if params else model.predict(frame)
 
+    # The fast path, for a signature of numeric and boolean columns only: ModelTrail's front end
+    # has already checked every row against it (names, presence, types), so the frame is built
+    # straight from the values with the schema's dtypes and handed to the flavor's model, without
+    # MLflow's generic parse-and-enforce layers (about 10 ms a call, most of a small batch's cost).
+    # Anything unexpected falls back to MLflow's own path.
+    fast_dtypes = None
+    try:
+        from mlflow.types import DataType
+        numeric = {DataType.double: "float64", DataType.float: "float32", DataType.long: "int64", DataType.integer: "int32",
+                   DataType.boolean: "bool"}
+        hinted = getattr(model.metadata, "_is_signature_from_type_hint", None)
+        hinted = hinted() if callable(hinted) else bool(hinted)
+        if (schema is not None and not schema.is_tensor_spec() and schema.has_input_names() and not hinted
+                and all(isinstance(spec.type, DataType) and spec.type in numeric and spec.required for spec in schema.inputs)
+                and hasattr(model, "_model_impl") and not params_schema):
+            fast_dtypes = {spec.name: numeric[spec.type] for spec in schema.inputs}
+    except Exception:  # noqa: BLE001 — an MLflow without these attributes uses its own path
+        fast_dtypes = None
+
+    def frame_of(columns, data):
+        if fast_dtypes is not None and list(columns) == list(fast_dtypes):
+            import numpy as np
+            import pandas as pd
+            try:
+                return pd.DataFrame({c: np.asarray([row[i] for row in data], dtype=fast_dtypes[c]) for i, c in enumerate(columns)},
+                                    columns=columns), True
+            except (TypeError, ValueError, OverflowError):
+                pass
+        return dataframe_from_parsed_json({"columns": columns, "data": data}, pandas_orient="split", schema=schema), False
+
+    def predict_rows(columns, data, params):
+        frame, fast = frame_of(columns, data)
+        if fast:
+            return model._model_impl.predict(frame)
+        return predict_frame(frame, params)
+
     while True:
         request = receive()
         if request is None:
@@ -145,8 +181,7 @@ def main():
         columns, data, sizes = request["columns"], request["data"], request["sizes"]
         results = None
         try:
-            frame = dataframe_from_parsed_json({"columns": columns, "data": data}, pandas_orient="split", schema=schema)
-            predictions = predict_frame(frame, params)
+            predictions = predict_rows(columns, data, params)
             if len(sizes) == 1:
                 results = [answer(predictions)]
             elif hasattr(predictions, "__len__") and not isinstance(predictions, (dict, str)) and len(predictions) == len(data):
@@ -164,8 +199,7 @@ def main():
             results, start = [], 0
             for size in sizes:
                 try:
-                    frame = dataframe_from_parsed_json({"columns": columns, "data": data[start:start + size]}, pandas_orient="split", schema=schema)
-                    results.append(answer(predict_frame(frame, params)))
+                    results.append(answer(predict_rows(columns, data[start:start + size], params)))
                 except Exception as e:  # noqa: BLE001
                     results.append(failure(e))
                 start += size
