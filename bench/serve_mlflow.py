@@ -103,7 +103,7 @@ import json
 row = X.iloc[:1]
 open("{work}/body.json", "w").write(json.dumps({{"dataframe_split": {{"columns": list(row.columns), "data": row.values.tolist()}}}}))
 """
-        subprocess.run([sys.executable, "-c", code], check=True, env=dict(env, MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}"))
+        subprocess.run([sys.executable, "-c", code], check=True, env=dict(env, MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}"), stdout=sys.stderr)
     finally:
         tracking.terminate()
         tracking.wait(timeout=30)
