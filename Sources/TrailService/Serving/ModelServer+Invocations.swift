@@ -40,7 +40,9 @@ extension ModelServer {
             try await log.log(
                 PredictionRecord(
                     predictionID: id, timeMillis: now, deploymentID: deploymentID, modelName: model.name, modelVersion: version, inputDigest: digest,
-                    probability: nil, prediction: nil, latencyMicros: micros(), outcome: "refused", error: message),
+                    probability: nil, prediction: nil, latencyMicros: micros(), outcome: "refused",
+                    // The log keeps the reason, bounded (a body may name 10,000 columns).
+                    error: message.count > 2000 ? String(message.prefix(2000)) + "…" : message),
                 values: nil)
             var more = extra
             more["field"] = .string(field)

@@ -38,8 +38,13 @@ struct TrailBench {
         let proofEvents = option("--proof-events", 10_000_000)
         let artifactMiB = option("--artifact-mib", 256)
         var results0: [String: JSONValue] = [:]
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-bench-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
+        // `--home PATH` keeps the bench's home there (to move it, e.g. `trail migrate --to
+        // postgres://…`); `--reuse-search-runs` then searches the runs a previous bench made in it.
+        let keptHome = arguments.firstIndex(of: "--home").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+        let reuseSearchRuns = arguments.contains("--reuse-search-runs")
+        let directory = keptHome.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("trail-bench-\(UUID().uuidString)")
+        defer { if keptHome == nil { try? FileManager.default.removeItem(at: directory) } }
         // `--store postgres://…` runs the same figures with the metadata in PostgreSQL (an empty
         // database); the default is SQLite in the bench's home.
         let storeURI = arguments.firstIndex(of: "--store").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
@@ -115,17 +120,25 @@ struct TrailBench {
         results["http_runs_per_second"] = .double((2000 / Date().timeIntervalSince(start)).rounded())
 
         // 5. Filtered search over many runs (made through the service layer: one event each).
-        progress("creating \(searchRuns) runs for search")
-        let searchExperiment = try await tracking.createExperiment(name: "search-bench", tags: [], actor: actor).id
+        let searchExperiment: ExperimentID
+        if reuseSearchRuns {
+            searchExperiment = try await tracking.experiment(named: "search-bench").id
+            progress("searching the runs already in experiment search-bench")
+        } else {
+            progress("creating \(searchRuns) runs for search")
+            searchExperiment = try await tracking.createExperiment(name: "search-bench", tags: [], actor: actor).id
+        }
         start = Date()
-        for i in 0..<searchRuns {
+        for i in 0..<(reuseSearchRuns ? 0 : searchRuns) {
             let run = try await tracking.createRun(experimentID: searchExperiment, startTimeMillis: Int64(i), actor: actor).info.runID
             try await tracking.logBatch(
                 run, metrics: [Metric(key: "acc", value: Double(i % 1000) / 1000, timestampMillis: 1)],
                 params: [Param(key: "model", value: i % 10 == 0 ? "logreg" : "tree")], actor: actor)
             if i % 10000 == 9999 { progress("  \(i + 1) runs") }
         }
-        results["service_runs_with_data_per_second"] = .double((Double(searchRuns) / Date().timeIntervalSince(start)).rounded())
+        if !reuseSearchRuns {
+            results["service_runs_with_data_per_second"] = .double((Double(searchRuns) / Date().timeIntervalSince(start)).rounded())
+        }
         let searchBody = try JSONEncoder().encode(
             NativeAPI.SearchRuns(
                 experimentIDs: [searchExperiment], filter: "metrics.acc > 0.95 and params.model = 'logreg'", orderBy: ["metrics.acc DESC"],
