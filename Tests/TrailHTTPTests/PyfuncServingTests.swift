@@ -184,6 +184,27 @@ struct PyfuncServingTests {
         try await server.stop()
     }
 
+    @Test func whenNoWorkerCanBeStartedRequestsFailInsteadOfWaiting() async throws {
+        let (home, serving) = try await Self.setUp("signed")
+        // The interpreter is a wrapper that stops working after the start.
+        let wrapper = home.url.appendingPathComponent("python-wrapper")
+        try Data("#!/bin/sh\nexec \"\(Self.python!)\" \"$@\"\n".utf8).write(to: wrapper)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper.path)
+        var configuration = Self.configuration(home)
+        configuration.workers.python = wrapper.path
+        let (server, _) = try await ModelServer.start(serving: serving, configuration: configuration)
+        try Data("#!/bin/sh\nexit 3\n".utf8).write(to: wrapper)
+        let pool = try #require(server.workers)
+        kill(try #require(await pool.workerPIDs.first), SIGKILL)
+        // Answered (503), not left waiting for a worker that cannot start.
+        var statuses: [Int] = []
+        for _ in 0..<3 {
+            statuses.append(try await server.invoke(contentType: "application/json", body: Self.body([[0, 5, 1]])).status)
+        }
+        #expect(statuses.allSatisfy { $0 == 503 }, "\(statuses)")
+        try await server.stop()
+    }
+
     @Test func anUnsignedModelNeedsAllowUnsignedAndItIsRecorded() async throws {
         let (home, serving) = try await Self.setUp("unsigned")
         await #expect(throws: TrailError.self) { _ = try await ModelServer.start(serving: serving, configuration: Self.configuration(home)) }

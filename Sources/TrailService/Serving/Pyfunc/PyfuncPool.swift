@@ -257,7 +257,18 @@ public actor PyfuncPool {
 
     var isClosed: Bool { closed }
 
-    private func noteFailure(_ text: String) { lastFailure = text }
+    /// A replacement could not start. While no worker is alive, the queued requests would wait
+    /// for one without bound: they fail now with the reason (503 to their clients).
+    private func noteFailure(_ text: String) {
+        lastFailure = text
+        if live.isEmpty { failQueued(TrailError(.temporarilyUnavailable, "no model worker is running: \(text)", field: "model")) }
+    }
+
+    private func failQueued(_ error: any Error) {
+        let waiting = queue
+        queue.removeAll()
+        for job in waiting { job.continuation.resume(throwing: error) }
+    }
 
     private func replaced() { replacing -= 1 }
 
@@ -282,6 +293,8 @@ public actor PyfuncPool {
     public func drain() async {
         closed = true
         while busy > 0 || !queue.isEmpty {
+            // With no worker left to take them, queued requests fail rather than wait forever.
+            if busy == 0, live.isEmpty { failQueued(TrailError(.temporarilyUnavailable, "the model's workers have stopped", field: "model")) }
             try? await Task.sleep(nanoseconds: 5_000_000)
         }
         let workers = Array(live.values)
