@@ -37,6 +37,18 @@ struct TrackingServiceTests {
         #expect(try await home.tracking.store.eventCount() == 1)
     }
 
+    @Test func anExperimentTagKeepsTheExperimentsRecordedStateTrue() async throws {
+        // A tag moves the experiment's last_update_time: that state is recorded with the tag's
+        // event, so `ledger verify` finds the row as its last recorded state says.
+        let home = try await makeHome()
+        let experiment = try await home.tracking.createExperiment(name: "tagged", tags: [], actor: .user("alice"))
+        try await home.tracking.setExperimentTag(experiment.id, key: "team", value: "risk", actor: .user("alice"))
+        try await home.tracking.setExperimentTag(experiment.id, key: "team", value: nil, actor: .user("alice"))
+        try await home.ledger.checkpointIfBehind()
+        let report = try await home.verifier.verify()
+        #expect(report.ok, "\(report.findings)")
+    }
+
     @Test func runsGetANameTagAndTheActorAsUser() async throws {
         let home = try await makeHome()
         let run = try await home.tracking.createRun(experimentID: nil, name: "first", actor: alice)

@@ -217,9 +217,11 @@ extension ApplyContext {
             changed = true
         }
         if !changes.isEmpty {
-            try db.cachedStatement(sql: "UPDATE experiments SET last_update_time = MAX(last_update_time, ?) WHERE id = ?").execute(arguments: [
-                changes.map(\.timeMillis).max()!, id.value,
-            ])
+            // The experiment's state changes with it (last_update_time): recorded with this event,
+            // as every other change of an entity row is, or `ledger verify` finds it altered.
+            try db.cachedStatement(sql: "UPDATE experiments SET last_update_time = MAX(last_update_time, ?), event_index = ? WHERE id = ?")
+                .execute(arguments: [changes.map(\.timeMillis).max()!, eventIndex, id.value])
+            try recordState("experiments", key: id.value)
         }
     }
 
