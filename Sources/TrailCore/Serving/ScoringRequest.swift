@@ -218,8 +218,6 @@ public struct ScoringRequest: Sendable {
         return .success(ScoringRequest(input: .rows(columns: names, rows: rows), params: [:]))
     }
 
-    struct CellProblem: Error { var text: String }
-
     static func typed(_ cell: String, _ type: MLflowSignature.ColumnType?, signed: Bool) -> Result<JSONValue, Refusal> {
         func refuse(_ text: String) -> Result<JSONValue, Refusal> { .failure(.bad(text, field: "body")) }
         if cell.isEmpty { return .success(.null) }

@@ -358,16 +358,7 @@ public final class ModelServer: @unchecked Sendable {
                 ])
         }
         // Durable before the answer: wait for the group commit(s) holding these records.
-        if records.count == 1 {
-            try await log.log(records[0].0, values: records[0].1)
-        } else {
-            let log = self.log
-            let pending = records
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (record, values) in pending { group.addTask { try await log.log(record, values: values) } }
-                try await group.waitForAll()
-            }
-        }
+        try await logAll(records.map { ($0.0, Optional($0.1)) })
         return Answer(status: 200, body: batch ? ["predictions": .array(answers)] : answers[0], predictionIDs: ids, modelVersion: model.version.version)
     }
 

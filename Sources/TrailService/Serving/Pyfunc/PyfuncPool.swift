@@ -59,7 +59,6 @@ public actor PyfuncPool {
     private var busy = 0
     private var queue: [Job] = []
     private var closed = false
-    private var replacing = 0
     /// Workers that failed (exited or hung) since start, for /health.
     public private(set) var failures = 0
     public private(set) var lastFailure: String?
@@ -232,7 +231,6 @@ public actor PyfuncPool {
 
     /// Starts a worker in place of one that failed; retries with backoff while it cannot start.
     private func replace() {
-        replacing += 1
         let settings = self.settings
         let script = self.script
         let model = self.model
@@ -251,7 +249,6 @@ public actor PyfuncPool {
                     delay = min(delay * 2, 10_000_000_000)
                 }
             }
-            await self.replaced()
         }
     }
 
@@ -270,10 +267,7 @@ public actor PyfuncPool {
         for job in waiting { job.continuation.resume(throwing: error) }
     }
 
-    private func replaced() { replacing -= 1 }
-
     private func adopt(_ worker: PyfuncWorker) {
-        replacing -= 1
         if closed {
             Task { await worker.shutdown() }
             return
