@@ -58,11 +58,13 @@ let package = Package(
         .target(
             name: "TrailHTTP",
             dependencies: [
-                "TrailCore", "TrailService",
+                "TrailCore", "TrailService", "TrailLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["UI/assets", "UI/generate.py"]
         ),
         .target(
             name: "TrailCLI",

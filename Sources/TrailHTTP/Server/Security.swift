@@ -12,10 +12,13 @@ public struct TrailRequestContext: RequestContext {
     public var principal: Principal?
     /// The peer's address (for bounding recorded refusals per source).
     public var remoteAddress: String?
+    /// The web session's secret when the principal came from the session cookie.
+    public var sessionSecret: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         principal = nil
+        sessionSecret = nil
         remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
@@ -116,6 +119,22 @@ struct AuthMiddleware: RouterMiddleware {
                     method: request.method.rawValue, path: request.uri.path, who: nil, reason: error.message, source: context.remoteAddress)
                 throw error
             }
+        } else if let secret = request.cookies[UIRoutes.sessionCookie]?.value, !secret.isEmpty {
+            // A web session (see UIRoutes). An expired or revoked one opens nothing: the pages
+            // then ask to sign in again.
+            if let principal = try? await identity.authenticate(secret: secret) {
+                context.principal = principal
+                context.sessionSecret = secret
+                // A cookie is sent by the browser on its own: a write outside the UI's forms
+                // (which carry their token in the form) needs the page's token in a header.
+                if ![.get, .head].contains(request.method), !request.uri.path.hasPrefix("/ui/") {
+                    guard request.headers[HTTPField.Name("X-CSRF-Token")!] == UIRoutes.csrf(context) else {
+                        throw TrailError(.permissionDenied, "a write with the session cookie needs the page's X-CSRF-Token header", field: "X-CSRF-Token")
+                    }
+                }
+            } else {
+                context.principal = localPrincipal
+            }
         } else {
             context.principal = localPrincipal
         }
@@ -191,8 +210,9 @@ struct BrowserBoundaryMiddleware: RouterMiddleware {
         }
         let hostHeader = request.head.authority
         if let origin = request.headers[.origin] {
-            let expected = hostHeader.map { "http://\($0)".lowercased() }
-            guard let expected, origin.lowercased() == expected else {
+            // The same host, over plain HTTP or through a TLS-terminating proxy.
+            let expected = hostHeader.map { ["http://\($0)".lowercased(), "https://\($0)".lowercased()] } ?? []
+            guard expected.contains(origin.lowercased()) else {
                 throw TrailError(.permissionDenied, "cross-origin requests are refused (Origin: \(origin.prefix(100)))", field: "Origin")
             }
         }

@@ -44,6 +44,8 @@ public enum TrailApplication {
                 "multipart_downloads_enabled": false, "server": "ModelTrail", "server_version": .string(TrailVersion.current),
             ])
         }
+        // The web UI: pages over the same services, under the same access rules.
+        UIRoutes(home: home, config: config, table: table, router: router).add()
         return router
     }
 

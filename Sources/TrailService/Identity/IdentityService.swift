@@ -70,6 +70,12 @@ public struct IdentityService: Sendable {
 
     /// Creates a token for `user`; the returned secret is shown once and never stored.
     public func createToken(user: String, expiresInSeconds: Int64? = nil, actor: Actor) async throws -> (secret: String, token: TokenInfo) {
+        try await issueToken(user: user, expiresInSeconds: expiresInSeconds, actor: actor, action: "token.create", facts: [:])
+    }
+
+    func issueToken(user: String, expiresInSeconds: Int64?, actor: Actor, action: String, facts extra: [String: JSONValue]) async throws -> (
+        secret: String, token: TokenInfo
+    ) {
         _ = try await self.user(user)
         if let expiresInSeconds, expiresInSeconds <= 0 || expiresInSeconds > Self.maxTokenDays * 86400 {
             throw TrailError.invalid("expires", "expiry must be positive and at most \(Self.maxTokenDays) days (100 years)")
@@ -87,8 +93,9 @@ public struct IdentityService: Sendable {
             WriteBatch(
                 changes: [.createToken(token)],
                 event: EventDraft(
-                    action: "token.create", actor: actor, timeMillis: now, subject: Subject(type: "user", id: user),
-                    facts: ["token_id": .string(id), "expires": token.expiresMillis.map(JSONValue.int) ?? .null])))
+                    action: action, actor: actor, timeMillis: now, subject: Subject(type: "user", id: user),
+                    facts: .object(
+                        extra.merging(["token_id": .string(id), "expires": token.expiresMillis.map(JSONValue.int) ?? .null]) { _, new in new }))))
         return (secret, token)
     }
 
@@ -104,6 +111,36 @@ public struct IdentityService: Sendable {
     }
 
     public func tokens(user: String? = nil) async throws -> [TokenInfo] { try await store.tokens(user: user) }
+
+    /// How long a web sign-in lasts.
+    public static let sessionSeconds: Int64 = 12 * 3600
+
+    /// Signs in to the web UI: the presented token is checked, and a short-lived token of the
+    /// same user is created for the session cookie (`session.start`, naming the token it was
+    /// exchanged for). Sessions live in the store, so every replica knows them.
+    public func startSession(secret: String) async throws -> (secret: String, principal: Principal, token: TokenInfo) {
+        let principal = try await authenticate(secret: secret)
+        let presented = String(secret.split(separator: "_").dropFirst().first ?? "")
+        let (sessionSecret, token) = try await issueToken(
+            user: principal.actor.id, expiresInSeconds: Self.sessionSeconds, actor: principal.actor, action: "session.start",
+            facts: ["via_token_id": .string(presented)])
+        return (sessionSecret, principal, token)
+    }
+
+    /// Signs out: the session's token is revoked (`session.end`); a revoked session opens nothing.
+    public func endSession(secret: String) async throws {
+        let principal = try await authenticate(secret: secret)
+        let parts = secret.split(separator: "_")
+        guard parts.count == 3 else { return }
+        let id = String(parts[1])
+        let now = clock.nowMillis()
+        _ = try await store.apply(
+            WriteBatch(
+                changes: [.revokeToken(id: id, timeMillis: now)],
+                event: EventDraft(
+                    action: "session.end", actor: principal.actor, timeMillis: now, subject: Subject(type: "user", id: principal.actor.id),
+                    facts: ["token_id": .string(id)])))
+    }
 
     /// The principal a token secret stands for. Throws `UNAUTHENTICATED` for an unknown,
     /// revoked or expired token or a disabled user, naming which without revealing the secret.

@@ -1,0 +1,187 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TrailCore
+import TrailService
+
+extension UIRoutes {
+    static func versionPath(_ name: String, _ version: Int64) -> String { "/ui/models/\(HTML.component(name))/versions/\(version)" }
+
+    /// A `datetime-local` value in the reader's zone (`tz` = minutes west of UTC, as
+    /// `Date.getTimezoneOffset` gives), or an ISO 8601 time with its zone.
+    static func parseTime(_ text: String, tzOffsetMinutes: String?) throws -> Int64 {
+        let iso = ISO8601DateFormatter()
+        if let date = iso.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        let local = DateFormatter()
+        local.locale = Locale(identifier: "en_US_POSIX")
+        local.timeZone = TimeZone(identifier: "UTC")
+        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm:ss"] {
+            local.dateFormat = format
+            if let date = local.date(from: text) {
+                var millis = Int64(date.timeIntervalSince1970 * 1000)
+                if let tz = tzOffsetMinutes, let minutes = Int64(tz), abs(minutes) <= 24 * 60 { millis += minutes * 60_000 }
+                return millis
+            }
+        }
+        throw TrailError.invalid("at", "a time reads 2026-12-03T10:00 (your time zone) or an ISO 8601 time with its zone")
+    }
+
+    func addRegistry() {
+        let registry = home.registry
+        page("ui/models", .read) { _, _ in
+            let models = try await registry.models(maxResults: 1000).items
+            var body = "<h1>Registered models</h1>"
+            if models.isEmpty {
+                body += HTML.empty("No registered models yet. Run <code>trail demo</code>, or register one with MLflow's client (<code>mlflow.register_model</code>).")
+            } else {
+                body += "<table><thead><tr><th>Model</th><th>Versions</th><th>Aliases</th><th>Last change</th></tr></thead><tbody>"
+                for model in models {
+                    let versions = try await registry.versions(model.name)
+                    let aliases = versions.flatMap { v in v.aliases.map { "@\($0) → \(v.version)" } }.sorted()
+                    body += "<tr><td>\(HTML.link(model.name, "/ui/models/\(HTML.component(model.name))"))</td><td class=\"num\">\(versions.count)</td><td>\(HTML.escape(aliases.joined(separator: ", ")))</td><td>\(HTML.time(model.lastUpdatedMillis))</td></tr>"
+                }
+                body += "</tbody></table>"
+            }
+            return Page(title: "Models", body: body)
+        }
+
+        page("ui/models/:name", .read) { request, context in
+            let name = try context.parameters.require("name")
+            let model = try await registry.model(name)
+            let versions = try await registry.versions(name)
+            let history = try await registry.history(name)
+            let query = request.uri.queryParameters
+            var body = "<h1>\(HTML.escape(model.name)) <span class=\"muted\">model</span></h1>"
+            if !model.description.isEmpty { body += "<p>\(HTML.escape(model.description))</p>" }
+            body += "<h2>Versions</h2><div class=\"scroll\"><table><thead><tr><th>Version</th><th>Aliases</th><th>Stage</th><th>Root digest</th><th>Run</th><th>Registered by</th><th>When</th></tr></thead><tbody>"
+            for v in versions.reversed() {
+                body += "<tr><td>\(HTML.link("version \(v.version)", Self.versionPath(name, v.version)))</td><td>\(HTML.escape(v.aliases.sorted().map { "@\($0)" }.joined(separator: " ")))</td>"
+                body += "<td>\(HTML.escape(v.stage.rawValue))</td><td>\(HTML.id(v.manifest.root.hex, keep: 12))</td>"
+                body += "<td>\(v.runID.map { HTML.link(String($0.value.prefix(8)) + "…", "/ui/runs/\($0.value)") } ?? "—")</td><td>\(HTML.escape(v.createdBy.id))</td><td>\(HTML.time(v.creationTimeMillis))</td></tr>"
+            }
+            body += "</tbody></table></div>"
+            // What was at @alias (or in a stage) at a time.
+            let aliases = Set(history.filter { $0.kind == .alias }.map(\.key)).sorted()
+            body += "<h2>What was at an alias at a time</h2>"
+            body += "<form class=\"inline\" method=\"get\" id=\"at-form\"><label for=\"ref\">Alias or stage<select id=\"ref\" name=\"ref\">"
+            for ref in aliases.map({ "@\($0)" }) + ModelStage.allCases.filter { $0 != .none }.map(\.rawValue) {
+                body += "<option\(query.get("ref") == ref ? " selected" : "")>\(HTML.escape(ref))</option>"
+            }
+            body += "</select></label><label for=\"at\">Time (yours)<input id=\"at\" type=\"datetime-local\" step=\"1\" name=\"at\" value=\"\(HTML.escape(query.get("at") ?? ""))\" required></label>"
+            body += "<input type=\"hidden\" name=\"tz\" value=\"\(HTML.escape(query.get("tz") ?? "0"))\"><button type=\"submit\">Look up</button></form>"
+            if let ref = query.get("ref"), let at = query.get("at"), !at.isEmpty {
+                let millis = try Self.parseTime(at, tzOffsetMinutes: query.get("tz"))
+                let (found, change) = try await registry.resolve(name: name, reference: ref, atMillis: millis)
+                body += "<p class=\"notice\" id=\"at-answer\">At \(HTML.time(millis)), \(HTML.escape(ref)) "
+                body += found.isEmpty ? "pointed at no version" : "was version\(found.count == 1 ? "" : "s") " + found.map { HTML.link(String($0), Self.versionPath(name, $0)) }.joined(separator: ", ")
+                if let change { body += ", since \(HTML.time(change.timeMillis)) by \(HTML.escape(change.actor.id)) (event \(HTML.link("#\(change.eventIndex)", "/ui/ledger/\(change.eventIndex)")))" }
+                body += ".</p>"
+            }
+            body += "<h2>History</h2>"
+            if history.isEmpty { body += HTML.empty("No alias or stage has been set yet.") }
+            else {
+                body += "<ol class=\"timeline\">"
+                for change in history.reversed() {
+                    let what = change.kind == .alias ? "@\(change.key)" : "version \(change.key) stage"
+                    body += "<li>\(HTML.time(change.timeMillis)) · <strong>\(HTML.escape(change.actor.id))</strong> moved \(HTML.escape(what)) "
+                    body += "from \(HTML.escape(change.from ?? "—")) → \(HTML.escape(change.to ?? "removed"))"
+                    if !change.reason.isEmpty { body += ": “\(HTML.escape(change.reason))”" }
+                    body += " · event \(HTML.link("#\(change.eventIndex)", "/ui/ledger/\(change.eventIndex)"))</li>"
+                }
+                body += "</ol>"
+            }
+            return Page(title: name, body: body)
+        }
+
+        page("ui/models/:name/versions/:version", .read) { request, context in
+            let name = try context.parameters.require("name")
+            guard let number = Int64(try context.parameters.require("version")) else { throw TrailError.invalid("version", "a version is a number") }
+            let target = request.uri.queryParameters.get("target").flatMap { $0.isEmpty ? nil : $0 } ?? "@production"
+            return try await versionPage(name, number, target: target, context: context, notice: request.uri.queryParameters.get("done"))
+        }
+
+        page(method: .post, "ui/models/:name/versions/:version/decision", .approve) { request, context in
+            let name = try context.parameters.require("name")
+            guard let number = Int64(try context.parameters.require("version")) else { throw TrailError.invalid("version", "a version is a number") }
+            let fields = try await Self.form(request)
+            try Self.checkCSRF(fields["csrf"], context)
+            guard let target = fields["target"], !target.isEmpty else { throw TrailError.invalid("target", "name the target (@production or a stage)") }
+            guard let decision = ApprovalDecision(rawValue: fields["decision"] ?? "") else {
+                throw TrailError.invalid("decision", "decision is one of \(ApprovalDecision.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let reviewed = try fields["reviewed_digest"].map { try Digest(parsing: $0, field: "reviewed_digest") }
+            guard reviewed != nil else { throw TrailError.invalid("reviewed_digest", "the form names the root digest you reviewed") }
+            let approval = try await registry.approve(
+                name: name, version: number, target: target, decision: decision, comment: String((fields["comment"] ?? "").prefix(2000)),
+                reviewedDigest: reviewed, actor: context.actor)
+            return try await versionPage(name, number, target: target, context: context, notice: "Recorded: \(approval.decision) by \(approval.approver) (event #\(approval.eventIndex)).")
+        }
+    }
+
+    func versionPage(_ name: String, _ number: Int64, target: String, context: TrailRequestContext, notice: String?) async throws -> Page {
+        let registry = home.registry
+        let version = try await registry.version(name, number)
+        let report = try await registry.evaluate(name: name, version: number, target: target)
+        let approvals = try await registry.approvals(name: name, version: number)
+        let attestations = try await registry.attestations(name: name, version: number)
+        var body = "<h1>\(HTML.link(name, "/ui/models/\(HTML.component(name))")) version \(number)</h1>"
+        if let notice { body += "<p class=\"notice\" role=\"status\" id=\"decision-notice\">\(HTML.escape(notice))</p>" }
+        body += Self.facts([
+            ("Root digest", HTML.id(version.manifest.root.hex, keep: 64)), ("Stage", HTML.escape(version.stage.rawValue)),
+            ("Aliases", HTML.escape(version.aliases.sorted().map { "@\($0)" }.joined(separator: " "))),
+            ("Run", version.runID.map { HTML.link($0.value, "/ui/runs/\($0.value)") } ?? "—"), ("Source", HTML.escape(version.source)),
+            ("Registered", "\(HTML.time(version.creationTimeMillis)) by \(HTML.escape(version.createdBy.id))"),
+            ("Lineage", HTML.link("graph and proofs", "/ui/lineage/models/\(HTML.component(name))", [("ref", String(number))])),
+        ])
+        body += "<h2>Files</h2><div class=\"scroll\"><table><thead><tr><th>Path</th><th class=\"num\">Size</th><th>sha256</th></tr></thead><tbody>"
+        for file in version.manifest.files.prefix(500) {
+            body += "<tr><td>\(HTML.escape(file.path))</td><td class=\"num\">\(file.sizeBytes)</td><td>\(HTML.id(file.digest.hex, keep: 12))</td></tr>"
+        }
+        body += "</tbody></table></div>"
+        body += "<h2>Promotion check for \(HTML.escape(target))</h2>"
+        body += "<form class=\"inline\" method=\"get\"><label for=\"target\">Target<input id=\"target\" type=\"text\" name=\"target\" value=\"\(HTML.escape(target))\"></label><button type=\"submit\">Check</button></form>"
+        if report.requirements.isEmpty {
+            body += HTML.empty("No policy protects \(HTML.escape(target)) for this model: a contributor may move it.")
+        } else {
+            body += "<p id=\"gate-verdict\" class=\"\(report.granted ? "ok" : "bad")\">\(report.granted ? "✓ every requirement is met" : "✗ \(report.unmet.count) requirement\(report.unmet.count == 1 ? " is" : "s are") not met") (policy v\(report.policyVersion ?? 0))</p>"
+            body += "<table><thead><tr><th></th><th>Requirement</th><th>Evidence</th></tr></thead><tbody>"
+            for r in report.requirements { body += "<tr><td>\(HTML.mark(r.met))</td><td>\(HTML.escape(r.requirement))</td><td>\(HTML.escape(r.evidence))</td></tr>" }
+            body += "</tbody></table>"
+        }
+        body += "<h2>Approvals</h2>"
+        if approvals.isEmpty { body += HTML.empty("No approvals or rejections yet.") }
+        else {
+            body += "<table><thead><tr><th>When</th><th>Who</th><th>Target</th><th>Decision</th><th>Comment</th><th>Reviewed digest</th><th>Event</th></tr></thead><tbody>"
+            for a in approvals {
+                body += "<tr><td>\(HTML.time(a.timeMillis))</td><td>\(HTML.escape(a.approver))</td><td>\(HTML.escape(a.target))</td><td>\(HTML.escape(a.decision))</td><td>\(HTML.escape(a.comment))</td><td>\(HTML.id(a.rootDigest.hex, keep: 12))</td><td>\(HTML.link("#\(a.eventIndex)", "/ui/ledger/\(a.eventIndex)"))</td></tr>"
+            }
+            body += "</tbody></table>"
+        }
+        if let principal = context.principal, Access.approve.allows(principal.roles) {
+            body += """
+                <h2>Your decision</h2>
+                <form method="post" action="\(HTML.escape(Self.versionPath(name, number)))/decision" id="decision-form">
+                <input type="hidden" name="csrf" value="\(HTML.escape(Self.csrf(context)))">
+                <input type="hidden" name="reviewed_digest" value="\(HTML.escape(version.manifest.root.description))">
+                <p>You review the files above (root <code>\(HTML.escape(String(version.manifest.root.hex.prefix(16))))…</code>); the decision is bound to that digest.</p>
+                <div class="inline">
+                <label for="decision-target">Target<input id="decision-target" type="text" name="target" value="\(HTML.escape(target))" required></label>
+                <label for="comment">Comment<input id="comment" type="text" name="comment" size="50" maxlength="2000"></label>
+                </div>
+                <button class="primary" type="submit" name="decision" value="approve">Approve</button>
+                <button class="danger" type="submit" name="decision" value="reject">Reject</button>
+                </form>
+                """
+        }
+        body += "<h2>Attestations</h2>"
+        if attestations.isEmpty { body += HTML.empty("No attestations (<code>trail attest</code> attaches signed provenance).") }
+        else {
+            body += "<table><thead><tr><th>When</th><th>Predicate</th><th>Signed by keys</th><th>Submitted by</th><th>Envelope</th><th>Event</th></tr></thead><tbody>"
+            for a in attestations {
+                body += "<tr><td>\(HTML.time(a.timeMillis))</td><td>\(HTML.escape(a.predicateType))</td><td>\(HTML.escape(a.keyIDs.joined(separator: ", ")))</td><td>\(HTML.escape(a.submittedBy))</td><td>\(HTML.id(a.envelopeDigest.hex, keep: 12))</td><td>\(HTML.link("#\(a.eventIndex)", "/ui/ledger/\(a.eventIndex)"))</td></tr>"
+            }
+            body += "</tbody></table>"
+        }
+        return Page(title: "\(name) v\(number)", body: body)
+    }
+}
