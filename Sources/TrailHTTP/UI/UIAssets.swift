@@ -21,7 +21,7 @@ h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; border-bottom: 1px solid var(--
 a { color: var(--accent); }
 a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 2px solid #f0a000; outline-offset: 1px; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { overflow-wrap: anywhere; text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .scroll { overflow-x: auto; }
@@ -30,14 +30,17 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bad { color: var(--bad); }
 .unchecked { color: var(--muted); }
 .differs { background: #fff4d6; }
+input, select, textarea, svg { max-width: 100%; }
+code { overflow-wrap: anywhere; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
 pre { background: var(--band); padding: .75rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; }
-.id { white-space: nowrap; }
+.id code { overflow-wrap: anywhere; }
 button.copy { font-size: .75em; padding: 0 .3em; margin-left: .2em; cursor: pointer; }
 form.inline { display: flex; flex-wrap: wrap; gap: .5rem; align-items: flex-end; margin: .5rem 0; }
-form.inline label { display: flex; flex-direction: column; font-size: .85em; color: var(--muted); }
+form.inline label { max-width: 100%; min-width: 0; display: flex; flex-direction: column; font-size: .85em; color: var(--muted); }
 input[type=text], input[type=search], input[type=password], input[type=datetime-local], select, textarea { font: inherit; padding: .3rem .4rem; border: 1px solid #9aa5b1; border-radius: 4px; }
 input[type=search] { min-width: min(36rem, 90vw); }
+#key, #dataset { width: 48rem; }
 textarea { width: 100%; min-height: 8rem; }
 button { font: inherit; padding: .3rem .8rem; border-radius: 4px; border: 1px solid #5f6d7b; background: #eef1f4; cursor: pointer; }
 button.primary { background: var(--accent); color: #fff; border-color: var(--accent); }
@@ -72,7 +75,7 @@ img.preview { max-width: 100%; border: 1px solid var(--line); }
   header .who { margin-left: 0; }
   input[type=search] { min-width: 0; width: 100%; }
 }
-"""#, "4cae007caaa6c1615a0600888109a3bdc439261dd7d9c798bb67e504f15c6f90"),
+"""#, "771049face7ff862af5f5ad0b532145a430c3a2393ebab79a06aa12ef4cd21a1"),
         "app.js": ("text/javascript; charset=utf-8", #"""
 // ModelTrail's pages: local times, copyable ids, run selection, the pinned log key and the
 // proofs checked in this browser. No framework; every page works without it except the proofs.
@@ -227,9 +230,12 @@ export async function rootFromInclusion(index, size, leaf, path) {
 
 // A C2SP verifier key: name+hex(key id)+base64(0x01 || Ed25519 public key); the id must recompute.
 export async function parseVerifierKey(text) {
-  const parts = (text || "").trim().split("+");
-  if (parts.length !== 3 || !parts[0]) throw new Error("a verifier key reads name+keyid+base64key");
-  const [name, id, encoded] = parts;
+  // name + hex key id + base64 key; the base64 may itself hold "+", the name may not.
+  const value = (text || "").trim();
+  const first = value.indexOf("+"), second = value.indexOf("+", first + 1);
+  if (first <= 0 || second < 0) throw new Error("a verifier key reads name+keyid+base64key");
+  const name = value.slice(0, first), id = value.slice(first + 1, second), encoded = value.slice(second + 1);
+  if (!/^[0-9a-fA-F]{8}$/.test(id)) throw new Error("a verifier key's id is 8 hex digits");
   const raw = fromBase64(encoded);
   if (raw.length !== 33 || raw[0] !== 1) throw new Error("not an Ed25519 note key");
   const publicKey = raw.slice(1);
@@ -366,6 +372,6 @@ export async function checkAll(root = document) {
     holder.dataset.proofVerdict = result.verdict === true ? "ok" : result.verdict === false ? "bad" : "unchecked";
   }
 }
-"""#, "ce14ab85a4ab2f69f897d80e0234cc1d19fe35b5ab57ba0d066841e75ed724be"),
+"""#, "27601be268635eafeff9f456833c66f6dacef901e925ca7b50f9c99e871f13bf"),
     ]
 }

@@ -22,7 +22,7 @@ extension UIRoutes {
             }
             let models = try await registry.models(maxResults: 1000).items
             var body = "<h1>Lineage</h1><p>From a model to its data, code and environment, and from a dataset to everything that depends on it.</p>"
-            body += "<form class=\"inline\" method=\"get\" action=\"/ui/lineage\"><label for=\"dataset\">Dataset digest<input id=\"dataset\" type=\"text\" name=\"dataset\" size=\"70\" placeholder=\"sha256:…\" required></label><button type=\"submit\">Show its impact</button></form>"
+            body += "<form class=\"inline\" method=\"get\" action=\"/ui/lineage\"><label for=\"dataset\">Dataset digest<input id=\"dataset\" type=\"text\" name=\"dataset\" placeholder=\"sha256:…\" required></label><button type=\"submit\">Show its impact</button></form>"
             body += "<h2>Models</h2>"
             if models.isEmpty { body += HTML.empty("No registered models yet: run <code>trail demo</code>.") }
             body += "<ul>"
@@ -35,7 +35,7 @@ extension UIRoutes {
         }
 
         page("ui/lineage/models/:name", .read) { request, context in
-            let name = try context.parameters.require("name")
+            let name = try NativeRoutes.decoded(try context.parameters.require("name"), field: "name")
             let reference = request.uri.queryParameters.get("ref").flatMap { $0.isEmpty ? nil : $0 } ?? "production"
             let model = try await lineage.model(name: name, reference: reference)
             var nodes: [SVG.Node] = []
@@ -90,7 +90,7 @@ extension UIRoutes {
         }
 
         page("ui/lineage/datasets/:digest", .read) { _, context in
-            let digest = try context.parameters.require("digest")
+            let digest = try NativeRoutes.decoded(try context.parameters.require("digest"), field: "digest")
             let impact = try await lineage.dataset(digest: digest)
             var body = "<h1>Impact of dataset <code title=\"\(HTML.escape(digest))\">\(HTML.escape(String(digest.prefix(24))))…</code></h1>"
             body += "<h2>Runs trained on it</h2>"
@@ -171,7 +171,7 @@ extension UIRoutes {
                 <p>Proofs on these pages are checked in your browser against the key pinned here (kept in this browser only). Pin the key you got
                 from a source you trust — your operator, <code>trail ledger key</code> on the server's machine, or a witness — not only from this page.</p>
                 <p>Pinned: <code id="pinned-key">none</code></p>
-                <form id="pin-key" class="inline"><label for="key">Verifier key<input id="key" type="text" name="key" size="80" placeholder="name+keyid+base64"></label><button type="submit">Pin</button></form>
+                <form id="pin-key" class="inline"><label for="key">Verifier key<input id="key" type="text" name="key" placeholder="name+keyid+base64"></label><button type="submit">Pin</button></form>
                 <p class="muted">This server says its key is <code id="server-key">\(HTML.escape(verifierKey))</code>.</p>
                 </section>
                 <h2>Events</h2>

@@ -46,7 +46,7 @@ extension UIRoutes {
         }
 
         page("ui/models/:name", .read) { request, context in
-            let name = try context.parameters.require("name")
+            let name = try NativeRoutes.decoded(try context.parameters.require("name"), field: "name")
             let model = try await registry.model(name)
             let versions = try await registry.versions(name)
             let history = try await registry.history(name)
@@ -94,14 +94,14 @@ extension UIRoutes {
         }
 
         page("ui/models/:name/versions/:version", .read) { request, context in
-            let name = try context.parameters.require("name")
+            let name = try NativeRoutes.decoded(try context.parameters.require("name"), field: "name")
             guard let number = Int64(try context.parameters.require("version")) else { throw TrailError.invalid("version", "a version is a number") }
             let target = request.uri.queryParameters.get("target").flatMap { $0.isEmpty ? nil : $0 } ?? "@production"
             return try await versionPage(name, number, target: target, context: context, notice: request.uri.queryParameters.get("done"))
         }
 
         page(method: .post, "ui/models/:name/versions/:version/decision", .approve) { request, context in
-            let name = try context.parameters.require("name")
+            let name = try NativeRoutes.decoded(try context.parameters.require("name"), field: "name")
             guard let number = Int64(try context.parameters.require("version")) else { throw TrailError.invalid("version", "a version is a number") }
             let fields = try await Self.form(request)
             try Self.checkCSRF(fields["csrf"], context)

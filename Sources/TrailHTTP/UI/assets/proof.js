@@ -63,9 +63,12 @@ export async function rootFromInclusion(index, size, leaf, path) {
 
 // A C2SP verifier key: name+hex(key id)+base64(0x01 || Ed25519 public key); the id must recompute.
 export async function parseVerifierKey(text) {
-  const parts = (text || "").trim().split("+");
-  if (parts.length !== 3 || !parts[0]) throw new Error("a verifier key reads name+keyid+base64key");
-  const [name, id, encoded] = parts;
+  // name + hex key id + base64 key; the base64 may itself hold "+", the name may not.
+  const value = (text || "").trim();
+  const first = value.indexOf("+"), second = value.indexOf("+", first + 1);
+  if (first <= 0 || second < 0) throw new Error("a verifier key reads name+keyid+base64key");
+  const name = value.slice(0, first), id = value.slice(first + 1, second), encoded = value.slice(second + 1);
+  if (!/^[0-9a-fA-F]{8}$/.test(id)) throw new Error("a verifier key's id is 8 hex digits");
   const raw = fromBase64(encoded);
   if (raw.length !== 33 || raw[0] !== 1) throw new Error("not an Ed25519 note key");
   const publicKey = raw.slice(1);
