@@ -42,7 +42,7 @@ struct AuthTests {
         }
         let denied = try await home.ledger.events(EventQuery(action: "auth.denied", limit: 1000))
         let protected = routes.filter { table.access(for: "\($0.0) \($0.1)") != .public }
-        #expect(protected.count == routes.count - 4, "only the health checks, /version and MLflow's server-info probe are public")
+        #expect(protected.count == routes.count - 9, "only the health checks, /version, MLflow's server-info probe, and the UI's / redirect, static files, sign-in and sign-out are public")
         // Every refusal is recorded, up to the per-source bound a minute (the rest are counted
         // into the source's next recorded refusal).
         // (The walk may straddle a minute boundary: at most two minutes' worth.)

@@ -75,6 +75,7 @@ img.preview { max-width: 100%; border: 1px solid var(--line); }
   header .who { margin-left: 0; }
   input[type=search] { min-width: 0; width: 100%; }
 }
+
 """#, "771049face7ff862af5f5ad0b532145a430c3a2393ebab79a06aa12ef4cd21a1"),
         "app.js": ("text/javascript; charset=utf-8", #"""
 // ModelTrail's pages: local times, copyable ids, run selection, the pinned log key and the
@@ -163,6 +164,7 @@ for (const form of document.querySelectorAll("form")) {
     tz.value = String(when.getTimezoneOffset());
   });
 }
+
 """#, "534abb69f1fd7b8d2d9b5132665dcd3cbce10f30ab2eb543d2d1fa4392d6b935"),
         "proof.js": ("text/javascript; charset=utf-8", #"""
 // ModelTrail: checks a ledger proof in this browser, trusting nothing the server says about it.
@@ -372,6 +374,7 @@ export async function checkAll(root = document) {
     holder.dataset.proofVerdict = result.verdict === true ? "ok" : result.verdict === false ? "bad" : "unchecked";
   }
 }
+
 """#, "27601be268635eafeff9f456833c66f6dacef901e925ca7b50f9c99e871f13bf"),
     ]
 }

@@ -14,6 +14,6 @@ for name in names:
     assert '"""#' not in text
     kind = "text/css; charset=utf-8" if name.endswith(".css") else "text/javascript; charset=utf-8"
     digest = hashlib.sha256(text.encode()).hexdigest()
-    out.append(f'        "{name}": ("{kind}", #"""\n{text}"""#, "{digest}"),')
+    out.append(f'        "{name}": ("{kind}", #"""\n{text}\n"""#, "{digest}"),')
 out += ["    ]", "}", ""]
 open(os.path.join(here, "UIAssets.swift"), "w", encoding="utf-8").write("\n".join(out))
