@@ -21,7 +21,7 @@ h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; border-bottom: 1px solid var(--
 a { color: var(--accent); }
 a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 2px solid #f0a000; outline-offset: 1px; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
-th, td { overflow-wrap: anywhere; text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { overflow-wrap: break-word; text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .scroll { overflow-x: auto; }
@@ -76,7 +76,7 @@ img.preview { max-width: 100%; border: 1px solid var(--line); }
   input[type=search] { min-width: 0; width: 100%; }
 }
 
-"""#, "771049face7ff862af5f5ad0b532145a430c3a2393ebab79a06aa12ef4cd21a1"),
+"""#, "c82f620b1ee86f90855f55fb26bfe8eabb6ef45b5a5f8d8730973a923cfa33f9"),
         "app.js": ("text/javascript; charset=utf-8", #"""
 // ModelTrail's pages: local times, copyable ids, run selection, the pinned log key and the
 // proofs checked in this browser. No framework; every page works without it except the proofs.

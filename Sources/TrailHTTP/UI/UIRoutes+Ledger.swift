@@ -80,12 +80,12 @@ extension UIRoutes {
                 ("Proven against", "checkpoint of \(model.checkpointSize) events"),
             ])
             body += "<h2>Evidence, each with its ledger event</h2><p class=\"muted\">Each proof is fetched and checked here, with the log key you pinned on the " + HTML.link("Ledger", "/ui/ledger") + " page.</p>"
-            body += "<table><thead><tr><th>Link</th><th>What the record says</th><th>Event</th><th>Proof</th></tr></thead><tbody>"
+            body += "<div class=\"scroll\"><table><thead><tr><th>Link</th><th>What the record says</th><th>Event</th><th>Proof</th></tr></thead><tbody>"
             for link in model.links {
                 body += "<tr><td>\(HTML.escape(link.kind))</td><td>\(HTML.escape(link.summary))</td><td>\(link.eventIndex.map { HTML.link("#\($0)", "/ui/ledger/\($0)") } ?? "—")</td>"
                 body += "<td>\(link.eventIndex.map { Self.proofHolder("/ui/api/proof/\($0)", serverSays: link.proven) } ?? HTML.mark(false) + " no event")</td></tr>"
             }
-            body += "</tbody></table>"
+            body += "</tbody></table></div>"
             return Page(title: "Lineage \(name)@\(reference)", body: body)
         }
 
@@ -96,20 +96,20 @@ extension UIRoutes {
             body += "<h2>Runs trained on it</h2>"
             if impact.runs.isEmpty { body += HTML.empty("No run logged this dataset.") }
             else {
-                body += "<table><thead><tr><th>Run</th><th>Model versions</th><th>Deployments</th></tr></thead><tbody>"
+                body += "<div class=\"scroll\"><table><thead><tr><th>Run</th><th>Model versions</th><th>Deployments</th></tr></thead><tbody>"
                 for use in impact.runs {
                     body += "<tr><td>\(HTML.link(use.runName.isEmpty ? use.runID.value : use.runName, "/ui/runs/\(use.runID.value)"))</td><td>\(HTML.escape(use.versions.joined(separator: ", ")))</td><td>\(HTML.escape(use.deployments.joined(separator: ", ")))</td></tr>"
                 }
-                body += "</tbody></table>"
+                body += "</tbody></table></div>"
             }
             body += "<h2>Predictions served by models trained on it: \(impact.totalPredictions)</h2>"
             if impact.predictionsByWindow.isEmpty { body += HTML.empty("No predictions yet: <code>trail serve MODEL@ALIAS</code> serves one.") }
             else {
-                body += "<table><thead><tr><th>Day from</th><th>Deployment</th><th>Model version</th><th class=\"num\">Predictions</th><th class=\"num\">Refused</th></tr></thead><tbody>"
+                body += "<div class=\"scroll\"><table><thead><tr><th>Day from</th><th>Deployment</th><th>Model version</th><th class=\"num\">Predictions</th><th class=\"num\">Refused</th></tr></thead><tbody>"
                 for w in impact.predictionsByWindow {
                     body += "<tr><td>\(HTML.escape(w.start))</td><td>\(HTML.escape(w.deploymentID))</td><td>\(HTML.escape(w.modelVersion))</td><td class=\"num\">\(w.predictions)</td><td class=\"num\">\(w.refused)</td></tr>"
                 }
-                body += "</tbody></table>"
+                body += "</tbody></table></div>"
             }
             return Page(title: "Dataset impact", body: body)
         }
@@ -129,13 +129,13 @@ extension UIRoutes {
                 ("Deployment", HTML.escape(p.deploymentID)), ("When", HTML.time(p.timeMillis)), ("Outcome", HTML.escape(p.outcome)),
                 ("Input digest", HTML.id(p.inputDigest.description, keep: 24)), ("In the commit", "leaf \(trace.position) of \(trace.batchSize), event #\(trace.batchEventIndex)"),
             ])
-            body += "<h2>The chain, each link with its proof</h2><table><thead><tr><th>Link</th><th>What the record says</th><th>Event</th><th>Proof</th></tr></thead><tbody>"
+            body += "<h2>The chain, each link with its proof</h2><div class=\"scroll\"><table><thead><tr><th>Link</th><th>What the record says</th><th>Event</th><th>Proof</th></tr></thead><tbody>"
             for (n, link) in trace.links.enumerated() {
                 let url = n == 0 ? "/ui/api/proof/\(trace.batchEventIndex)?prediction=\(HTML.component(p.predictionID))" : link.eventIndex.map { "/ui/api/proof/\($0)" }
                 body += "<tr><td>\(HTML.escape(link.kind))</td><td>\(HTML.escape(link.summary))</td><td>\(link.eventIndex.map { HTML.link("#\($0)", "/ui/ledger/\($0)") } ?? "—")</td>"
                 body += "<td>\(url.map { Self.proofHolder($0, serverSays: link.proven) } ?? HTML.mark(false) + " no event")</td></tr>"
             }
-            body += "</tbody></table>"
+            body += "</tbody></table></div>"
             return Page(title: "Trace \(id)", body: body)
         }
     }

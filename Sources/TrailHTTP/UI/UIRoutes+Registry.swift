@@ -34,13 +34,13 @@ extension UIRoutes {
             if models.isEmpty {
                 body += HTML.empty("No registered models yet. Run <code>trail demo</code>, or register one with MLflow's client (<code>mlflow.register_model</code>).")
             } else {
-                body += "<table><thead><tr><th>Model</th><th>Versions</th><th>Aliases</th><th>Last change</th></tr></thead><tbody>"
+                body += "<div class=\"scroll\"><table><thead><tr><th>Model</th><th>Versions</th><th>Aliases</th><th>Last change</th></tr></thead><tbody>"
                 for model in models {
                     let versions = try await registry.versions(model.name)
                     let aliases = versions.flatMap { v in v.aliases.map { "@\($0) → \(v.version)" } }.sorted()
                     body += "<tr><td>\(HTML.link(model.name, "/ui/models/\(HTML.component(model.name))"))</td><td class=\"num\">\(versions.count)</td><td>\(HTML.escape(aliases.joined(separator: ", ")))</td><td>\(HTML.time(model.lastUpdatedMillis))</td></tr>"
                 }
-                body += "</tbody></table>"
+                body += "</tbody></table></div>"
             }
             return Page(title: "Models", body: body)
         }
@@ -144,18 +144,18 @@ extension UIRoutes {
             body += HTML.empty("No policy protects \(HTML.escape(target)) for this model: a contributor may move it.")
         } else {
             body += "<p id=\"gate-verdict\" class=\"\(report.granted ? "ok" : "bad")\">\(report.granted ? "✓ every requirement is met" : "✗ \(report.unmet.count) requirement\(report.unmet.count == 1 ? " is" : "s are") not met") (policy v\(report.policyVersion ?? 0))</p>"
-            body += "<table><thead><tr><th></th><th>Requirement</th><th>Evidence</th></tr></thead><tbody>"
+            body += "<div class=\"scroll\"><table><thead><tr><th></th><th>Requirement</th><th>Evidence</th></tr></thead><tbody>"
             for r in report.requirements { body += "<tr><td>\(HTML.mark(r.met))</td><td>\(HTML.escape(r.requirement))</td><td>\(HTML.escape(r.evidence))</td></tr>" }
-            body += "</tbody></table>"
+            body += "</tbody></table></div>"
         }
         body += "<h2>Approvals</h2>"
         if approvals.isEmpty { body += HTML.empty("No approvals or rejections yet.") }
         else {
-            body += "<table><thead><tr><th>When</th><th>Who</th><th>Target</th><th>Decision</th><th>Comment</th><th>Reviewed digest</th><th>Event</th></tr></thead><tbody>"
+            body += "<div class=\"scroll\"><table><thead><tr><th>When</th><th>Who</th><th>Target</th><th>Decision</th><th>Comment</th><th>Reviewed digest</th><th>Event</th></tr></thead><tbody>"
             for a in approvals {
                 body += "<tr><td>\(HTML.time(a.timeMillis))</td><td>\(HTML.escape(a.approver))</td><td>\(HTML.escape(a.target))</td><td>\(HTML.escape(a.decision))</td><td>\(HTML.escape(a.comment))</td><td>\(HTML.id(a.rootDigest.hex, keep: 12))</td><td>\(HTML.link("#\(a.eventIndex)", "/ui/ledger/\(a.eventIndex)"))</td></tr>"
             }
-            body += "</tbody></table>"
+            body += "</tbody></table></div>"
         }
         if let principal = context.principal, Access.approve.allows(principal.roles) {
             body += """
@@ -176,11 +176,11 @@ extension UIRoutes {
         body += "<h2>Attestations</h2>"
         if attestations.isEmpty { body += HTML.empty("No attestations (<code>trail attest</code> attaches signed provenance).") }
         else {
-            body += "<table><thead><tr><th>When</th><th>Predicate</th><th>Signed by keys</th><th>Submitted by</th><th>Envelope</th><th>Event</th></tr></thead><tbody>"
+            body += "<div class=\"scroll\"><table><thead><tr><th>When</th><th>Predicate</th><th>Signed by keys</th><th>Submitted by</th><th>Envelope</th><th>Event</th></tr></thead><tbody>"
             for a in attestations {
                 body += "<tr><td>\(HTML.time(a.timeMillis))</td><td>\(HTML.escape(a.predicateType))</td><td>\(HTML.escape(a.keyIDs.joined(separator: ", ")))</td><td>\(HTML.escape(a.submittedBy))</td><td>\(HTML.id(a.envelopeDigest.hex, keep: 12))</td><td>\(HTML.link("#\(a.eventIndex)", "/ui/ledger/\(a.eventIndex)"))</td></tr>"
             }
-            body += "</tbody></table>"
+            body += "</tbody></table></div>"
         }
         return Page(title: "\(name) v\(number)", body: body)
     }

@@ -204,13 +204,13 @@ extension UIRoutes {
         ].compactMap { label, key in tag(key).map { (label, key.hasSuffix("sha256") || key.hasSuffix("commit") ? HTML.id($0, keep: 16) : HTML.escape($0)) } }
         body += provenance.isEmpty ? HTML.empty("This run recorded no commit, data or environment tags.") : Self.facts(provenance)
         body += "<h2>Parameters</h2>"
-        body += run.params.isEmpty ? HTML.empty("No parameters.") : "<table><tbody>" + run.params.sorted { $0.key < $1.key }.map { "<tr><td>\(HTML.escape($0.key))</td><td>\(HTML.escape($0.value))</td></tr>" }.joined() + "</tbody></table>"
+        body += run.params.isEmpty ? HTML.empty("No parameters.") : "<div class=\"scroll\"><table><tbody>" + run.params.sorted { $0.key < $1.key }.map { "<tr><td>\(HTML.escape($0.key))</td><td>\(HTML.escape($0.value))</td></tr>" }.joined() + "</tbody></table></div>"
         body += "<h2>Metrics</h2>"
         if run.metrics.isEmpty { body += HTML.empty("No metrics.") }
         else {
-            body += "<table><thead><tr><th>Metric</th><th class=\"num\">Latest</th><th class=\"num\">Step</th></tr></thead><tbody>"
+            body += "<div class=\"scroll\"><table><thead><tr><th>Metric</th><th class=\"num\">Latest</th><th class=\"num\">Step</th></tr></thead><tbody>"
             body += run.metrics.sorted { $0.key < $1.key }.map { "<tr><td>\(HTML.escape($0.key))</td><td class=\"num\">\(HTML.number($0.value))</td><td class=\"num\">\($0.step)</td></tr>" }.joined()
-            body += "</tbody></table>"
+            body += "</tbody></table></div>"
             for metric in run.metrics.sorted(by: { $0.key < $1.key }).prefix(20) {
                 let history = try await tracking.metricHistory(id, key: metric.key, maxResults: 25000).items
                 if history.count > 1 { body += SVG.lineChart(title: metric.key, series: [SVG.Series(label: name, points: history.map { (Double($0.step), $0.value) })]) }
@@ -334,8 +334,8 @@ extension UIRoutes {
             let names = given.compactMap { $0.stringValue ?? Self.number($0).map(SVG.short) }
             if names.count == rows.count { labels = names }
         }
-        var out = "<h2>Confusion matrix</h2><table class=\"matrix\"><thead><tr><th>actual ↓ / predicted →</th>" + labels.map { "<th class=\"num\">\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        var out = "<h2>Confusion matrix</h2><div class=\"scroll\"><table class=\"matrix\"><thead><tr><th>actual ↓ / predicted →</th>" + labels.map { "<th class=\"num\">\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         for (i, row) in cells.enumerated() { out += "<tr><th>\(HTML.escape(labels[i]))</th>" + row.map { "<td class=\"num\">\(HTML.escape($0))</td>" }.joined() + "</tr>" }
-        return out + "</tbody></table>"
+        return out + "</tbody></table></div>"
     }
 }

@@ -15,7 +15,7 @@ enum SVG {
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         guard !all.isEmpty else { return HTML.empty("No values of \(HTML.escape(title)) to draw.") }
         let left = 64.0, right = 16.0, top = 24.0, bottom = 36.0 + Double((series.count + 2) / 3) * 16
-        let w = Double(width), h = Double(height) + Double((series.count + 2) / 3) * 16
+        let w = Double(width), h = Double(height) + 16 + Double((series.count + 2) / 3) * 16
         var minX = all.map(\.x).min()!, maxX = all.map(\.x).max()!
         var minY = all.map(\.y).min()!, maxY = all.map(\.y).max()!
         if minX == maxX { minX -= 1; maxX += 1 }
@@ -46,7 +46,7 @@ enum SVG {
                 let d = points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.x))),\(f(py($0.element.y)))" }.joined(separator: " ")
                 out += "<path class=\"curve\" data-series=\"\(HTML.escape(s.label))\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"><title>\(HTML.escape(s.label))</title></path>"
             }
-            let lx = left + Double(n % 3) * (plotW / 3), ly = Double(height) + Double(n / 3) * 16 - 4
+            let lx = left + Double(n % 3) * (plotW / 3), ly = Double(height) + 12 + Double(n / 3) * 16
             out += "<rect x=\"\(f(lx))\" y=\"\(f(ly - 9))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
             out += "<text x=\"\(f(lx + 14))\" y=\"\(f(ly))\">\(HTML.escape(String(s.label.prefix(40))))</text>"
         }
