@@ -120,7 +120,23 @@ def visit(driver, site, path, shot=None):
         driver.save_screenshot(os.path.join(SHOTS, f"{shot}.png"))
     errors = console_errors(driver)
     assert not errors, f"{path}: console errors {errors}"
+    # What the page weighs before images: its HTML, the CSS and scripts, and what it fetched.
+    html = driver.execute_script("const n = performance.getEntriesByType('navigation')[0]; return n ? n.decodedBodySize : 0")
+    fetched = driver.execute_script("return performance.getEntriesByType('resource').filter(r => r.initiatorType === 'fetch').reduce((a, r) => a + r.decodedBodySize, 0)")
+    weight = html + fetched + asset_bytes(site)
+    WEIGHTS[path] = weight
+    assert weight <= 200_000, f"{path} weighs {weight} bytes"
     return driver.find_element(By.TAG_NAME, "main").text
+
+
+WEIGHTS = {}
+
+
+def asset_bytes(site):
+    if "assets" not in site:
+        site["assets"] = sum(len(requests.get(site["url"] + f"/ui/static/{name}").content) for name in ["app.css", "app.js", "proof.js"])
+    return site["assets"]
+
 
 
 def sign_in(driver, site, user):
@@ -308,3 +324,8 @@ def test_pages_fit_a_narrow_window(browser, site):
             assert overflow <= 1, f"{path} is {overflow}px wider than a 420px window"
     finally:
         driver.set_window_size(1280, 900)
+
+
+def test_report_page_weights(site):
+    """Prints what each visited page weighed (bytes before images), for docs/benchmarks.md."""
+    print(json.dumps({"page_weight_bytes": WEIGHTS, "max": max(WEIGHTS.values()) if WEIGHTS else 0}, indent=1))

@@ -157,6 +157,30 @@ struct TrailBench {
         results["search_filtered_max_ms"] = .double(round3(searchTimes.last!))
         results["search_results"] = .int(Int64(found))
 
+        // 5b. The web UI's runs page over the same runs: its first page (50 runs, default
+        // columns), unfiltered and with the filter above, and what the page weighs with its
+        // CSS and JavaScript.
+        progress("UI runs page over \(searchRuns) runs")
+        let ui = "http://127.0.0.1:\(port)/ui/experiments/\(searchExperiment)"
+        let filtered = ui + "?filter=" + "metrics.acc > 0.95 and params.model = 'logreg'".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            + "&order=" + "metrics.acc DESC".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        for (name, url) in [("ui_runs_page", ui), ("ui_runs_page_filtered", filtered)] {
+            var times: [Double] = []
+            var bytes = 0
+            for _ in 0..<30 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                bytes = try await get(client, url).count
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            times.sort()
+            results["\(name)_p50_ms"] = .double(round3(times[times.count / 2]))
+            results["\(name)_max_ms"] = .double(round3(times.last!))
+            results["\(name)_html_bytes"] = .int(Int64(bytes))
+        }
+        var assets = 0
+        for file in ["app.css", "app.js", "proof.js"] { assets += try await get(client, "http://127.0.0.1:\(port)/ui/static/\(file)").count }
+        results["ui_assets_bytes"] = .int(Int64(assets))
+
         // 6. Artifact upload and download over HTTP.
         progress("artifact \(artifactMiB) MiB up and down")
         let chunk = ByteBuffer(bytes: (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131 >> 3) })
