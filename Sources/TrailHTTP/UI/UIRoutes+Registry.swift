@@ -97,7 +97,7 @@ extension UIRoutes {
             let name = try NativeRoutes.decoded(try context.parameters.require("name"), field: "name")
             guard let number = Int64(try context.parameters.require("version")) else { throw TrailError.invalid("version", "a version is a number") }
             let target = request.uri.queryParameters.get("target").flatMap { $0.isEmpty ? nil : $0 } ?? "@production"
-            return try await versionPage(name, number, target: target, context: context, notice: request.uri.queryParameters.get("done"))
+            return try await versionPage(name, number, target: target, context: context, notice: nil)
         }
 
         page(method: .post, "ui/models/:name/versions/:version/decision", .approve) { request, context in

@@ -154,20 +154,20 @@ extension UIRoutes {
             let id = try RunID(parsing: try context.parameters.require("run_id"))
             let path = try ArtifactPath(validating: request.uri.queryParameters.get("path") ?? "", field: "path")
             let (entry, reader) = try await tracking.openArtifact(id, path: path, actor: context.actor)
-            defer { reader.close() }
-            guard entry.sizeBytes <= 32 << 20 else { throw TrailError.invalid("path", "previews are limited to 32 MiB; download it with the API") }
-            let bytes = try reader.readAll()
-            // Only raster images are shown inline; anything else is a download, never rendered.
+            // Streamed (as the API streams downloads); only raster images are shown inline,
+            // anything else is a download and is never rendered.
+            var response = ArtifactRoutes.stream(entry, reader)
             let type = Self.inlineImageType(path.value)
-            var headers: HTTPFields = [.contentType: type ?? "application/octet-stream", .cacheControl: "private, max-age=60"]
-            headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; sandbox"
-            headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+            response.headers[.contentType] = type ?? "application/octet-stream"
+            response.headers[.cacheControl] = "private, max-age=60"
+            response.headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; sandbox"
+            response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
             if type == nil {
                 let name = path.value.split(separator: "/").last.map(String.init) ?? "artifact"
-                headers[.contentDisposition] = "attachment; filename=\"\(name.filter { $0.isLetter || $0.isNumber || "._-".contains($0) })\""
+                let safe = String(name.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }.prefix(200))
+                response.headers[.contentDisposition] = "attachment; filename=\"\(safe.isEmpty ? "artifact" : safe)\""
             }
-            headers[HTTPField.Name("X-Content-SHA256")!] = entry.digest.hex
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+            return response
         }
     }
 
