@@ -190,6 +190,11 @@ def test_pages_need_a_sign_in_and_every_page_shows_the_demo(browser, site):
     assert MODEL in text and "@production" in text
     text = visit(driver, site, f"/ui/models/{MODEL}", "model")
     assert "History" in text and "production" in text and "demo" in text
+    # What was at @production an hour from now (an ISO time with its zone): version 1.
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    visit(driver, site, f"/ui/models/{MODEL}?ref=production&at={later}")
+    assert "was version 1" in driver.find_element(By.ID, "at-answer").text
+    assert driver.find_element(By.CSS_SELECTOR, "#ref option[value=production]").text == "@production"
     text = visit(driver, site, f"/ui/models/{MODEL}/versions/1?target=@production", "version")
     assert "every requirement is met" in text and "Approvals" in text and "Attestations" in text
     text = visit(driver, site, "/ui/lineage", "lineage-index")

@@ -185,4 +185,54 @@ struct WebUITests {
             }
         }
     }
+
+    @Test func hostileQueryValuesAreRefusedAndTheServerStaysUp() async throws {
+        let (app, home, _, _) = try await makeSecuredApp()
+        let admin = Actor.user("root")
+        _ = try await home.identity.createUser(name: "vic", roles: [.viewer], actor: admin)
+        let token = try await home.identity.createToken(user: "vic", actor: admin).secret
+        let run = try await home.tracking.createRun(experimentID: nil, name: "r", actor: admin)
+        let eleven = (0..<11).map { _ in "run=\(run.info.runID.value)" }.joined(separator: "&")
+        let refused = [
+            "/ui/ledger?subject=%3A", "/ui/ledger?subject=%3A%3A", "/ui/ledger?since=2026-12-03T10:00&tz=-9223372036854775808",
+            "/ui/ledger?since=2026-12-03T10:00&tz=9223372036854775807", "/ui/ledger?since=292278995-12-03T10:00",
+            "/ui/ledger?since=9999999999999999999", "/ui/ledger?from=-1", "/ui/ledger?from=99999999999999999999",
+            "/ui/compare?" + (0..<11).map { "run=\($0)0000000000000000000000000000000" }.joined(separator: "&"),
+            "/ui/ledger/-1", "/ui/ledger/99999999999999999999", "/ui/models/x/versions/99999999999999999999",
+            "/ui/experiments/0?columns=nodot", "/ui/experiments/0?page_token=%FF%FE", "/ui/runs/\(run.info.runID.value)/preview?path=",
+        ]
+        try await app.test(.router) { client in
+            let auth: HTTPFields = [.authorization: "Bearer \(token)"]
+            for uri in refused {
+                let response = try await client.execute(uri: uri, method: .get, headers: auth)
+                #expect((400..<500).contains(Int(response.status.code)), "\(uri) answered \(response.status)")
+            }
+            // The same run named many times is one column.
+            let same = try await client.execute(uri: "/ui/compare?" + eleven, method: .get, headers: auth)
+            #expect(same.status == .ok)
+            let ledger = try await client.execute(uri: "/ui/ledger?subject=run%3A\(run.info.runID.value)", method: .get, headers: auth)
+            #expect(ledger.status == .ok && Self.text(ledger.body).contains("run.create"))
+        }
+    }
+
+    @Test func aSessionEndsWithItsTokenAndIsNeitherRenewableNorAnAPIToken() async throws {
+        let (app, home, _, _) = try await makeSecuredApp()
+        let admin = Actor.user("root")
+        _ = try await home.identity.createUser(name: "carl", roles: [.contributor], actor: admin)
+        let (token, info) = try await home.identity.createToken(user: "carl", actor: admin)
+        try await app.test(.router) { client in
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            let signIn = try await client.execute(uri: "/ui/signin", method: .post, headers: form, body: Self.form(["token": token]))
+            let session = try #require(Self.cookie(signIn))
+            let renew = try await client.execute(uri: "/ui/signin", method: .post, headers: form, body: Self.form(["token": session]))
+            #expect(renew.status == .unauthorized && Self.cookie(renew) == nil, "a session cannot be exchanged for a new one")
+            let asBearer = try await client.execute(uri: "/api/v1/experiments", method: .get, headers: [.authorization: "Bearer \(session)"])
+            #expect(asBearer.status == .unauthorized, "a session is not an API token")
+            let before = try await client.execute(uri: "/ui/experiments", method: .get, headers: [.cookie: "trail_session=\(session)"])
+            #expect(before.status == .ok)
+            try await home.identity.revokeToken(id: info.id, actor: admin)
+            let after = try await client.execute(uri: "/ui/experiments", method: .get, headers: [.cookie: "trail_session=\(session)"])
+            #expect(after.status == .unauthorized, "revoking the token ends the sessions it opened")
+        }
+    }
 }

@@ -122,7 +122,7 @@ struct AuthMiddleware: RouterMiddleware {
         } else if let secret = request.cookies[UIRoutes.sessionCookie]?.value, !secret.isEmpty {
             // A web session (see UIRoutes). An expired or revoked one opens nothing: the pages
             // then ask to sign in again.
-            if let principal = try? await identity.authenticate(secret: secret) {
+            if let principal = try? await identity.authenticateSession(secret: secret) {
                 context.principal = principal
                 context.sessionSecret = secret
                 // A cookie is sent by the browser on its own: a write outside the UI's forms

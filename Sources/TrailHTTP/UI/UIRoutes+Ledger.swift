@@ -158,9 +158,12 @@ extension UIRoutes {
             }
             var subjectType: String?, subjectID: String?
             if let subject = text("subject") {
-                let parts = subject.split(separator: ":", maxSplits: 1)
-                subjectType = String(parts[0])
-                subjectID = parts.count > 1 ? String(parts[1]) : nil
+                // `type` or `type:id`; the id may itself hold colons.
+                let type = subject.prefix { $0 != ":" }
+                guard !type.isEmpty else { throw TrailError.invalid("subject", "a subject reads TYPE or TYPE:ID (model:NAME, run:ID)") }
+                subjectType = String(type)
+                let rest = subject.dropFirst(type.count)
+                subjectID = rest.isEmpty ? nil : String(rest.dropFirst())
             }
             let events = try await ledger.events(
                 EventQuery(subjectType: subjectType, subjectID: subjectID, actorID: text("actor"), action: text("action"), fromTimeMillis: since, toTimeMillis: until, fromIndex: from, limit: 50))

@@ -10,20 +10,34 @@ extension UIRoutes {
     /// A `datetime-local` value in the reader's zone (`tz` = minutes west of UTC, as
     /// `Date.getTimezoneOffset` gives), or an ISO 8601 time with its zone.
     static func parseTime(_ text: String, tzOffsetMinutes: String?) throws -> Int64 {
-        let iso = ISO8601DateFormatter()
-        if let date = iso.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        let refusal = TrailError.invalid("at", "a time reads 2026-12-03T10:00 (your time zone) or an ISO 8601 time with its zone, years 1 to 9999")
+        // Seconds of 0001-01-01 and 9999-12-31 since 1970: nothing outside is a time we hold.
+        func millis(_ date: Date) throws -> Int64 {
+            let seconds = date.timeIntervalSince1970
+            guard seconds.isFinite, seconds >= -62_135_596_800, seconds <= 253_402_300_799 else { throw refusal }
+            return Int64(seconds * 1000)
+        }
+        guard text.utf8.count <= 40 else { throw refusal }
+        if let date = ISO8601DateFormatter().date(from: text) { return try millis(date) }
         let local = DateFormatter()
         local.locale = Locale(identifier: "en_US_POSIX")
         local.timeZone = TimeZone(identifier: "UTC")
         for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm:ss"] {
             local.dateFormat = format
-            if let date = local.date(from: text) {
-                var millis = Int64(date.timeIntervalSince1970 * 1000)
-                if let tz = tzOffsetMinutes, let minutes = Int64(tz), abs(minutes) <= 24 * 60 { millis += minutes * 60_000 }
-                return millis
+            if let date = local.date(from: text), text.prefix(while: { $0 != "-" }).count == 4 {
+                var value = try millis(date)
+                // The reader's offset from UTC in minutes (as `Date.getTimezoneOffset` gives);
+                // time zones lie within ±14 hours, anything else is refused.
+                if let tz = tzOffsetMinutes, !tz.isEmpty {
+                    guard let minutes = Int64(tz), (-14 * 60...14 * 60).contains(minutes) else {
+                        throw TrailError.invalid("tz", "tz is the time zone's offset in minutes, -840 to 840")
+                    }
+                    value += minutes * 60_000
+                }
+                return value
             }
         }
-        throw TrailError.invalid("at", "a time reads 2026-12-03T10:00 (your time zone) or an ISO 8601 time with its zone")
+        throw refusal
     }
 
     func addRegistry() {
@@ -64,12 +78,14 @@ extension UIRoutes {
             let aliases = Set(history.filter { $0.kind == .alias }.map(\.key)).sorted()
             body += "<h2>What was at an alias at a time</h2>"
             body += "<form class=\"inline\" method=\"get\" id=\"at-form\"><label for=\"ref\">Alias or stage<select id=\"ref\" name=\"ref\">"
-            for ref in aliases.map({ "@\($0)" }) + ModelStage.allCases.filter { $0 != .none }.map(\.rawValue) {
-                body += "<option\(query.get("ref") == ref ? " selected" : "")>\(HTML.escape(ref))</option>"
+            // The value is what `resolve` reads (an alias name or a stage); the label shows `@alias`.
+            for (value, label) in aliases.map({ ($0, "@\($0)") }) + ModelStage.allCases.filter({ $0 != .none }).map({ ($0.rawValue, $0.rawValue) }) {
+                body += "<option value=\"\(HTML.escape(value))\"\(query.get("ref") == value ? " selected" : "")>\(HTML.escape(label))</option>"
             }
             body += "</select></label><label for=\"at\">Time (yours)<input id=\"at\" type=\"datetime-local\" step=\"1\" name=\"at\" value=\"\(HTML.escape(query.get("at") ?? ""))\" required></label>"
             body += "<input type=\"hidden\" name=\"tz\" value=\"\(HTML.escape(query.get("tz") ?? "0"))\"><button type=\"submit\">Look up</button></form>"
-            if let ref = query.get("ref"), let at = query.get("at"), !at.isEmpty {
+            if var ref = query.get("ref"), let at = query.get("at"), !at.isEmpty {
+                if ref.hasPrefix("@") { ref.removeFirst() }
                 let millis = try Self.parseTime(at, tzOffsetMinutes: query.get("tz"))
                 let (found, change) = try await registry.resolve(name: name, reference: ref, atMillis: millis)
                 body += "<p class=\"notice\" id=\"at-answer\">At \(HTML.time(millis)), \(HTML.escape(ref)) "
@@ -157,7 +173,19 @@ extension UIRoutes {
             }
             body += "</tbody></table></div>"
         }
-        if let principal = context.principal, Access.approve.allows(principal.roles) {
+        let approver: Bool
+        if let principal = context.principal, Access.approve.allows(principal.roles), principal.actor.type == .user {
+            let name = principal.actor.id
+            // The gate takes decisions only from enabled users with the role (not a local-only
+            // server's ambient identity): the form is offered to those only.
+            approver = (try? await home.identity.user(name)).map { !$0.disabled && $0.roles.contains(.approver) } ?? false
+        } else {
+            approver = false
+        }
+        if !approver, context.principal.map({ Access.approve.allows($0.roles) }) == true {
+            body += "<p class=\"notice\">Decisions are taken from users with the approver role: sign in with such a user's token (<code>trail users create NAME --role approver</code>).</p>"
+        }
+        if approver {
             body += """
                 <h2>Your decision</h2>
                 <form method="post" action="\(HTML.escape(Self.versionPath(name, number)))/decision" id="decision-form">

@@ -6,6 +6,11 @@ import TrailService
 
 extension UIRoutes {
     static let runsPerPage = 50
+    /// What one page may cost: runs compared, charts drawn, points read per curve (each curve
+    /// is then thinned to `SVG.maxPoints`).
+    static let maxCompared = 10
+    static let maxCharts = 12
+    static let maxHistory = 10_000
 
     /// An MLflow `order_by` key: `metrics.acc`, or with backticks where the key needs them.
     static func orderKey(_ entity: String, _ key: String) -> String {
@@ -109,8 +114,10 @@ extension UIRoutes {
         }
 
         page("ui/compare", .read) { request, _ in
-            let ids = request.uri.queryParameters.getAll("run").prefix(20)
-            guard !ids.isEmpty else { throw TrailError.invalid("run", "select at least one run to compare (run=ID, up to 20)") }
+            var ids: [String] = []
+            for id in request.uri.queryParameters.getAll("run") where !ids.contains(String(id)) { ids.append(String(id)) }
+            guard !ids.isEmpty else { throw TrailError.invalid("run", "select at least one run to compare (run=ID, up to \(Self.maxCompared))") }
+            guard ids.count <= Self.maxCompared else { throw TrailError.invalid("run", "compare at most \(Self.maxCompared) runs at once, got \(ids.count)") }
             var runs: [Run] = []
             for id in ids { runs.append(try await tracking.run(try RunID(parsing: String(id), field: "run"))) }
             func title(_ run: Run) -> String { run.info.name.isEmpty ? String(run.info.runID.value.prefix(8)) : run.info.name }
@@ -130,11 +137,14 @@ extension UIRoutes {
             }
             body += "</tbody></table></div><h2>Metrics over steps</h2>"
             if metricKeys.isEmpty { body += HTML.empty("These runs logged no metrics.") }
-            for key in metricKeys.prefix(30) {
+            if metricKeys.count > Self.maxCharts {
+                body += "<p class=\"muted\">The first \(Self.maxCharts) of \(metricKeys.count) metrics are drawn; each run's page draws its own.</p>"
+            }
+            for key in metricKeys.prefix(Self.maxCharts) {
                 var series: [SVG.Series] = []
                 for run in runs where run.metrics.contains(where: { $0.key == key }) {
-                    let history = try await tracking.metricHistory(run.info.runID, key: key, maxResults: 25000).items
-                    series.append(SVG.Series(label: title(run), points: history.map { (Double($0.step), $0.value) }))
+                    let history = try await tracking.metricHistory(run.info.runID, key: key, maxResults: Self.maxHistory).items
+                    series.append(SVG.Series(label: title(run), points: SVG.thin(history.map { (Double($0.step), $0.value) })))
                 }
                 body += SVG.lineChart(title: key, series: series)
             }
@@ -211,9 +221,9 @@ extension UIRoutes {
             body += "<div class=\"scroll\"><table><thead><tr><th>Metric</th><th class=\"num\">Latest</th><th class=\"num\">Step</th></tr></thead><tbody>"
             body += run.metrics.sorted { $0.key < $1.key }.map { "<tr><td>\(HTML.escape($0.key))</td><td class=\"num\">\(HTML.number($0.value))</td><td class=\"num\">\($0.step)</td></tr>" }.joined()
             body += "</tbody></table></div>"
-            for metric in run.metrics.sorted(by: { $0.key < $1.key }).prefix(20) {
-                let history = try await tracking.metricHistory(id, key: metric.key, maxResults: 25000).items
-                if history.count > 1 { body += SVG.lineChart(title: metric.key, series: [SVG.Series(label: name, points: history.map { (Double($0.step), $0.value) })]) }
+            for metric in run.metrics.sorted(by: { $0.key < $1.key }).prefix(Self.maxCharts) {
+                let history = try await tracking.metricHistory(id, key: metric.key, maxResults: Self.maxHistory).items
+                if history.count > 1 { body += SVG.lineChart(title: metric.key, series: [SVG.Series(label: name, points: SVG.thin(history.map { (Double($0.step), $0.value) }))]) }
             }
         }
         body += "<h2>Dataset inputs</h2>"

@@ -148,7 +148,9 @@ struct UIRoutes: @unchecked Sendable {
 
     /// Where to go after signing in: only a page of this UI.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/ui/"), !next.contains("\\"), !next.hasPrefix("//"), next.count < 2000 else { return "/ui/" }
+        guard let next, next.hasPrefix("/ui/"), next.count < 2000, !next.contains("\\"), !next.contains("//"), !next.contains(".."),
+            !next.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7f })
+        else { return "/ui/" }
         return next
     }
 
@@ -172,7 +174,8 @@ struct UIRoutes: @unchecked Sendable {
                 return Self.redirect(next, cookie: cookie(session.secret, maxAge: IdentityService.sessionSeconds, request: request))
             } catch let error as TrailError where error.code == .unauthenticated {
                 try? await identity.recordDenied(method: "POST", path: "/ui/signin", who: nil, reason: error.message, source: context.remoteAddress)
-                var page = Self.signInPage(next: next, error: "Not signed in: \(error.message).")
+                // Why is recorded; the page does not tell a stranger whether a token id exists.
+                var page = Self.signInPage(next: next, error: "Not signed in: the token was not accepted (unknown, revoked, expired, or a web session).")
                 page.status = .unauthorized
                 return page.response(pageContext(context))
             }

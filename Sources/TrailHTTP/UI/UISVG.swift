@@ -54,6 +54,30 @@ enum SVG {
         return out + "</svg>"
     }
 
+    /// At most this many points per curve are drawn.
+    static let maxPoints = 400
+
+    /// A curve thinned to at most `maxPoints`, in step order, keeping each stretch's first
+    /// point, its lowest and highest, and the curve's last point.
+    static func thin(_ points: [(x: Double, y: Double)]) -> [(x: Double, y: Double)] {
+        let sorted = points.sorted { $0.x < $1.x }
+        guard sorted.count > maxPoints else { return sorted }
+        let buckets = maxPoints / 3
+        var out: [(x: Double, y: Double)] = []
+        out.reserveCapacity(maxPoints + 1)
+        for b in 0..<buckets {
+            let from = b * sorted.count / buckets, to = (b + 1) * sorted.count / buckets
+            guard from < to else { continue }
+            let slice = sorted[from..<to]
+            let low = slice.min { $0.y < $1.y }!, high = slice.max { $0.y < $1.y }!
+            var chosen = [slice.first!, low, high]
+            chosen.sort { $0.x < $1.x }
+            for p in chosen where !(out.last.map { $0.x == p.x && $0.y == p.y } ?? false) { out.append(p) }
+        }
+        if let last = sorted.last, out.last.map({ $0.x != last.x || $0.y != last.y }) ?? true { out.append(last) }
+        return out
+    }
+
     static func short(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e9 { return String(Int64(v)) }
         return String(format: abs(v) >= 1000 || abs(v) < 0.01 ? "%.3g" : "%.4g", v)

@@ -73,14 +73,14 @@ public struct IdentityService: Sendable {
         try await issueToken(user: user, expiresInSeconds: expiresInSeconds, actor: actor, action: "token.create", facts: [:])
     }
 
-    func issueToken(user: String, expiresInSeconds: Int64?, actor: Actor, action: String, facts extra: [String: JSONValue]) async throws -> (
-        secret: String, token: TokenInfo
-    ) {
+    func issueToken(
+        user: String, expiresInSeconds: Int64?, actor: Actor, action: String, facts extra: [String: JSONValue], id chosen: String? = nil
+    ) async throws -> (secret: String, token: TokenInfo) {
         _ = try await self.user(user)
         if let expiresInSeconds, expiresInSeconds <= 0 || expiresInSeconds > Self.maxTokenDays * 86400 {
             throw TrailError.invalid("expires", "expiry must be positive and at most \(Self.maxTokenDays) days (100 years)")
         }
-        let id = "t" + Array(SHA256.hash(data: Array(UUID().uuidString.utf8))).prefix(6).hexString
+        let id = chosen ?? "t" + Array(SHA256.hash(data: Array(UUID().uuidString.utf8))).prefix(6).hexString
         var random = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for i in random.indices { random[i] = UInt8.random(in: 0...255, using: &generator) }
@@ -115,21 +115,50 @@ public struct IdentityService: Sendable {
     /// How long a web sign-in lasts.
     public static let sessionSeconds: Int64 = 12 * 3600
 
-    /// Signs in to the web UI: the presented token is checked, and a short-lived token of the
-    /// same user is created for the session cookie (`session.start`, naming the token it was
-    /// exchanged for). Sessions live in the store, so every replica knows them.
+    /// Signs in to the web UI: the presented API token is checked, and a short-lived token of
+    /// the same user is created for the session cookie (`session.start`, naming the token it was
+    /// exchanged for). A session's id is `s<parent token id>-<random>`: it opens nothing once
+    /// its parent token is revoked or expired, cannot itself be exchanged for a new session, and
+    /// is not accepted as an API token. Sessions live in the store, so every replica knows them.
     public func startSession(secret: String) async throws -> (secret: String, principal: Principal, token: TokenInfo) {
         let principal = try await authenticate(secret: secret)
-        let presented = String(secret.split(separator: "_").dropFirst().first ?? "")
+        let parent = String(secret.split(separator: "_").dropFirst().first ?? "")
+        var random = [UInt8](repeating: 0, count: 6)
+        var generator = SystemRandomNumberGenerator()
+        for i in random.indices { random[i] = UInt8.random(in: 0...255, using: &generator) }
         let (sessionSecret, token) = try await issueToken(
             user: principal.actor.id, expiresInSeconds: Self.sessionSeconds, actor: principal.actor, action: "session.start",
-            facts: ["via_token_id": .string(presented)])
+            facts: ["via_token_id": .string(parent)], id: "s\(parent)-\(random.hexString)")
         return (sessionSecret, principal, token)
+    }
+
+    /// The parent token id of a session token id (`s<parent>-<random>`), nil for an API token.
+    static func sessionParent(_ tokenID: Substring) -> String? {
+        guard tokenID.hasPrefix("s"), let dash = tokenID.lastIndex(of: "-") else { return nil }
+        return String(tokenID[tokenID.index(after: tokenID.startIndex)..<dash])
+    }
+
+    /// The principal of a web session's secret: the session token and the token it was
+    /// exchanged for must both still be valid.
+    public func authenticateSession(secret: String) async throws -> Principal {
+        let parts = secret.split(separator: "_")
+        guard parts.count == 3, let parent = Self.sessionParent(parts[1]) else {
+            throw TrailError(.unauthenticated, "not a web session")
+        }
+        let principal = try await check(secret: secret)
+        guard let (token, user) = try await store.credential(tokenID: parent), user.name == principal.actor.id else {
+            throw TrailError(.unauthenticated, "the token this session came from does not exist")
+        }
+        if token.revokedMillis != nil { throw TrailError(.unauthenticated, "the token this session came from was revoked") }
+        if let expires = token.expiresMillis, expires <= clock.nowMillis() {
+            throw TrailError(.unauthenticated, "the token this session came from has expired")
+        }
+        return principal
     }
 
     /// Signs out: the session's token is revoked (`session.end`); a revoked session opens nothing.
     public func endSession(secret: String) async throws {
-        let principal = try await authenticate(secret: secret)
+        let principal = try await authenticateSession(secret: secret)
         let parts = secret.split(separator: "_")
         guard parts.count == 3 else { return }
         let id = String(parts[1])
@@ -145,6 +174,15 @@ public struct IdentityService: Sendable {
     /// The principal a token secret stands for. Throws `UNAUTHENTICATED` for an unknown,
     /// revoked or expired token or a disabled user, naming which without revealing the secret.
     public func authenticate(secret: String) async throws -> Principal {
+        let parts = secret.split(separator: "_")
+        if parts.count == 3, Self.sessionParent(parts[1]) != nil {
+            throw TrailError(.unauthenticated, "a web session is not an API token")
+        }
+        return try await check(secret: secret)
+    }
+
+    /// Checks a token secret of either kind against its stored digest, expiry and user.
+    func check(secret: String) async throws -> Principal {
         let parts = secret.split(separator: "_")
         guard parts.count == 3, parts[0] == "mtk", let (token, user) = try await store.credential(tokenID: String(parts[1])) else {
             throw TrailError(.unauthenticated, "the token is not a ModelTrail token or does not exist")
