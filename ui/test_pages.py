@@ -200,6 +200,8 @@ def test_pages_need_a_sign_in_and_every_page_shows_the_demo(browser, site):
     text = visit(driver, site, "/ui/lineage", "lineage-index")
     assert MODEL in text
     visit(driver, site, f"/ui/lineage/models/{MODEL}?ref=production", "lineage")
+    # No key pinned in this browser yet: the proofs say "not checked", never ✓ and never ✗.
+    assert set(verdicts(driver, 5)) == {"unchecked"}
     kinds = {e.get_attribute("data-kind") for e in driver.find_elements(By.CSS_SELECTOR, "svg.graph g.node")}
     assert {"dataset", "run", "version", "commit", "environment", "deployment", "predictions"} <= kinds, kinds
     digest = driver.find_element(By.CSS_SELECTOR, "g.node[data-kind=dataset]").find_element(By.XPATH, "..").get_dom_attribute("href")
@@ -275,6 +277,7 @@ def test_the_browser_checks_proofs_and_catches_a_flipped_byte(browser, site):
     # Every link of the production lineage and of a prediction's trace checks in the browser.
     visit(driver, site, f"/ui/lineage/models/{MODEL}?ref=production")
     results = verdicts(driver, 5)
+    driver.save_screenshot(os.path.join(SHOTS, "lineage-proven.png"))
     assert results and all(r == "ok" for r in results), results
     visit(driver, site, f"/ui/trace?prediction={site['prediction']}", "trace")
     results = verdicts(driver, 5)

@@ -68,7 +68,7 @@ extension UIRoutes {
                 nodes.append(SVG.Node(id: "d\(n)", column: 3, label: "deployment \(id.prefix(10))", detail: "\(d.host) @\(d.reference)", href: nil, kind: "deployment"))
                 edges.append((versionNode, "d\(n)"))
                 if let count = served[id], count > 0 {
-                    nodes.append(SVG.Node(id: "p\(n)", column: 4, label: "\(count) predictions", detail: "trace one by its id", href: "/ui/trace", kind: "predictions"))
+                    nodes.append(SVG.Node(id: "p\(n)", column: 4, label: "\(count) prediction\(count == 1 ? "" : "s")", detail: "trace one by its id", href: "/ui/trace", kind: "predictions"))
                     edges.append(("d\(n)", "p\(n)"))
                 }
             }

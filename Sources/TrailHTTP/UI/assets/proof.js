@@ -147,7 +147,7 @@ export async function checkBundle(bundle, keyText) {
       root === null ? "the path does not fit the tree" : `computed ${hex(root).slice(0, 16)}…, checkpoint ${hex(checkpoint.root).slice(0, 16)}…`);
     add("checkpoint size", checkpoint.size === bundle.tree_size, `checkpoint covers ${checkpoint.size} events`);
     if (!keyText) {
-      add("checkpoint signature", false, "no log key pinned: pin the log's verifier key on the Ledger page");
+      add("checkpoint signature", null, "not checked: no log key pinned (pin the log's verifier key on the Ledger page)");
     } else {
       const key = await parseVerifierKey(keyText);
       add("checkpoint origin", checkpoint.origin === key.name, `origin ${checkpoint.origin}`);
