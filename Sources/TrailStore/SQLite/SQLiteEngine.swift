@@ -68,7 +68,11 @@ final class GRDBConnection: SQLDatabase {
     var dialect: SQLDialect { .sqlite }
 
     func run(sql: String, arguments: [SQLValue]) throws -> [SQLRow] {
-        let statement = try db.cachedStatement(sql: sql)
+        // GRDB keeps a connection's cached statements for as long as the connection lives.
+        // Some of the store's SQL carries values in its text (`IN (pk, pk, …)` lists), so caching
+        // every text would grow the server's memory with every run read; past a bounded set of
+        // texts, statements are prepared for one use and finalized.
+        let statement = StatementCachePolicy.shared.admits(sql) ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
         let bound = StatementArguments(arguments.map(Self.databaseValue))
         guard statement.columnCount > 0 else {
             try statement.execute(arguments: bound)
@@ -104,5 +108,32 @@ final class GRDBConnection: SQLDatabase {
         case .string(let s): .string(s)
         case .blob(let b): .blob(b)
         }
+    }
+}
+
+/// Which SQL texts a connection may keep prepared: the first `limit` distinct texts the process
+/// runs (the store's fixed SQL is a few hundred), then no new ones.
+final class StatementCachePolicy: @unchecked Sendable {
+    static let shared = StatementCachePolicy(limit: 2048)
+
+    let limit: Int
+    private let lock = NSLock()
+    private var admitted = Set<String>()
+
+    init(limit: Int) { self.limit = limit }
+
+    func admits(_ sql: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if admitted.contains(sql) { return true }
+        guard admitted.count < limit else { return false }
+        admitted.insert(sql)
+        return true
+    }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return admitted.count
     }
 }
