@@ -286,4 +286,28 @@ struct GateSecurityTests {
         try await tracking.logMetric(run, Metric(key: "latency_ms", value: 3, timestampMillis: 2), actor: Self.carol)
         try await tracking.setTag(run, key: "note", value: "reviewed", actor: Self.carol)
     }
+
+    // 9. With no policy in force yet, security_decision of a FINISHED run could be flipped
+    // FAIL → PASS, and a policy set afterwards would then read PASS (issue #18).
+    @Test func securityDecisionIsFrozenWithoutAnyPolicy() async throws {
+        let home = try await SecurityFixtures.home()
+        let tracking = home.tracking
+        let run = try await tracking.createRun(experimentID: nil, actor: Self.carol).info.runID
+        try await tracking.setTag(run, key: "security_decision", value: "FAIL", actor: Self.carol)
+        try await tracking.updateRun(run, status: .finished, endTimeMillis: tracking.clock.nowMillis(), actor: Self.carol)
+        let before = try await tracking.store.eventCount()
+        for attempt in [
+            { try await tracking.setTag(run, key: "security_decision", value: "PASS", actor: Self.carol) },
+            { try await tracking.setTag(run, key: "security_decision", value: nil, actor: Self.carol) },
+            { try await tracking.logBatch(run, tags: [TrailCore.Tag(key: "security_decision", value: "PASS")], actor: Self.carol) },
+        ] as [@Sendable () async throws -> Void] {
+            let error = await #expect(throws: TrailError.self) { try await attempt() }
+            #expect(error?.code == .invalidState)
+            #expect(error?.field == "tags.security_decision")
+        }
+        let after = try await tracking.store.events(from: before, to: before + 100)
+        #expect(after.map(\.action) == Array(repeating: "run.change.refused", count: 3))
+        #expect(try await tracking.run(run).tags.first { $0.key == "security_decision" }?.value == "FAIL")
+        try await tracking.setTag(run, key: "note", value: "still open to notes", actor: Self.carol)
+    }
 }

@@ -5,6 +5,7 @@ import TrailStore
 /// Once a run has ended, the facts a promotion policy reads from it (its metric keys,
 /// provenance tags, `security_decision` and evidence files) are frozen: a gate that relied on
 /// them must not find them changed afterwards. Later changes are refused and recorded.
+/// `security_decision` is frozen always (issue #18).
 struct FrozenFacts: Sendable {
     var metricKeys: Set<String> = []
     var tagKeys: Set<String> = []
@@ -20,7 +21,9 @@ struct FrozenFacts: Sendable {
 extension TrackingService {
     /// What the policies in force read from runs.
     func frozenFacts() async throws -> FrozenFacts {
-        var frozen = FrozenFacts()
+        // A run's security decision is protected whether or not a policy reads it yet: a
+        // policy set later must not find a FAIL turned into a PASS after the run ended.
+        var frozen = FrozenFacts(tagKeys: ["security_decision"])
         for document in try await store.policiesInForce() {
             guard let policy = try? JSONDecoder().decode(PromotionPolicy.self, from: Data(document.utf8)) else { continue }
             frozen.metricKeys.formUnion(policy.metrics.map(\.key))
