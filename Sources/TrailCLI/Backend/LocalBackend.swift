@@ -27,12 +27,12 @@ extension LocalClient: TrailBackend {
 
     func deleteRun(_ id: RunID) async throws { try await home.tracking.deleteRun(id, actor: actor) }
     func restoreRun(_ id: RunID) async throws { try await home.tracking.restoreRun(id, actor: actor) }
-    func tagHistory(_ id: RunID) async throws -> [TagChange] { try await home.tracking.tagHistory(id) }
+    func tagHistory(_ id: RunID) async throws -> [TagChange] { try await home.tracking.tagHistory(id, reader: reader) }
 
     func searchRuns(_ request: NativeAPI.SearchRuns) async throws -> Page<Run> {
         try await home.tracking.searchRuns(
             experimentIDs: request.experimentIDs, filter: request.filter ?? "", orderBy: request.orderBy ?? [],
-            view: request.runViewType ?? .activeOnly, maxResults: request.maxResults ?? 1000, pageToken: request.pageToken)
+            view: request.runViewType ?? .activeOnly, maxResults: request.maxResults ?? 1000, pageToken: request.pageToken, reader: reader)
     }
 
     func metricHistory(_ id: RunID, key: String) async throws -> [Metric] {

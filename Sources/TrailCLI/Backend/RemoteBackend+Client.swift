@@ -329,6 +329,36 @@ extension RemoteBackend {
         try await call(.POST, "/predictions/\(Self.segment(check.predictionID))/reproductions", body: check, as: Recorded.self).eventIndex
     }
 
+    // MARK: Data protection
+
+    func erase(predictionID: String, reason: String) async throws -> DataProtectionService.Erasure {
+        try await call(.POST, "/erasures", body: PrivacyAPI.Erase(predictionID: predictionID, runID: nil, keys: nil, reason: reason), as: DataProtectionService.Erasure.self)
+    }
+
+    func erase(runID: RunID, keys: [String], reason: String) async throws -> DataProtectionService.Erasure {
+        try await call(.POST, "/erasures", body: PrivacyAPI.Erase(predictionID: nil, runID: runID.value, keys: keys, reason: reason), as: DataProtectionService.Erasure.self)
+    }
+
+    func holds() async throws -> [LegalHold] { try await call(.GET, "/holds", as: PrivacyAPI.Holds.self).holds }
+
+    func placeHold(_ type: LegalHold.SubjectType, subject: String, reason: String) async throws -> LegalHold {
+        try await call(.POST, "/holds", body: PrivacyAPI.PlaceHold(subjectType: type.rawValue, subjectID: subject, reason: reason), as: LegalHold.self)
+    }
+
+    func releaseHold(id: String, reason: String) async throws -> LegalHold {
+        try await call(.POST, "/holds/\(Self.segment(id))/release", body: PrivacyAPI.Reason(reason: reason), as: LegalHold.self)
+    }
+
+    func retentionSettings() async throws -> [RetentionSetting] { try await call(.GET, "/retention", as: PrivacyAPI.Settings.self).settings }
+
+    func setRetention(_ kind: RetentionKind, days: Int64) async throws -> RetentionSetting {
+        try await call(.PUT, "/retention/\(Self.segment(kind.rawValue))", body: PrivacyAPI.Days(days: days), as: RetentionSetting.self)
+    }
+
+    func applyRetention(dryRun: Bool) async throws -> DataProtectionService.RetentionRun {
+        try await call(.POST, "/retention/apply", body: PrivacyAPI.Apply(dryRun: dryRun), as: DataProtectionService.RetentionRun.self)
+    }
+
     // MARK: Ledger
 
     func checkpoint() async throws -> LedgerCheckpoint { try await call(.GET, "/ledger/checkpoint", as: LedgerCheckpoint.self) }

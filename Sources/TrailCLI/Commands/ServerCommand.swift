@@ -29,6 +29,10 @@ struct ServerCommand: AsyncParsableCommand {
     var verifyEvery: Int?
 
     @Option(
+        help: "Apply the retention settings every this many seconds, as 'trail retention apply' (default: $TRAIL_RETENTION_EVERY or 3600; 0 = never).")
+    var retentionEvery: Int?
+
+    @Option(
         name: .customLong("witness"),
         help: "A witness to send every new checkpoint to, as URL=VKEY (e.g. http://w.example:7380/add-checkpoint=w.example/w1+…); repeatable.")
     var witnesses: [String] = []
@@ -65,6 +69,23 @@ struct ServerCommand: AsyncParsableCommand {
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
+            let retentionInterval = retentionEvery ?? environment["TRAIL_RETENTION_EVERY"].flatMap(Int.init) ?? 3600
+            // Retention on a schedule: nothing happens (and nothing is recorded) until an admin
+            // sets a window (`trail retention set`).
+            let scheduledRetention = Task.detached {
+                guard retentionInterval > 0 else { return }
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(retentionInterval))
+                    do {
+                        let result = try await home.dataProtection.applyRetention(actor: .service("retention"))
+                        for applied in result.applied where applied.removed > 0 {
+                            log.info("retention: \(applied.kind.rawValue): \(applied.removed) removed (events \(applied.eventIndexes))")
+                        }
+                    } catch {
+                        log.error("scheduled retention failed: \(error)")
+                    }
+                }
+            }
             let scheduledVerify = Task.detached {
                 guard verifyInterval > 0 else { return }
                 while !Task.isCancelled {
@@ -81,6 +102,7 @@ struct ServerCommand: AsyncParsableCommand {
             defer {
                 checkpointer.cancel()
                 scheduledVerify.cancel()
+                scheduledRetention.cancel()
             }
             if options.json {
                 Output.printJSON([

@@ -20,7 +20,8 @@ public struct TrailCommand: AsyncParsableCommand {
             LineageCommand.self, DriftCommand.self,
             ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, ApproveCommand.self,
             RejectCommand.self, AttestCommand.self, KeysCommand.self, UsersCommand.self,
-            TokensCommand.self, LedgerCommand.self, WitnessCommand.self, MigrateCommand.self, StoreCommand.self,
+            TokensCommand.self, LedgerCommand.self, WitnessCommand.self, MigrateCommand.self, StoreCommand.self, EraseCommand.self,
+            HoldCommand.self, RetentionCommand.self,
         ]
     )
 
@@ -46,8 +47,13 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(
         name: .long, parsing: .upToNextOption,
-        help: "Param/tag keys whose values the ledger shows only as salted digests (default: $TRAIL_SENSITIVE_KEYS, comma-separated).")
+        help: "Param/tag keys whose values are sealed when logged, masked in reads for non-auditors, and shown in the ledger only as salted digests (default: $TRAIL_SENSITIVE_KEYS, comma-separated).")
     var sensitiveKeys: [String] = []
+
+    @Flag(
+        name: .customLong("reveal-sensitive"),
+        help: "Local mode: show sealed and sensitive values in clear (you own the home). A server decides by your role (auditor or admin).")
+    var revealSensitive = false
 
     @Option(
         name: .long,
@@ -123,7 +129,7 @@ struct GlobalOptions: ParsableArguments {
             return try RemoteBackend(server: serverURL, token: token ?? environment["TRAIL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
         }
         let home = try await openHome()
-        let backend = LocalClient(home: home, actor: Self.osUser)
+        let backend = LocalClient(home: home, actor: Self.osUser, reader: Reader(reveal: revealSensitive))
         OpenedBackends.shared.add(backend)
         return backend
     }

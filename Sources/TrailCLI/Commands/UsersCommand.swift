@@ -11,7 +11,7 @@ func parseRoles(_ items: [String]) throws -> Set<Role> {
     Set(
         try items.flatMap { $0.split(separator: ",") }.map { item in
             guard let role = Role(rawValue: item.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                throw TrailError.invalid("role", "role must be viewer, contributor, approver or admin; got '\(item)'")
+                throw TrailError.invalid("role", "role must be viewer, auditor, contributor, approver or admin; got '\(item)'")
             }
             return role
         })
@@ -19,14 +19,14 @@ func parseRoles(_ items: [String]) throws -> Set<Role> {
 
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "users", abstract: "Users and their roles (viewer, contributor, approver, admin).",
+        commandName: "users", abstract: "Users and their roles (viewer, auditor, contributor, approver, admin).",
         subcommands: [Create.self, List.self, Roles.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user.")
         @OptionGroup var options: GlobalOptions
         @Argument var name: String
-        @Option(name: .customLong("role"), help: "viewer, contributor, approver or admin (repeatable).") var roles: [String] = ["viewer"]
+        @Option(name: .customLong("role"), help: "viewer, auditor, contributor, approver or admin (repeatable).") var roles: [String] = ["viewer"]
 
         func run() async throws {
             try await runReporting(options) {

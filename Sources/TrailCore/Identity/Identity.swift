@@ -2,7 +2,8 @@ import Foundation
 
 /// What a user may do. Roles are not a ladder: an approver approves, a contributor writes.
 public enum Role: String, Sendable, Codable, CaseIterable, Comparable {
-    case viewer, contributor, approver, admin
+    /// An auditor reads everything a viewer reads, and sensitive values in clear.
+    case viewer, auditor, contributor, approver, admin
 
     public static func < (a: Role, b: Role) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
 }

@@ -59,6 +59,9 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
     /// What an MLflow model answered for this row, as canonical JSON (its element of
     /// `predictions`); nil for the native format, whose answer is `probability` and `prediction`.
     public var output: String?
+    /// When the raw input was kept, what the reader is shown of it: `shown`, `masked` (the
+    /// reader may not see it), `erased` (its key was destroyed) — never part of the leaf.
+    public var rawInputState: String?
 
     public init(
         predictionID: String, timeMillis: Int64, deploymentID: String, modelName: String, modelVersion: Int64, inputDigest: Digest,
@@ -145,7 +148,7 @@ public struct PredictionRecord: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case predictionID = "prediction_id", timeMillis = "time", deploymentID = "deployment_id", modelName = "model_name"
         case modelVersion = "model_version", inputDigest = "input_digest", probability, prediction, latencyMicros = "latency_us", outcome, error
-        case rawInput = "raw_input", output
+        case rawInput = "raw_input", output, rawInputState = "raw_input_state"
     }
 }
 

@@ -115,8 +115,8 @@ struct MLflowRoutes {
                 try input.runID(), status: status, endTimeMillis: try input.int("end_time"), name: try input.string("run_name"), actor: context.actor)
             return ["run_info": MLflowJSON.runInfo(info)]
         }
-        on(.get, "runs/get", .read) { input, _ in
-            ["run": MLflowJSON.run(try await tracking.run(try input.runID()))]
+        on(.get, "runs/get", .read) { input, context in
+            ["run": MLflowJSON.run(try await tracking.run(try input.runID(), reader: context.reader))]
         }
         on(.post, "runs/delete", .write) { input, context in
             try await tracking.deleteRun(try input.runID(), actor: context.actor)
@@ -126,11 +126,11 @@ struct MLflowRoutes {
             try await tracking.restoreRun(try input.runID(), actor: context.actor)
             return MLflowJSON.empty
         }
-        on(.post, "runs/search", .read) { input, _ in
+        on(.post, "runs/search", .read) { input, context in
             let page = try await tracking.searchRuns(
                 experimentIDs: try input.strings("experiment_ids").map { try ExperimentID(parsing: $0) }, filter: try input.string("filter") ?? "",
                 orderBy: try input.strings("order_by"), view: try Self.viewType(input, "run_view_type"), maxResults: try input.maxResults(default: 1000),
-                pageToken: try input.pageToken())
+                pageToken: try input.pageToken(), reader: context.reader)
             return MLflowJSON.page("runs", page.items.map(MLflowJSON.run), next: page.nextPageToken)
         }
         on(.post, "runs/log-metric", .write) { input, context in

@@ -36,7 +36,7 @@ struct IdentityRoutes {
         return Set(
             try items.map { item in
                 guard let role = Role(rawValue: item.lowercased()) else {
-                    throw TrailError.invalid("roles", "role must be viewer, contributor, approver or admin; got '\(item.prefix(40))'")
+                    throw TrailError.invalid("roles", "role must be viewer, auditor, contributor, approver or admin; got '\(item.prefix(40))'")
                 }
                 return role
             })
@@ -97,7 +97,9 @@ struct EvidenceRoutes {
             return try JSONResponse.make(try await home.lineage.model(name: name, reference: reference))
         }
         api.get("lineage/predictions/:prediction_id", .read) { _, context in
-            try JSONResponse.make(try await home.lineage.prediction(id: try NativeRoutes.decoded(try context.parameters.require("prediction_id"), field: "prediction_id")))
+            try JSONResponse.make(
+                try await home.lineage.prediction(
+                    id: try NativeRoutes.decoded(try context.parameters.require("prediction_id"), field: "prediction_id"), reader: context.reader))
         }
         api.get("lineage/datasets/:digest", .read) { request, context in
             let window = try NativeRoutes.int(request.uri.queryParameters.get("window_ms"), field: "window_ms") ?? 86_400_000
@@ -113,10 +115,7 @@ struct EvidenceRoutes {
         }
         api.get("predictions/:prediction_id", .read) { _, context in
             let id = try NativeRoutes.decoded(try context.parameters.require("prediction_id"), field: "prediction_id")
-            guard let (record, _, _) = try await home.tracking.store.prediction(id: id) else {
-                throw TrailError.notFound("prediction", id, field: "prediction_id")
-            }
-            return try JSONResponse.make(record)
+            return try JSONResponse.make(try await home.dataProtection.prediction(id: id, reader: context.reader))
         }
         api.post("predictions/:prediction_id/reproductions", .write) { request, context in
             var check = try await JSONResponse.decode(PredictionCheck.self, from: request, limit: config.maxBodyBytes)

@@ -81,11 +81,11 @@ struct NativeRoutes {
             let input = try await body(NativeAPI.SearchRuns.self, request)
             let page = try await tracking.searchRuns(
                 experimentIDs: input.experimentIDs, filter: input.filter ?? "", orderBy: input.orderBy ?? [], view: input.runViewType ?? .activeOnly,
-                maxResults: input.maxResults ?? 1000, pageToken: input.pageToken)
+                maxResults: input.maxResults ?? 1000, pageToken: input.pageToken, reader: context.reader)
             return try JSONResponse.make(NativeAPI.RunList(runs: page.items, nextPageToken: page.nextPageToken))
         }
         api.get("runs/:run_id", .read) { _, context in
-            try JSONResponse.make(NativeAPI.RunBody(run: try await tracking.run(try Self.runID(context))))
+            try JSONResponse.make(NativeAPI.RunBody(run: try await tracking.run(try Self.runID(context), reader: context.reader)))
         }
         api.patch("runs/:run_id", .write) { request, context in
             let input = try await body(NativeAPI.UpdateRun.self, request)
@@ -128,7 +128,7 @@ struct NativeRoutes {
             return try JSONResponse.make(NativeAPI.Empty())
         }
         api.get("runs/:run_id/tags/history", .read) { _, context in
-            try JSONResponse.make(NativeAPI.TagHistory(changes: try await tracking.tagHistory(try Self.runID(context))))
+            try JSONResponse.make(NativeAPI.TagHistory(changes: try await tracking.tagHistory(try Self.runID(context), reader: context.reader)))
         }
         api.get("runs/:run_id/metrics/:key/history", .read) { request, context in
             let key = try Self.decoded(try context.parameters.require("key"), field: "key")

@@ -1364,6 +1364,332 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/erasures": {
+              "post": {
+                "operationId": "erase",
+                "summary": "Erase a prediction's raw input, or a run's sensitive values (keys destroyed; recorded as data.erase)",
+                "tags": [
+                  "privacy"
+                ],
+                "description": "Access: admin (admin role).",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/EraseRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Erasure"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  }
+                }
+              }
+            },
+            "/api/v1/holds": {
+              "get": {
+                "operationId": "listHolds",
+                "summary": "Legal holds, active and released",
+                "tags": [
+                  "privacy"
+                ],
+                "description": "Access: read (any authenticated user).",
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/HoldList"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              },
+              "post": {
+                "operationId": "placeHold",
+                "summary": "Place a legal hold on a model, a run or a dataset digest (recorded as hold.place)",
+                "tags": [
+                  "privacy"
+                ],
+                "description": "Access: admin (admin role).",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/PlaceHoldRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/LegalHold"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  }
+                }
+              }
+            },
+            "/api/v1/holds/{hold_id}/release": {
+              "post": {
+                "operationId": "releaseHold",
+                "summary": "Release a legal hold (recorded as hold.release)",
+                "tags": [
+                  "privacy"
+                ],
+                "description": "Access: admin (admin role).",
+                "parameters": [
+                  {
+                    "name": "hold_id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/ReasonRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/LegalHold"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  }
+                }
+              }
+            },
+            "/api/v1/retention": {
+              "get": {
+                "operationId": "listRetention",
+                "summary": "Retention settings in force",
+                "tags": [
+                  "privacy"
+                ],
+                "description": "Access: read (any authenticated user).",
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/RetentionSettings"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
+            "/api/v1/retention/{kind}": {
+              "put": {
+                "operationId": "setRetention",
+                "summary": "Set how many days a kind is kept (recorded as retention.set)",
+                "tags": [
+                  "privacy"
+                ],
+                "description": "Access: admin (admin role).",
+                "parameters": [
+                  {
+                    "name": "kind",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "raw_inputs"
+                      ]
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/RetentionDays"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/RetentionSetting"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  }
+                }
+              }
+            },
+            "/api/v1/retention/apply": {
+              "post": {
+                "operationId": "applyRetention",
+                "summary": "Apply every retention setting now (recorded as retention.apply, one event per 500 records)",
+                "tags": [
+                  "privacy"
+                ],
+                "description": "Access: admin (admin role).",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/RetentionApply"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/RetentionRun"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Conflict"
+                  }
+                }
+              }
+            },
             "/api/v1/tokens": {
               "get": {
                 "operationId": "listTokens",
@@ -1948,6 +2274,282 @@ enum OpenAPIDocument {
           "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "A ModelTrail API token."}},
             "schemas": {
+              "EraseRequest": {
+                "type": "object",
+                "required": [
+                  "reason"
+                ],
+                "properties": {
+                  "prediction_id": {
+                    "type": "string",
+                    "maxLength": 300
+                  },
+                  "run_id": {
+                    "type": "string",
+                    "maxLength": 64
+                  },
+                  "keys": {
+                    "type": "array",
+                    "maxItems": 100,
+                    "items": {
+                      "type": "string",
+                      "maxLength": 250
+                    }
+                  },
+                  "reason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 2000
+                  }
+                },
+                "description": "Either prediction_id, or run_id with keys."
+              },
+              "Erasure": {
+                "type": "object",
+                "required": [
+                  "subject",
+                  "keys_destroyed",
+                  "digests"
+                ],
+                "properties": {
+                  "subject": {
+                    "type": "string"
+                  },
+                  "keys_destroyed": {
+                    "type": "integer"
+                  },
+                  "digests": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "event_index": {
+                    "type": "integer",
+                    "format": "int64"
+                  }
+                }
+              },
+              "PlaceHoldRequest": {
+                "type": "object",
+                "required": [
+                  "subject_type",
+                  "subject_id",
+                  "reason"
+                ],
+                "properties": {
+                  "subject_type": {
+                    "type": "string",
+                    "enum": [
+                      "model",
+                      "run",
+                      "dataset"
+                    ]
+                  },
+                  "subject_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 300
+                  },
+                  "reason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 2000
+                  }
+                }
+              },
+              "ReasonRequest": {
+                "type": "object",
+                "required": [
+                  "reason"
+                ],
+                "properties": {
+                  "reason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 2000
+                  }
+                }
+              },
+              "LegalHold": {
+                "type": "object",
+                "required": [
+                  "hold_id",
+                  "subject_type",
+                  "subject_id",
+                  "reason",
+                  "actor",
+                  "created_time",
+                  "event_index"
+                ],
+                "properties": {
+                  "hold_id": {
+                    "type": "string"
+                  },
+                  "subject_type": {
+                    "type": "string",
+                    "enum": [
+                      "model",
+                      "run",
+                      "dataset"
+                    ]
+                  },
+                  "subject_id": {
+                    "type": "string"
+                  },
+                  "reason": {
+                    "type": "string"
+                  },
+                  "actor": {
+                    "type": "string"
+                  },
+                  "created_time": {
+                    "type": "integer",
+                    "format": "int64"
+                  },
+                  "released_time": {
+                    "type": "integer",
+                    "format": "int64"
+                  },
+                  "release_reason": {
+                    "type": "string"
+                  },
+                  "event_index": {
+                    "type": "integer",
+                    "format": "int64"
+                  }
+                }
+              },
+              "HoldList": {
+                "type": "object",
+                "required": [
+                  "holds"
+                ],
+                "properties": {
+                  "holds": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/LegalHold"
+                    }
+                  }
+                }
+              },
+              "RetentionSetting": {
+                "type": "object",
+                "required": [
+                  "kind",
+                  "days",
+                  "time",
+                  "actor",
+                  "event_index"
+                ],
+                "properties": {
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "raw_inputs"
+                    ]
+                  },
+                  "days": {
+                    "type": "integer",
+                    "format": "int64"
+                  },
+                  "time": {
+                    "type": "integer",
+                    "format": "int64"
+                  },
+                  "actor": {
+                    "type": "string"
+                  },
+                  "event_index": {
+                    "type": "integer",
+                    "format": "int64"
+                  }
+                }
+              },
+              "RetentionSettings": {
+                "type": "object",
+                "required": [
+                  "settings"
+                ],
+                "properties": {
+                  "settings": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/RetentionSetting"
+                    }
+                  }
+                }
+              },
+              "RetentionDays": {
+                "type": "object",
+                "required": [
+                  "days"
+                ],
+                "properties": {
+                  "days": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1,
+                    "maximum": 36500
+                  }
+                }
+              },
+              "RetentionApply": {
+                "type": "object",
+                "properties": {
+                  "dry_run": {
+                    "type": "boolean"
+                  }
+                }
+              },
+              "RetentionRun": {
+                "type": "object",
+                "required": [
+                  "applied",
+                  "dry_run"
+                ],
+                "properties": {
+                  "dry_run": {
+                    "type": "boolean"
+                  },
+                  "applied": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {
+                        "kind": {
+                          "type": "string"
+                        },
+                        "days": {
+                          "type": "integer",
+                          "format": "int64"
+                        },
+                        "cutoff": {
+                          "type": "integer",
+                          "format": "int64"
+                        },
+                        "removed": {
+                          "type": "integer"
+                        },
+                        "held": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        },
+                        "event_indexes": {
+                          "type": "array",
+                          "items": {
+                            "type": "integer",
+                            "format": "int64"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              },
               "User": {
                 "type": "object",
                 "properties": {
@@ -1960,6 +2562,7 @@ enum OpenAPIDocument {
                       "type": "string",
                       "enum": [
                         "viewer",
+                        "auditor",
                         "contributor",
                         "approver",
                         "admin"
@@ -2001,6 +2604,7 @@ enum OpenAPIDocument {
                       "type": "string",
                       "enum": [
                         "viewer",
+                        "auditor",
                         "contributor",
                         "approver",
                         "admin"
@@ -2022,6 +2626,7 @@ enum OpenAPIDocument {
                       "type": "string",
                       "enum": [
                         "viewer",
+                        "auditor",
                         "contributor",
                         "approver",
                         "admin"

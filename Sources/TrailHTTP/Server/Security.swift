@@ -24,6 +24,10 @@ public struct TrailRequestContext: RequestContext {
 
     /// The acting identity: always the authenticated one, never a name from a request body.
     public var actor: Actor { principal?.actor ?? .service("anonymous") }
+
+    /// How sensitive values are shown to this caller: in clear for auditors and admins,
+    /// masked for everyone else (and for nobody authenticated).
+    public var reader: Reader { Reader(roles: principal?.roles ?? []) }
 }
 
 /// Every route's declared access, keyed `METHOD /path` as the router lists routes. Deny by

@@ -24,6 +24,7 @@ public enum TrailApplication {
         RegistryRoutes(registry: home.registry, blobs: home.tracking.blobs, config: config).add(to: api)
         IdentityRoutes(identity: home.identity, config: config).add(to: api)
         EvidenceRoutes(home: home, config: config).add(to: api)
+        PrivacyRoutes(protection: home.dataProtection, config: config).add(to: api)
         api.get("openapi.json", .read) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],

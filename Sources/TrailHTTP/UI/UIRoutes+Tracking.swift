@@ -43,7 +43,8 @@ extension UIRoutes {
             let order = query.get("order") ?? ""
             let pageToken = query.get("page_token")
             let runs = try await tracking.searchRuns(
-                experimentIDs: [id], filter: filter, orderBy: order.isEmpty ? [] : [order], maxResults: Self.runsPerPage, pageToken: pageToken)
+                experimentIDs: [id], filter: filter, orderBy: order.isEmpty ? [] : [order], maxResults: Self.runsPerPage, pageToken: pageToken,
+                reader: context.reader)
             // Columns: the reader's choice, or the metrics and params of this page (at most 6 of each).
             var columns: [(entity: String, key: String)] = []
             if let chosen = query.get("columns"), !chosen.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -113,13 +114,13 @@ extension UIRoutes {
             return Page(title: experiment.name, body: body)
         }
 
-        page("ui/compare", .read) { request, _ in
+        page("ui/compare", .read) { request, context in
             var ids: [String] = []
             for id in request.uri.queryParameters.getAll("run") where !ids.contains(String(id)) { ids.append(String(id)) }
             guard !ids.isEmpty else { throw TrailError.invalid("run", "select at least one run to compare (run=ID, up to \(Self.maxCompared))") }
             guard ids.count <= Self.maxCompared else { throw TrailError.invalid("run", "compare at most \(Self.maxCompared) runs at once, got \(ids.count)") }
             var runs: [Run] = []
-            for id in ids { runs.append(try await tracking.run(try RunID(parsing: String(id), field: "run"))) }
+            for id in ids { runs.append(try await tracking.run(try RunID(parsing: String(id), field: "run"), reader: context.reader)) }
             func title(_ run: Run) -> String { run.info.name.isEmpty ? String(run.info.runID.value.prefix(8)) : run.info.name }
             var body = "<h1>Compare \(runs.count) run\(runs.count == 1 ? "" : "s")</h1>"
             body += "<div class=\"scroll\"><table><thead><tr><th></th>" + runs.map { "<th>" + HTML.link(title($0), "/ui/runs/\($0.info.runID.value)") + "</th>" }.joined() + "</tr></thead><tbody>"
@@ -153,7 +154,7 @@ extension UIRoutes {
 
         page("ui/runs/:run_id", .read) { _, context in
             let id = try RunID(parsing: try context.parameters.require("run_id"))
-            return try await runPage(id)
+            return try await runPage(id, reader: context.reader)
         }
         page("ui/runs/:run_id/preview", .read) { request, context in
             let id = try RunID(parsing: try context.parameters.require("run_id"))
@@ -194,9 +195,9 @@ extension UIRoutes {
         "<dl class=\"facts\">" + rows.map { "<dt>\(HTML.escape($0.0))</dt><dd>\($0.1)</dd>" }.joined() + "</dl>"
     }
 
-    func runPage(_ id: RunID) async throws -> Page {
+    func runPage(_ id: RunID, reader: Reader) async throws -> Page {
         let tracking = home.tracking
-        let run = try await tracking.run(id)
+        let run = try await tracking.run(id, reader: reader)
         let name = run.info.name.isEmpty ? id.value : run.info.name
         var body = "<h1>\(HTML.escape(name)) <span class=\"muted\">run</span></h1>"
         let tag = { (key: String) in run.tags.first { $0.key == key }?.value }
@@ -269,7 +270,7 @@ extension UIRoutes {
             body += "</tbody></table></div>"
         }
         body += "<h2>Tags and their history</h2>"
-        let history = try await tracking.tagHistory(id)
+        let history = try await tracking.tagHistory(id, reader: reader)
         if history.isEmpty { body += HTML.empty("No tags.") }
         else {
             body += "<div class=\"scroll\"><table><thead><tr><th>When</th><th>Key</th><th>Value</th><th>Who</th><th>Event</th></tr></thead><tbody>"

@@ -9,10 +9,13 @@ import TrailStore
 public struct LocalClient: TrailClient {
     public let home: TrailHome
     public let actor: Actor
+    /// How sensitive values are shown (masked unless the home's owner asks to see them).
+    public var reader: Reader
 
-    public init(home: TrailHome, actor: Actor) {
+    public init(home: TrailHome, actor: Actor, reader: Reader = .masked) {
         self.home = home
         self.actor = actor
+        self.reader = reader
     }
 
     var tracking: TrackingService { home.tracking }
@@ -39,7 +42,7 @@ public struct LocalClient: TrailClient {
             tags: request.tags ?? [], actor: actor)
     }
 
-    public func run(_ id: RunID) async throws -> Run { try await tracking.run(id) }
+    public func run(_ id: RunID) async throws -> Run { try await tracking.run(id, reader: reader) }
 
     public func updateRun(_ id: RunID, _ request: NativeAPI.UpdateRun) async throws -> RunInfo {
         try await tracking.updateRun(id, status: request.status, endTimeMillis: request.endTime, name: request.runName, actor: actor)
@@ -192,7 +195,9 @@ public struct LocalClient: TrailClient {
         try await home.lineage.model(name: name, reference: reference)
     }
 
-    public func predictionTrace(id: String) async throws -> LineageService.PredictionTrace { try await home.lineage.prediction(id: id) }
+    public func predictionTrace(id: String) async throws -> LineageService.PredictionTrace {
+        try await home.lineage.prediction(id: id, reader: reader)
+    }
 
     public func datasetImpact(digest: String, windowMillis: Int64) async throws -> LineageService.DatasetImpact {
         try await home.lineage.dataset(digest: digest, windowMillis: windowMillis)
@@ -203,11 +208,40 @@ public struct LocalClient: TrailClient {
     }
 
     public func prediction(id: String) async throws -> PredictionRecord {
-        guard let (record, _, _) = try await tracking.store.prediction(id: id) else { throw TrailError.notFound("prediction", id, field: "prediction_id") }
-        return record
+        try await home.dataProtection.prediction(id: id, reader: reader)
     }
 
     public func recordPredictionCheck(_ check: PredictionCheck) async throws -> Int64? { try await serving.recordCheck(check, actor: actor) }
+
+    // MARK: Data protection
+
+    public func erase(predictionID: String, reason: String) async throws -> DataProtectionService.Erasure {
+        try await home.dataProtection.erase(prediction: predictionID, reason: reason, actor: actor)
+    }
+
+    public func erase(runID: RunID, keys: [String], reason: String) async throws -> DataProtectionService.Erasure {
+        try await home.dataProtection.erase(run: runID, keys: keys, reason: reason, actor: actor)
+    }
+
+    public func holds() async throws -> [LegalHold] { try await home.dataProtection.holds() }
+
+    public func placeHold(_ type: LegalHold.SubjectType, subject: String, reason: String) async throws -> LegalHold {
+        try await home.dataProtection.placeHold(type, subject, reason: reason, actor: actor)
+    }
+
+    public func releaseHold(id: String, reason: String) async throws -> LegalHold {
+        try await home.dataProtection.releaseHold(id, reason: reason, actor: actor)
+    }
+
+    public func retentionSettings() async throws -> [RetentionSetting] { try await home.dataProtection.retentionSettings() }
+
+    public func setRetention(_ kind: RetentionKind, days: Int64) async throws -> RetentionSetting {
+        try await home.dataProtection.setRetention(kind, days: days, actor: actor)
+    }
+
+    public func applyRetention(dryRun: Bool) async throws -> DataProtectionService.RetentionRun {
+        try await home.dataProtection.applyRetention(dryRun: dryRun, actor: actor)
+    }
 
     // MARK: Ledger
 

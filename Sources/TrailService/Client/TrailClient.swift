@@ -76,6 +76,19 @@ public protocol TrailClient: Sendable {
     /// Records a re-scoring done by this client as `prediction.reproduce`.
     func recordPredictionCheck(_ check: PredictionCheck) async throws -> Int64?
 
+    // MARK: Data protection (erasure, retention, legal holds)
+
+    /// Erases one prediction's raw input (its key is destroyed), recorded with `reason`.
+    func erase(predictionID: String, reason: String) async throws -> DataProtectionService.Erasure
+    /// Erases the sealed values of sensitive params and tags `keys` of a run.
+    func erase(runID: RunID, keys: [String], reason: String) async throws -> DataProtectionService.Erasure
+    func holds() async throws -> [LegalHold]
+    func placeHold(_ type: LegalHold.SubjectType, subject: String, reason: String) async throws -> LegalHold
+    func releaseHold(id: String, reason: String) async throws -> LegalHold
+    func retentionSettings() async throws -> [RetentionSetting]
+    func setRetention(_ kind: RetentionKind, days: Int64) async throws -> RetentionSetting
+    func applyRetention(dryRun: Bool) async throws -> DataProtectionService.RetentionRun
+
     // MARK: Ledger
     /// The latest signed checkpoint (signing one first if the log grew), with its cosignatures.
     func checkpoint() async throws -> LedgerCheckpoint

@@ -24,6 +24,9 @@ public struct TrailHome: Sendable {
     /// The training pipeline (`trail train`, `trail reproduce`) recording here as `actor`.
     public func pipeline(as actor: Actor) -> TrainingPipeline { TrainingPipeline(client: LocalClient(home: self, actor: actor)) }
 
+    /// Erasure, retention and legal holds.
+    public var dataProtection: DataProtectionService { DataProtectionService(tracking: tracking, registry: registry) }
+
     /// The verifier over this home's store, blobs and log key.
     public var verifier: LedgerVerifier {
         LedgerVerifier(store: tracking.store, blobs: tracking.blobs, verifier: ledger.signer.verifier)

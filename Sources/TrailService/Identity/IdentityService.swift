@@ -31,7 +31,7 @@ public struct IdentityService: Sendable {
 
     public func createUser(name: String, roles: Set<Role>, actor: Actor) async throws -> User {
         try Self.checkUserName(name)
-        guard !roles.isEmpty else { throw TrailError.invalid("roles", "give at least one role: viewer, contributor, approver, admin") }
+        guard !roles.isEmpty else { throw TrailError.invalid("roles", "give at least one role: viewer, auditor, contributor, approver, admin") }
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(

@@ -27,17 +27,59 @@ public struct VerificationReport: Sendable, Codable {
     public var phaseSeconds: [String: Double]
     /// Where the blobs were checked (`folder /path`, `s3://bucket/prefix at endpoint`).
     public var blobStore: String?
+    /// Sealed values erased by destroying their keys, per kind (`raw_input`, `run_value`): their
+    /// rows and digests are intact (and checked above); their contents are unreadable.
+    public var shredded: [String: Int64] = [:]
 
     enum CodingKeys: String, CodingKey {
         case ok, events, checkpoints, rowsChecked = "rows_checked", blobs, findings, seconds, phaseSeconds = "phase_seconds"
-        case blobStore = "blob_store"
+        case blobStore = "blob_store", shredded
+    }
+
+    public init(
+        ok: Bool, events: Int64, checkpoints: Int, rowsChecked: Int64, blobs: Int, findings: [VerificationFinding], seconds: Double,
+        phaseSeconds: [String: Double], blobStore: String?, shredded: [String: Int64] = [:]
+    ) {
+        self.ok = ok
+        self.events = events
+        self.checkpoints = checkpoints
+        self.rowsChecked = rowsChecked
+        self.blobs = blobs
+        self.findings = findings
+        self.seconds = seconds
+        self.phaseSeconds = phaseSeconds
+        self.blobStore = blobStore
+        self.shredded = shredded
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        ok = try c.decode(Bool.self, forKey: .ok)
+        events = try c.decode(Int64.self, forKey: .events)
+        checkpoints = try c.decode(Int.self, forKey: .checkpoints)
+        rowsChecked = try c.decode(Int64.self, forKey: .rowsChecked)
+        blobs = try c.decode(Int.self, forKey: .blobs)
+        findings = try c.decode([VerificationFinding].self, forKey: .findings)
+        seconds = try c.decode(Double.self, forKey: .seconds)
+        phaseSeconds = try c.decode([String: Double].self, forKey: .phaseSeconds)
+        blobStore = try c.decodeIfPresent(String.self, forKey: .blobStore)
+        shredded = try c.decodeIfPresent([String: Int64].self, forKey: .shredded) ?? [:]
+    }
+
+    /// "; 3 sealed values shredded (raw_input 2, run_value 1)", or nothing.
+    var shreddedSummary: String {
+        let total = shredded.values.reduce(0, &+)
+        guard total > 0 else { return "" }
+        return "; \(total) sealed value\(total == 1 ? "" : "s") shredded ("
+            + shredded.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "), rows intact"
     }
 
     /// The one-line verdict.
     public var verdict: String {
         ok
-            ? "VERIFIED: \(events) events, \(checkpoints) signed checkpoints, \(rowsChecked) rows and \(blobs) blobs match the ledger"
+            ? "VERIFIED: \(events) events, \(checkpoints) signed checkpoints, \(rowsChecked) rows and \(blobs) blobs match the ledger" + shreddedSummary
             : "FAILED: \(findings.count) finding\(findings.count == 1 ? "" : "s") in \(events) events, \(checkpoints) checkpoints, \(rowsChecked) rows, \(blobs) blobs"
+                + shreddedSummary
     }
 }
 
@@ -255,10 +297,15 @@ public struct LedgerVerifier: Sendable {
         }
 
         lap("blobs")
+        // Erased values: each recorded destruction must have destroyed its key.
+        let shredded = try await head.sealKeyShredCounts()
+        for keyID in try await head.shreddedKeysStillStored() {
+            find("seal-key-kept", "sealing key \(keyID)", "recorded as destroyed, but its bytes are still stored: the value it seals is not erased")
+        }
         return VerificationReport(
             ok: findings.isEmpty, events: size, checkpoints: checkpoints.count, rowsChecked: rowsChecked, blobs: present.count, findings: findings,
             seconds: Date().timeIntervalSince(started), phaseSeconds: phaseSeconds.mapValues { ($0 * 1000).rounded() / 1000 },
-            blobStore: blobs.location)
+            blobStore: blobs.location, shredded: Dictionary(uniqueKeysWithValues: shredded.map { ($0.key.rawValue, $0.value) }))
     }
 
     /// The root of the first `size` leaves from the last node completed at each level: those

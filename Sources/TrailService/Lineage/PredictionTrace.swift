@@ -24,7 +24,8 @@ extension LineageService {
 
     /// prediction → its group commit (Merkle path to the event's root, event inclusion proof)
     /// → deployment → promotion in force then → model version → run → data, code, environment.
-    public func prediction(id: String) async throws -> PredictionTrace {
+    /// The raw input, when kept, is shown only to a privileged `reader`.
+    public func prediction(id: String, reader: Reader = .masked) async throws -> PredictionTrace {
         guard let (record, eventIndex, position) = try await tracking.store.prediction(id: id) else {
             throw TrailError.notFound("prediction", id, field: "prediction_id")
         }
@@ -82,7 +83,8 @@ extension LineageService {
         }
         let model = try await self.model(name: record.modelName, reference: String(record.modelVersion), prover: prover)
         return PredictionTrace(
-            prediction: record, batchEventIndex: eventIndex, position: position, batchSize: batch.count,
+            prediction: try await DataProtectionService(tracking: tracking, registry: registry).present(record, reader: reader),
+            batchEventIndex: eventIndex, position: position, batchSize: batch.count,
             merklePath: path.map { Data($0).base64EncodedString() }, deployment: deployment, model: model,
             links: await prover.prove(links) + model.links)
     }

@@ -140,9 +140,11 @@ extension ServingService {
     /// stored one when raw inputs were kept) must have the recorded digest, and the output
     /// must be identical. Recorded as `prediction.reproduce`.
     public func rescore(predictionID: String, input: [String: JSONValue]?, actor: Actor) async throws -> PredictionCheck {
-        guard let (record, _, _) = try await tracking.store.prediction(id: predictionID) else {
+        guard let (stored, _, _) = try await tracking.store.prediction(id: predictionID) else {
             throw TrailError.notFound("prediction", predictionID, field: "prediction_id")
         }
+        // The server re-scores with the stored input in clear; only the verdict leaves it.
+        let record = try await DataProtectionService(tracking: tracking, registry: registry).present(stored, reader: .privileged)
         var check = try await Self.check(record, input: input) { try await load(name: record.modelName, reference: String(record.modelVersion), pinned: true) }
         check.eventIndex = try await recordCheck(check, actor: actor)
         return check
@@ -160,7 +162,12 @@ extension ServingService {
         var row = input
         if row == nil, let raw = record.rawInput, case .object(let stored) = try JSONValue.parse(Array(raw.utf8)) { row = stored }
         guard let row else {
-            throw TrailError.invalid("input", "the deployment did not keep raw inputs; pass the input row (--input row.json)")
+            switch record.rawInputState {
+            case "erased": throw TrailError.invalid("input", "\(predictionID)'s raw input was erased; pass the input row (--input row.json)")
+            case "masked":
+                throw TrailError.invalid("input", "\(predictionID)'s raw input is shown only to auditors and admins; pass the input row (--input row.json)")
+            default: throw TrailError.invalid("input", "the deployment did not keep raw inputs; pass the input row (--input row.json)")
+            }
         }
         var check = PredictionCheck(predictionID: predictionID, outcome: "DIFFERS", differences: [])
         let digest = Self.inputDigest(row)

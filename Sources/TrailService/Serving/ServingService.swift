@@ -202,6 +202,18 @@ public struct ServingService: Sendable {
         async throws -> Int64?
     {
         guard !records.isEmpty else { return nil }
+        // Raw inputs are sealed, each under a key of its own (issue #18): erasing one, or a
+        // retention window of them, destroys keys and leaves the rows and their digests intact.
+        var records = records
+        var keys: [SealKey] = []
+        for i in records.indices {
+            guard let raw = records[i].rawInput, !Sealer.isSealed(raw) else { continue }
+            let key = SealKey(
+                keyID: SealKey.inputKeyID(prediction: records[i].predictionID), kind: .rawInput, scope: model.name, bytes: Sealer.newKeyBytes(),
+                creationTimeMillis: records[i].timeMillis)
+            records[i].rawInput = try Sealer.seal(raw, keyID: key.keyID, key: key.bytes ?? [])
+            keys.append(key)
+        }
         let leaves = records.map { Merkle.leafHash($0.leafBytes) }
         let root = Merkle.root(leaves: leaves[...]).hexString
         let refused = records.filter { $0.outcome != "ok" }.count
@@ -210,7 +222,7 @@ public struct ServingService: Sendable {
             merkleRootHex: root)
         let receipt = try await tracking.store.apply(
             WriteBatch(
-                changes: [.recordPredictions(batch)],
+                changes: (keys.isEmpty ? [] : [.createSealKeys(keys)]) + [.recordPredictions(batch)],
                 event: EventDraft(
                     action: "predictions.batch", actor: actor, timeMillis: records.last!.timeMillis,
                     subject: Subject(type: "deployment", id: deployment),

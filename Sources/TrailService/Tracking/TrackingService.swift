@@ -154,10 +154,11 @@ public struct TrackingService: Sendable {
         let info = RunInfo(
             runID: .random(), experimentID: experimentID, name: runName, userID: userID ?? actor.id, status: .running,
             startTimeMillis: startTimeMillis ?? now, endTimeMillis: nil, lifecycleStage: .active)
+        let stored = try await sealSensitive(info.runID, params: [], tags: allTags, field: "tags").tags
         _ = try await store.apply(
             WriteBatch(
                 preconditions: [.experiment(experimentID, mustBeActive: true)],
-                changes: [.createRun(info, tags: allTags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })],
+                changes: [.createRun(info, tags: stored.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })],
                 event: EventDraft(
                     action: "run.create", actor: actor, timeMillis: now, subject: Subject(type: "run", id: info.runID.value),
                     related: ["experiment_id": experimentID.description],
@@ -168,9 +169,11 @@ public struct TrackingService: Sendable {
         return try await run(info.runID)
     }
 
-    public func run(_ id: RunID) async throws -> Run {
+    /// A run as `reader` sees it: sensitive values masked unless the reader is privileged
+    /// (auditor, admin), erased ones `[erased]` for everyone.
+    public func run(_ id: RunID, reader: Reader = .masked) async throws -> Run {
         guard let run = try await store.run(id: id) else { throw TrailError.notFound("run", id.description, field: "run_id") }
-        return run
+        return try await present(run, reader: reader)
     }
 
     /// Changes a run's status, end time or name (fields left nil stay as they are).
@@ -291,6 +294,8 @@ public struct TrackingService: Sendable {
         try checkTags(tags, field: "tags")
         guard !(metrics.isEmpty && params.isEmpty && tags.isEmpty) else { return }
         let now = clock.nowMillis()
+        let plainParams = params, plainTags = tags
+        let (params, tags) = try await sealSensitive(id, params: params, tags: tags, field: params.isEmpty ? "tags" : "params")
         var changes: [Change] = []
         if !params.isEmpty { changes.append(.insertParams(id, params)) }
         if !metrics.isEmpty { changes.append(.insertMetrics(id, metrics)) }
@@ -315,14 +320,14 @@ public struct TrackingService: Sendable {
         // The rows themselves are covered by the event's write digests; the facts summarise.
         var facts: [String: JSONValue] = [:]
         if !params.isEmpty {
-            facts["params"] = .array(params.map { ["key": .string($0.key), "value": .string(privacy.shown(key: $0.key, value: $0.value))] })
+            facts["params"] = .array(plainParams.map { ["key": .string($0.key), "value": .string(privacy.shown(key: $0.key, value: $0.value))] })
         }
         if !metrics.isEmpty {
             facts["metrics"] = .int(Int64(metrics.count))
             facts["metric_keys"] = .array(Set(metrics.map(\.key)).sorted().map(JSONValue.string))
         }
         if !modelMetrics.isEmpty { facts["model_ids"] = .array(modelMetrics.keys.sorted().map(JSONValue.string)) }
-        if !tags.isEmpty { facts["tags"] = tagsJSON(tags) }
+        if !tags.isEmpty { facts["tags"] = tagsJSON(plainTags) }
         _ = try await store.apply(
             WriteBatch(
                 preconditions: preconditions, changes: changes,
@@ -334,8 +339,17 @@ public struct TrackingService: Sendable {
         return try await store.metricHistory(run: id, key: key, maxResults: min(maxResults, 100_000), offset: try PageToken.decode(pageToken))
     }
 
-    public func tagHistory(_ id: RunID) async throws -> [TagChange] {
-        try await store.runTagHistory(run: id)
+    /// Every change of a run's tags, values shown as to `reader`.
+    public func tagHistory(_ id: RunID, reader: Reader = .masked) async throws -> [TagChange] {
+        let history = try await store.runTagHistory(run: id)
+        let values = history.compactMap { change in change.value.map { (change.key, $0) } }
+        let presenter = try await presenter(for: values, reader: reader)
+        guard presenter.changesAnything(values) else { return history }
+        return history.map { change in
+            var shown = change
+            shown.value = change.value.map { presenter.show(key: change.key, value: $0) }
+            return shown
+        }
     }
 
     // MARK: - Dataset inputs
@@ -379,7 +393,7 @@ public struct TrackingService: Sendable {
     /// MLflow's run search: filter grammar, `order_by`, `max_results` and page tokens.
     public func searchRuns(
         experimentIDs: [ExperimentID], filter: String = "", orderBy: [String] = [], view: ViewType = .activeOnly, maxResults: Int = 1000,
-        pageToken: String? = nil
+        pageToken: String? = nil, reader: Reader = .masked
     ) async throws -> Page<Run> {
         try checkMaxResults(maxResults)
         guard !experimentIDs.isEmpty else { throw TrailError.invalid("experiment_ids", "name at least one experiment") }
@@ -391,10 +405,23 @@ public struct TrackingService: Sendable {
         for order in orders where !seen.insert("\(order.entity).\(order.key)").inserted {
             throw TrailError.invalid("order_by", "'\(order.entity.rawValue).\(order.key)' appears twice in order_by")
         }
-        return try await store.searchRuns(
+        let parsed = try RunFilter(parsing: filter)
+        try checkSearchable(filter: parsed, orders: orders)
+        var page = try await store.searchRuns(
             RunQuery(
-                experimentIDs: experimentIDs, filter: try RunFilter(parsing: filter), orderBy: orders, view: view, maxResults: maxResults,
+                experimentIDs: experimentIDs, filter: parsed, orderBy: orders, view: view, maxResults: maxResults,
                 offset: try PageToken.decode(pageToken)))
+        let values = page.items.flatMap { run in run.params.map { ($0.key, $0.value) } + run.tags.map { ($0.key, $0.value) } }
+        let presenter = try await presenter(for: values, reader: reader)
+        if presenter.changesAnything(values) {
+            page.items = page.items.map { run in
+                var out = run
+                out.params = run.params.map { Param(key: $0.key, value: presenter.show(key: $0.key, value: $0.value)) }
+                out.tags = run.tags.map { Tag(key: $0.key, value: presenter.show(key: $0.key, value: $0.value)) }
+                return out
+            }
+        }
+        return page
     }
 
     // MARK: - Helpers

@@ -137,8 +137,29 @@ public protocol LedgerReads: Sendable {
     func derivedStateMismatches() async throws -> [String]
 }
 
+/// Sealing keys, legal holds and retention settings (issue #18).
+public protocol PrivacyReads: Sendable {
+    /// The keys of `ids` that exist (destroyed ones with nil bytes).
+    func sealKeys(ids: [String]) async throws -> [String: SealKey]
+    /// The recorded destruction of each of `ids` that was destroyed.
+    func sealKeyShreds(ids: [String]) async throws -> [String: SealKeyShred]
+    /// How many keys of each kind were destroyed.
+    func sealKeyShredCounts() async throws -> [SealKey.Kind: Int64]
+    /// Keys recorded as destroyed whose bytes are still stored (at most 100): each is a lie.
+    func shreddedKeysStillStored() async throws -> [String]
+    /// Live raw-input keys created before `beforeMillis`, oldest first, at most `limit`, with
+    /// the prediction each seals and its input digest; scopes (model names) in `excluding`
+    /// are left out.
+    func liveInputKeys(beforeMillis: Int64, excluding: Set<String>, limit: Int) async throws
+        -> [(key: SealKey, predictionID: String, inputDigest: String)]
+    /// Every legal hold, oldest first.
+    func legalHolds() async throws -> [LegalHold]
+    /// The retention setting of every kind that has one.
+    func retentionSettings() async throws -> [RetentionSetting]
+}
+
 /// Every read of the store (the read-only side, as Trillian's `ReadOnlyLogTreeTX`).
-public protocol MetadataReads: TrackingReads, RegistryReads, ServingReads, IdentityReads, LedgerReads {}
+public protocol MetadataReads: TrackingReads, RegistryReads, ServingReads, IdentityReads, LedgerReads, PrivacyReads {}
 
 /// The metadata store every backend implements: every read, and the writes. Services talk only
 /// to this protocol (or to the narrower read protocols they need).
@@ -161,6 +182,9 @@ public protocol MetadataStore: MetadataReads {
     func insertCheckpoint(_ checkpoint: StoredCheckpoint, record: CheckpointRecord, previous: CheckpointRecord?) async throws
     /// Stores a witness's cosignature line of the checkpoint of `size` (once per witness and size).
     func insertCosignature(size: UInt64, witness: String, line: String, timeMillis: Int64) async throws
+    /// Key material is not a fact: stores `key` unless a key of its id exists, and returns the
+    /// key stored under that id (which may be an earlier, or a destroyed, one).
+    func ensureSealKey(_ key: SealKey) async throws -> SealKey
 }
 
 /// A signed checkpoint as stored.

@@ -91,13 +91,23 @@ public enum Change: Sendable, Hashable {
     case recordDeployment(Deployment)
     /// One group commit of predictions with their drift counts.
     case recordPredictions(PredictionBatch)
+    /// Stores new sealing keys (a prediction's raw input key, in its group commit).
+    case createSealKeys([SealKey])
+    /// Destroys the live keys of `ids` (their sealed values become unreadable) and records each.
+    case shredSealKeys([String], timeMillis: Int64)
+    /// Places a legal hold.
+    case placeLegalHold(LegalHold)
+    /// Releases an active legal hold.
+    case releaseLegalHold(id: String, reason: String, timeMillis: Int64)
+    /// Sets how long one kind is kept.
+    case setRetention(RetentionSetting)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.
 /// The part of the store a change belongs to; each backend applies each concern's changes in
 /// a file of its own, inside the batch's one transaction.
 public enum StoreConcern: String, Sendable, CaseIterable {
-    case tracking, registry, identity, serving
+    case tracking, registry, identity, serving, privacy
 }
 
 extension Change {
@@ -114,6 +124,8 @@ extension Change {
             .identity
         case .recordDeployment, .recordPredictions:
             .serving
+        case .createSealKeys, .shredSealKeys, .placeLegalHold, .releaseLegalHold, .setRetention:
+            .privacy
         }
     }
 }

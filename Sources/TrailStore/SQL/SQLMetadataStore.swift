@@ -277,6 +277,7 @@ struct ApplyContext {
         case .registry: try applyRegistry(change)
         case .identity: try applyIdentity(change)
         case .serving: try applyServing(change)
+        case .privacy: try applyPrivacy(change)
         }
     }
 }

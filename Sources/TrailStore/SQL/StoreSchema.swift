@@ -17,6 +17,7 @@ enum StoreSchema {
         ("009_checkpoint_records", v009),
         ("010_checkpoint_cosignatures", v010),
         ("011_prediction_outputs", v011),
+        ("012_data_protection", v012),
     ]
 
     /// Tables whose rows are facts: inserted once, never updated or deleted.
@@ -50,6 +51,7 @@ enum StoreSchema {
             ]
         ),
         ("logged_model_params", ["model_pk", "key", "value"]),
+        ("seal_key_shreds", ["pk", "key_id", "kind", "scope", "created_time", "shredded_time"]),
         ("logged_model_tag_history", ["seq", "model_pk", "key", "value", "time", "actor"]),
         (
             "logged_model_metrics",
@@ -85,6 +87,9 @@ enum StoreSchema {
             ]
         ),
         "registered_models": ("pk", ["pk", "name", "description", "creation_time", "last_update_time"]),
+        "legal_holds": ("pk", ["pk", "hold_id", "subject_type", "subject_id", "reason", "actor", "created_time", "released_time", "release_reason"]),
+        "retention_settings": ("pk", ["pk", "kind", "days", "time", "actor"]),
+
         "model_versions": (
             "pk",
             [
@@ -448,6 +453,55 @@ enum StoreSchema {
         );
         CREATE INDEX prediction_outputs_event ON prediction_outputs(event_index);
         """ + appendOnlyTriggers(["prediction_outputs"])
+
+    /// Data protection (issue #18). `seal_keys` holds the AES-GCM keys that seal raw prediction
+    /// inputs and the values of sensitive params and tags: the sealed bytes stay in their
+    /// append-only rows (so every write digest still checks), and erasing a value destroys its
+    /// key. Keys are key material, never facts: their table is outside the record, and what
+    /// happens to them is (`seal_key_shreds`, an append-only row per destroyed key, covered by
+    /// the write digest of the event that destroyed it). Legal holds and retention settings are entities whose every
+    /// state is in `state_history`.
+    static let v012 = """
+        CREATE TABLE seal_keys (
+            key_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            key_bytes BLOB,
+            created_time INTEGER NOT NULL
+        );
+        CREATE INDEX seal_keys_kind_time ON seal_keys(kind, created_time);
+        CREATE TABLE seal_key_shreds (
+            pk INTEGER PRIMARY KEY,
+            key_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            created_time INTEGER NOT NULL,
+            shredded_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX seal_key_shreds_kind ON seal_key_shreds(kind);
+        CREATE INDEX seal_key_shreds_event ON seal_key_shreds(event_index);
+        CREATE TABLE legal_holds (
+            pk INTEGER PRIMARY KEY,
+            hold_id TEXT NOT NULL UNIQUE,
+            subject_type TEXT NOT NULL,
+            subject_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            created_time INTEGER NOT NULL,
+            released_time INTEGER,
+            release_reason TEXT,
+            event_index INTEGER NOT NULL
+        );
+        CREATE TABLE retention_settings (
+            pk INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL UNIQUE,
+            days INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        """ + appendOnlyTriggers(["seal_key_shreds"])
 
     static func appendOnlyTriggers(_ tables: [String]) -> String {
         tables.map { table in
