@@ -329,6 +329,10 @@ extension RemoteBackend {
         try await call(.POST, "/predictions/\(Self.segment(check.predictionID))/reproductions", body: check, as: Recorded.self).eventIndex
     }
 
+    func rescoreWithStoredInput(predictionID: String) async throws -> PredictionCheck {
+        try await call(.POST, "/predictions/\(Self.segment(predictionID))/rescore", as: PredictionCheck.self)
+    }
+
     // MARK: Data protection
 
     func erase(predictionID: String, reason: String) async throws -> DataProtectionService.Erasure {

@@ -124,6 +124,12 @@ struct EvidenceRoutes {
             check.eventIndex = nil
             return try JSONResponse.make(Recorded(eventIndex: try await serving.recordCheck(check, actor: context.actor)))
         }
+        // Re-scores with the stored raw input on the server: the caller learns the verdict,
+        // never the input (which only auditors and admins may read).
+        api.post("predictions/:prediction_id/rescore", .write) { _, context in
+            let id = try NativeRoutes.decoded(try context.parameters.require("prediction_id"), field: "prediction_id")
+            return try JSONResponse.make(try await serving.rescore(predictionID: id, input: nil, actor: context.actor))
+        }
         api.post("runs/:run_id/reproductions", .write) { request, context in
             let report = try await JSONResponse.decode(ReproductionReport.self, from: request, limit: config.maxBodyBytes)
             guard report.runID == (try NativeRoutes.runID(context)) else { throw TrailError.invalid("run_id", "the body's run_id is not the path's") }

@@ -2125,6 +2125,52 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/predictions/{prediction_id}/rescore": {
+              "post": {
+                "operationId": "rescoreWithStoredInput",
+                "summary": "Re-score a prediction with its stored raw input on the server (prediction.reproduce); the input is not returned",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: write (contributor or admin).",
+                "parameters": [
+                  {
+                    "name": "prediction_id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PredictionCheck"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
             "/api/v1/predictions/{prediction_id}/reproductions": {
               "post": {
                 "operationId": "recordPredictionCheck",

@@ -211,6 +211,10 @@ public struct LocalClient: TrailClient {
         try await home.dataProtection.prediction(id: id, reader: reader)
     }
 
+    public func rescoreWithStoredInput(predictionID: String) async throws -> PredictionCheck {
+        try await serving.rescore(predictionID: predictionID, input: nil, actor: actor)
+    }
+
     public func recordPredictionCheck(_ check: PredictionCheck) async throws -> Int64? { try await serving.recordCheck(check, actor: actor) }
 
     // MARK: Data protection

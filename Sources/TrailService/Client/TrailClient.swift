@@ -73,6 +73,9 @@ public protocol TrailClient: Sendable {
     func datasetImpact(digest: String, windowMillis: Int64) async throws -> LineageService.DatasetImpact
     func drift(name: String, reference: String, windowMillis: Int64, minimumRows: Int) async throws -> DriftReport
     func prediction(id: String) async throws -> PredictionRecord
+    /// Re-scores a prediction where its stored raw input is, without showing the input (for
+    /// callers who may not read it), recorded as `prediction.reproduce`.
+    func rescoreWithStoredInput(predictionID: String) async throws -> PredictionCheck
     /// Records a re-scoring done by this client as `prediction.reproduce`.
     func recordPredictionCheck(_ check: PredictionCheck) async throws -> Int64?
 
@@ -141,6 +144,9 @@ extension TrailClient {
     /// result (`prediction.reproduce`).
     public func rescore(predictionID: String, input: [String: JSONValue]?) async throws -> PredictionCheck {
         let record = try await prediction(id: predictionID)
+        if input == nil, record.rawInput == nil, record.rawInputState == "masked" {
+            return try await rescoreWithStoredInput(predictionID: predictionID)
+        }
         var check = try await ServingService.check(record, input: input) { try await loadModel(name: record.modelName, version: record.modelVersion) }
         check.eventIndex = try await recordPredictionCheck(check)
         return check
