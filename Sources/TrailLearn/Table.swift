@@ -30,7 +30,10 @@ public struct LabeledTable: Sendable, Hashable {
     /// Parses a CSV with a header row. Every cell must be a finite number; the target column
     /// must hold 0 and 1 and both classes must occur. With `expectedFeatures`, the header must
     /// name exactly those features (any order in the file; the table uses the expected order).
-    public static func parseCSV(_ bytes: [UInt8], targetName: String = "target", expectedFeatures: [String]? = nil) throws -> LabeledTable {
+    /// `ignoring` names columns that are not features (a time column).
+    public static func parseCSV(
+        _ bytes: [UInt8], targetName: String = "target", expectedFeatures: [String]? = nil, ignoring: Set<String> = []
+    ) throws -> LabeledTable {
         let text = String(decoding: bytes, as: UTF8.self)
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }).map {
             $0.hasSuffix("\r") ? $0.dropLast() : $0
@@ -48,7 +51,7 @@ public struct LabeledTable: Sendable, Hashable {
         if let duplicate = Dictionary(grouping: header, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
             throw TrailError.invalid("data", "the CSV names column '\(duplicate)' twice")
         }
-        let fileFeatures = header.enumerated().filter { $0.offset != targetIndex }.map(\.element)
+        let fileFeatures = header.enumerated().filter { $0.offset != targetIndex && !ignoring.contains($0.element) }.map(\.element)
         let featureNames = expectedFeatures ?? fileFeatures
         if let expectedFeatures {
             let missing = expectedFeatures.filter { !fileFeatures.contains($0) }

@@ -217,13 +217,25 @@ struct ModelsCommand: AsyncParsableCommand {
         @Argument var name: String
         @Option(help: "@alias or a stage, e.g. @production or Production.") var to: String
         @Option(help: "Policy JSON file (see docs/promotion.md).") var file: String?
+        @Option(help: "A built-in policy instead of --file: provenance-standard (every mandatory field of the provenance standard, and security_decision PASS).")
+        var template: String?
 
         func run() async throws {
             try await runReporting(options) {
                 let registry = try await ModelsCommand.client(options)
+                if file != nil, template != nil { throw TrailError.invalid("template", "give --file or --template, not both") }
+                var document: [UInt8]?
                 if let file {
                     guard let data = FileManager.default.contents(atPath: file) else { throw TrailError.invalid("file", "cannot read \(file)") }
-                    let version = try await registry.setPolicy(name: name, target: to, document: Array(data))
+                    document = Array(data)
+                } else if let template {
+                    guard let text = ProvenanceStandard.templates[template] else {
+                        throw TrailError.invalid("template", "unknown template '\(template)'; built in: \(ProvenanceStandard.templates.keys.sorted().joined(separator: ", "))")
+                    }
+                    document = Array(text.utf8)
+                }
+                if let document {
+                    let version = try await registry.setPolicy(name: name, target: to, document: document)
                     return options.json
                         ? Output.printJSON(["name": name, "target": to, "policy_version": String(version)])
                         : print("policy v\(version) for \(name) → \(to)")

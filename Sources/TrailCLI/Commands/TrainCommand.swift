@@ -32,13 +32,47 @@ struct TrainCommand: AsyncParsableCommand {
     @Option var tolerance: Double = 1e-10
     @Option(help: "Experiment name (created if missing).") var experiment: String = "breast-cancer"
     @Option(help: "Register the model as a new version of this registered model.") var register: String?
+    @Option(help: "Log the five metrics inside a subgroup of the held-out rows and in the rest, e.g. \"mean_radius>=15\" (repeatable); the largest gap is fairness.max_gap.")
+    var subgroup: [String] = []
+    @Option(name: .customLong("time-column"), help: "A column that is time, not a feature: its range is recorded as data_time_range.")
+    var timeColumn: String?
+    @Option(name: .customLong("data-time-range"), help: "The period the data covers (FROM/TO), when no time column says it.")
+    var dataTimeRange: String?
+    @Option(help: "A CycloneDX or SPDX JSON SBOM of the training image, logged as sbom/sbom.json and summarised.") var sbom: String?
+    @Option(name: .customLong("egress-policy"), help: "on or off: whether the job could reach the network.") var egressPolicy: String?
+    @Option(name: .customLong("feature-groups"), help: "Feature groups read, with versions (comma-separated).") var featureGroups: String?
+    @Option(name: .customLong("dataset-id"), help: "The dataset's id (default: its name).") var datasetID: String?
+    @Option(name: .customLong("container-digest"), help: "The training image's digest (default: $TRAIN_IMAGE_DIGEST).") var containerDigest: String?
+    @Option(name: .customLong("train-image-version"), help: "The training image's version (default: $TRAIN_IMAGE_VERSION).")
+    var trainImageVersion: String?
+    @Option(name: .customLong("security-decision"), help: "The security pipeline's verdict, PASS, FAIL or REVIEW (frozen once the run ends).")
+    var securityDecision: String?
+    @Option(name: .customLong("security-report"), help: "The report behind --security-decision, logged under reports/security/.")
+    var securityReport: String?
 
     func run() async throws {
         try await runReporting(options) {
             let client = try await options.backend()
+            var sbomBytes: [UInt8]?
+            if let sbom {
+                guard let data = FileManager.default.contents(atPath: sbom) else { throw TrailError.invalid("sbom", "cannot read \(sbom)") }
+                sbomBytes = Array(data)
+            }
+            var report: (name: String, bytes: [UInt8])?
+            if let securityReport {
+                guard let data = FileManager.default.contents(atPath: securityReport) else {
+                    throw TrailError.invalid("security-report", "cannot read \(securityReport)")
+                }
+                report = (URL(fileURLWithPath: securityReport).lastPathComponent, Array(data))
+            }
+            let provenance = ProvenanceInputs(
+                sbom: sbomBytes, egressPolicy: egressPolicy, featureGroups: (featureGroups ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }.filter { !$0.isEmpty }, datasetID: datasetID, dataTimeRange: dataTimeRange, containerDigest: containerDigest,
+                trainImageVersion: trainImageVersion, securityDecision: securityDecision, securityReport: report)
             let config = TrainingConfig(
                 dataPath: data, testSize: testSize, seed: seed, c: c, maxIterations: maxIter, tolerance: tolerance, experiment: experiment,
-                registerAs: register)
+                registerAs: register, timeColumn: timeColumn, subgroups: subgroup, provenance: provenance)
             let result = try await TrainingPipeline(client: client).train(
                 config, environment: TrainingEnvironment.probe(), progress: StepProgress(options).say)
             if options.json { return Output.printJSON(result) }

@@ -39,6 +39,8 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
     public var metrics: [MetricRequirement]
     public var evidenceArtifacts: [String]
     public var provenanceTags: [String]
+    /// Fields of the provenance standard (`ProvenanceStandard.fields`) the source run must record.
+    public var provenanceFields: [String] = []
     public var securityDecision: String?
     /// Predicate types that must each be attested (a verified DSSE envelope signed by a key
     /// trusted for that type, whose subject is the version).
@@ -65,7 +67,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case approvals, approvalTTLHours = "approval_ttl_hours", metrics, evidenceArtifacts = "evidence_artifacts"
-        case provenanceTags = "provenance_tags", securityDecision = "security_decision", attestations
+        case provenanceTags = "provenance_tags", provenanceFields = "provenance_fields", securityDecision = "security_decision", attestations
         case noOpenDriftAlert = "no_open_drift_alert", driftMinRows = "drift_min_rows"
     }
 
@@ -80,6 +82,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
         metrics = try c.decodeIfPresent([MetricRequirement].self, forKey: .metrics) ?? []
         evidenceArtifacts = try c.decodeIfPresent([String].self, forKey: .evidenceArtifacts) ?? []
         provenanceTags = try c.decodeIfPresent([String].self, forKey: .provenanceTags) ?? []
+        provenanceFields = try c.decodeIfPresent([String].self, forKey: .provenanceFields) ?? []
         securityDecision = try c.decodeIfPresent(String.self, forKey: .securityDecision)
         attestations = try c.decodeIfPresent([String].self, forKey: .attestations) ?? []
         noOpenDriftAlert = try c.decodeIfPresent(Bool.self, forKey: .noOpenDriftAlert) ?? false
@@ -100,7 +103,7 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
             throw TrailError.invalid("policy", "the policy is not valid JSON (line \(line)): \(error.message)")
         }
         guard case .object(let members) = value else { throw TrailError.invalid("policy", "a policy is a JSON object") }
-        let known: Set<String> = ["approvals", "approval_ttl_hours", "metrics", "evidence_artifacts", "provenance_tags", "security_decision", "attestations", "no_open_drift_alert", "drift_min_rows"]
+        let known: Set<String> = ["approvals", "approval_ttl_hours", "metrics", "evidence_artifacts", "provenance_tags", "provenance_fields", "security_decision", "attestations", "no_open_drift_alert", "drift_min_rows"]
         if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
             throw TrailError.invalid("policy.\(unknown)", "unknown policy key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
         }
@@ -122,6 +125,11 @@ public struct PromotionPolicy: Sendable, Hashable, Codable {
         }
         guard policy.metrics.count <= 100, policy.evidenceArtifacts.count <= 100, policy.provenanceTags.count <= 100, policy.attestations.count <= 20
         else { throw TrailError.invalid("policy", "a policy names at most 100 metrics, evidence files and provenance tags, and 20 attestation types") }
+        for (i, field) in policy.provenanceFields.enumerated() where !ProvenanceStandard.names.contains(field) {
+            throw TrailError.invalid(
+                "policy.provenance_fields[\(i)]",
+                "'\(field.prefix(60))' is not a field of the provenance standard; fields: \(ProvenanceStandard.fields.map(\.name).joined(separator: ", "))")
+        }
         for (i, metric) in policy.metrics.enumerated() where ![">=", ">", "<=", "<", "=="].contains(metric.op) {
             throw TrailError.invalid("policy.metrics[\(i)].op", "op must be one of >= > <= < ==")
         }

@@ -271,7 +271,9 @@ extension RegistryService {
         if let run { subjects.insert(Subject(type: "run", id: run.info.runID.value)) }
         // What the policy reads from the run must be frozen: only a FINISHED run's facts are
         // (a run still open, or one that can never end, could change them after the gate).
-        if !policy.metrics.isEmpty || !policy.evidenceArtifacts.isEmpty || !policy.provenanceTags.isEmpty || policy.securityDecision != nil {
+        if !policy.metrics.isEmpty || !policy.evidenceArtifacts.isEmpty || !policy.provenanceTags.isEmpty || !policy.provenanceFields.isEmpty
+            || policy.securityDecision != nil
+        {
             let finished = run.map { $0.info.status == .finished && TrackingService.hasEnded($0.info) } ?? false
             requirements.append(
                 .init(
@@ -298,6 +300,15 @@ extension RegistryService {
             let value = run?.tags.first { $0.key == key }?.value ?? run?.params.first { $0.key == key }?.value
             requirements.append(
                 .init(requirement: "provenance \(key)", met: value?.isEmpty == false, evidence: value.map { "\(key) = \($0)" } ?? "missing"))
+        }
+        for name in policy.provenanceFields {
+            guard let field = ProvenanceStandard.field(name) else { continue }
+            let found = run.flatMap { ProvenanceStandard.resolve(field, in: $0) }
+            requirements.append(
+                .init(
+                    requirement: "provenance standard: \(name) (\(field.meaning))", met: found != nil,
+                    evidence: found.map { "\($0.source) = \($0.value.prefix(200))" }
+                        ?? "missing: set tag modeltrail.\(name) (or \(name)) on run \(run?.info.runID.value ?? "—")"))
         }
         if let decision = policy.securityDecision {
             let value = run?.tags.first { $0.key == "security_decision" }?.value

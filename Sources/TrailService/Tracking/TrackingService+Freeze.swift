@@ -28,6 +28,7 @@ extension TrackingService {
             guard let policy = try? JSONDecoder().decode(PromotionPolicy.self, from: Data(document.utf8)) else { continue }
             frozen.metricKeys.formUnion(policy.metrics.map(\.key))
             frozen.tagKeys.formUnion(policy.provenanceTags)
+            for name in policy.provenanceFields { frozen.tagKeys.formUnion(ProvenanceStandard.field(name)?.tagNames ?? []) }
             if policy.securityDecision != nil { frozen.tagKeys.insert("security_decision") }
             frozen.evidencePaths += policy.evidenceArtifacts
         }

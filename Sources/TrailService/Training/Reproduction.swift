@@ -137,7 +137,11 @@ extension TrainingPipeline {
             let config = TrainingConfig(
                 dataPath: source, testSize: try number("test_size"), seed: UInt64(try number("seed")), c: try number("C"),
                 maxIterations: Int(try number("max_iter")), tolerance: try number("tolerance"),
-                experiment: params["experiment"]?.stringValue ?? "breast-cancer")
+                experiment: params["experiment"]?.stringValue ?? "breast-cancer", timeColumn: params["time_column"]?.stringValue,
+                subgroups: {
+                    if case .array(let items)? = params["subgroups"] { return items.compactMap(\.stringValue) }
+                    return []
+                }())
             let result = try await train(config, environment: environment, rebuildOf: runID, progress: progress)
             report.rebuildRunID = result.runID
             report.actualModelSHA256 = result.modelSHA256.description

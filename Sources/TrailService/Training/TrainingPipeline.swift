@@ -17,11 +17,21 @@ public struct TrainingConfig: Sendable, Hashable {
     public var experiment: String
     /// Register the model as a new version of this registered model.
     public var registerAs: String?
+    /// A column of the data that is time, not a feature: its range is recorded (`data_time_range`).
+    public var timeColumn: String?
+    /// Subgroups of the held-out rows whose metrics are logged (`mean_radius>=15`).
+    public var subgroups: [String]
+    /// The provenance standard's fields `trail train` cannot detect.
+    public var provenance: ProvenanceInputs
 
     public init(
         dataPath: String? = nil, testSize: Double = 0.2, seed: UInt64 = 42, c: Double = 1.0, maxIterations: Int = 100,
-        tolerance: Double = 1e-10, experiment: String = "breast-cancer", registerAs: String? = nil
+        tolerance: Double = 1e-10, experiment: String = "breast-cancer", registerAs: String? = nil, timeColumn: String? = nil,
+        subgroups: [String] = [], provenance: ProvenanceInputs = ProvenanceInputs()
     ) {
+        self.timeColumn = timeColumn
+        self.subgroups = subgroups
+        self.provenance = provenance
         self.dataPath = dataPath
         self.testSize = testSize
         self.seed = seed
@@ -38,7 +48,7 @@ public struct TrainingConfig: Sendable, Hashable {
             Param(key: "max_iter", value: String(maxIterations)), Param(key: "tolerance", value: JSONValue.ecmaScriptNumber(tolerance)),
             Param(key: "test_size", value: JSONValue.ecmaScriptNumber(testSize)), Param(key: "seed", value: String(seed)),
             Param(key: "solver", value: "newton-cholesky"), Param(key: "threshold", value: "0.5"),
-        ]
+        ] + (timeColumn.map { [Param(key: "time_column", value: $0)] } ?? [])
     }
 }
 
@@ -110,8 +120,21 @@ public struct TrainingPipeline: Sendable {
             throw TrailError.invalid("test_size", "the test fraction must be strictly between 0 and 1, got \(config.testSize)")
         }
         if let name = config.registerAs { try RegistryService.checkName(name, field: "register") }
+        try config.provenance.check()
+        let subgroups = try config.subgroups.map(Subgroup.init(parsing:))
+        guard subgroups.count <= 20 else { throw TrailError.invalid("subgroup", "at most 20 subgroups") }
         let (bytes, source) = try Self.loadData(config.dataPath)
         let dataDigest = Digest.of(bytes)
+        // Names are checked against the data before a run exists.
+        let header = Set(
+            (String(decoding: bytes.prefix(1 << 20), as: UTF8.self).split(separator: "\n").first ?? "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            })
+        for subgroup in subgroups where !header.contains(subgroup.feature) || subgroup.feature == config.timeColumn {
+            throw TrailError.invalid("subgroup", "'\(subgroup.feature.prefix(60))' is not a feature of the data")
+        }
+        var timeRange: String?
+        if let column = config.timeColumn { timeRange = try ProvenanceProbe.timeRange(bytes, column: column) }
 
         let experiment = try await client.experiment(orCreate: config.experiment)
         let now = Date(timeIntervalSince1970: Double(client.nowMillis()) / 1000)
@@ -133,7 +156,8 @@ public struct TrainingPipeline: Sendable {
         do {
             return try await execute(
                 config, solver: solver, bytes: bytes, source: source, dataDigest: dataDigest, runID: runID, runName: runName,
-                experimentID: experiment.id, owner: run.info.userID, environment: environment, recorder: &recorder, progress: progress)
+                experimentID: experiment.id, owner: run.info.userID, environment: environment, subgroups: subgroups, timeRange: timeRange,
+                recorder: &recorder, progress: progress)
         } catch {
             let message = (error as? TrailError)?.message ?? "\(error)"
             try? await client.logBatch(
@@ -146,11 +170,12 @@ public struct TrainingPipeline: Sendable {
 
     private func execute(
         _ config: TrainingConfig, solver: LogisticRegression, bytes: [UInt8], source: String, dataDigest: Digest, runID: RunID, runName: String,
-        experimentID: ExperimentID, owner: String, environment: TrainingEnvironment, recorder: inout StepRecorder, progress: @Sendable (String) -> Void
+        experimentID: ExperimentID, owner: String, environment: TrainingEnvironment, subgroups: [Subgroup], timeRange: String?,
+        recorder: inout StepRecorder, progress: @Sendable (String) -> Void
     ) async throws -> TrainingResult {
         // load_data
         recorder.begin("load_data", inputs: ["data": .string(dataDigest.description), "source": .string(source)])
-        let table = try LabeledTable.parseCSV(bytes)
+        let table = try LabeledTable.parseCSV(bytes, ignoring: Set(config.timeColumn.map { [$0] } ?? []))
         var input = try CSVDatasetProfiler.describe(bytes: bytes, name: "breast_cancer", source: source, context: "training")
         input.sourceType = source == Self.bundledSource ? "bundled" : "local"
         try await client.logInputs(runID, [input])
@@ -178,6 +203,10 @@ public struct TrainingPipeline: Sendable {
             ])
         try await recorder.output("train_profile", profileJSON)
         progress("✓ split      \(split.train.count) train / \(split.test.count) test (stratified, seed \(config.seed))")
+        let provenanceTags = Self.provenanceTags(
+            config, environment: environment, source: source, dataDigest: dataDigest, datasetName: input.name, timeRange: timeRange,
+            trainRows: split.train.count, testRows: split.test.count)
+        try await client.logBatch(runID, NativeAPI.LogBatch(tags: provenanceTags))
 
         // train
         recorder.begin("train", inputs: ["split": recorder.digest("split", "split"), "dataset": recorder.digest("load_data", "dataset")])
@@ -212,6 +241,22 @@ public struct TrainingPipeline: Sendable {
             "✓ evaluate   accuracy \(String(format: "%.4f", metrics.accuracy))  roc_auc \(String(format: "%.4f", metrics.rocAUC))  f1 \(String(format: "%.4f", metrics.f1))"
         )
 
+        // Subgroups: the five metrics inside each and in the rest, and the largest gap.
+        var subgroupFiles: [(String, [UInt8])] = []
+        if !subgroups.isEmpty {
+            let report = try Self.subgroupReport(subgroups, table: table, test: test, scores: scores, threshold: model.threshold)
+            let time = client.nowMillis()
+            try await client.logBatch(
+                runID,
+                NativeAPI.LogBatch(
+                    metrics: report.metrics.map { Metric(key: $0.key, value: $0.value, timestampMillis: time, step: 0) },
+                    tags: [Tag(key: "fairness.max_gap_subgroup", value: report.largest.subgroup), Tag(key: "fairness.max_gap_metric", value: report.largest.metric)]))
+            try await recorder.output("subgroups", report.json)
+            subgroupFiles.append(("evaluation/subgroups.json", report.json.canonicalBytes))
+            progress(
+                "✓ subgroups  \(subgroups.count): largest gap \(String(format: "%.4f", report.largest.gap)) (\(report.largest.metric) in \(report.largest.subgroup))")
+        }
+
         // package
         recorder.begin("package", inputs: ["model": recorder.digest("train", "model"), "metrics": recorder.digest("evaluate", "metrics")])
         let example = JSONValue.object(Dictionary(uniqueKeysWithValues: zip(table.featureNames, test.rows[0].map(JSONValue.double))))
@@ -239,6 +284,7 @@ public struct TrainingPipeline: Sendable {
             "params": [
                 "C": .double(config.c), "max_iter": .int(Int64(config.maxIterations)), "tolerance": .double(config.tolerance),
                 "test_size": .double(config.testSize), "seed": .int(Int64(config.seed)), "experiment": .string(config.experiment),
+                "time_column": config.timeColumn.map(JSONValue.string) ?? .null, "subgroups": .array(config.subgroups.map(JSONValue.string)),
             ],
             "expected": ["model_sha256": .string(modelDigest.description), "metrics": metricsJSON],
             "environment": environment.json, "environment_sha256": .string(environment.digest.description),
@@ -265,7 +311,8 @@ public struct TrainingPipeline: Sendable {
             ),
             ("repro/manifest.json", repro.canonicalBytes),
             ("repro/run.sh", Array(Self.runScript(runID: runID, source: source, dataDigest: dataDigest, config: config).utf8)),
-        ]
+        ] + subgroupFiles + (config.provenance.sbom.map { [("sbom/sbom.json", $0)] } ?? [])
+            + (config.provenance.securityReport.map { [("reports/security/\($0.name)", $0.bytes)] } ?? [])
         var written: [String: JSONValue] = [:]
         for (path, content) in files {
             let entry = try await client.putArtifact(runID, path: try ArtifactPath(validating: path), bytes: content)
@@ -372,5 +419,109 @@ struct StepRecorder {
         let document: JSONValue = ["format": "modeltrail.steps/v1", "run_id": .string(runID.value), "steps": .array(lineage)]
         _ = try await client.putArtifact(runID, path: try ArtifactPath(validating: "steps/lineage.json"), bytes: document.canonicalBytes)
         paths.append("steps/lineage.json")
+    }
+
+}
+
+extension TrainingPipeline {
+    /// The provenance standard's fields, as `modeltrail.*` tags: what this process can detect
+    /// (commit, remote, CI pipeline and job, hardware, container, data snapshot) and what it was told.
+    static func provenanceTags(
+        _ config: TrainingConfig, environment: TrainingEnvironment, source: String, dataDigest: Digest, datasetName: String, timeRange: String?,
+        trainRows: Int, testRows: Int
+    ) -> [Tag] {
+        let env = ProcessInfo.processInfo.environment
+        func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
+        var fields: [(String, String?)] = []
+        fields.append(("git_sha", environment.gitCommit.allSatisfy(\.isHexDigit) ? environment.gitCommit : nil))
+        fields.append(("repo_url", environment.gitRemote == "none" ? nil : environment.gitRemote))
+        fields.append(("container_digest", nonEmpty(config.provenance.containerDigest) ?? nonEmpty(env["TRAIN_IMAGE_DIGEST"]) ?? nonEmpty(env["MODELTRAIL_CONTAINER_DIGEST"])))
+        fields.append(("container_runtime", ProvenanceProbe.container()))
+        fields.append(("train_image_version", nonEmpty(config.provenance.trainImageVersion) ?? nonEmpty(env["TRAIN_IMAGE_VERSION"])))
+        if let sbom = config.provenance.sbom, let summary = try? SBOMSummary(parsing: sbom) {
+            fields += [
+                ("sbom_ref", "sbom/sbom.json"), ("sbom_sha256", summary.sha256), ("sbom_format", "\(summary.format) \(summary.specVersion)"),
+                ("sbom_components", String(summary.components)),
+            ]
+        }
+        fields.append(("dataset_id", nonEmpty(config.provenance.datasetID) ?? datasetName))
+        var snapshot = ProvenanceProbe.iso(Int64(Date().timeIntervalSince1970 * 1000))
+        if source != bundledSource, let attributes = try? FileManager.default.attributesOfItem(atPath: source),
+            let modified = attributes[.modificationDate] as? Date
+        {
+            snapshot = ProvenanceProbe.iso(Int64(modified.timeIntervalSince1970 * 1000))
+        }
+        fields.append(("dataset_snapshot_at", snapshot))
+        fields.append(("dataset_hash", dataDigest.description))
+        fields.append(("feature_groups", config.provenance.featureGroups.isEmpty ? nil : config.provenance.featureGroups.joined(separator: ",")))
+        fields.append(("data_time_range", timeRange ?? nonEmpty(config.provenance.dataTimeRange)))
+        let execution = ProvenanceProbe.execution(env)
+        fields.append(("orchestrator", execution.orchestrator ?? "trail train"))
+        fields.append(("pipeline_id", nonEmpty(execution.pipeline) ?? "trail.train/v1"))
+        fields.append(("job_id", nonEmpty(execution.job)))
+        fields.append(("seeds", "split=\(config.seed)"))
+        fields.append(
+            ("train_val_test_split", "train=\(trainRows),test=\(testRows) (stratified, test_size=\(JSONValue.ecmaScriptNumber(config.testSize)), seed=\(config.seed))"))
+        fields.append(("hardware", ProvenanceProbe.hardware()))
+        fields.append(("egress_policy", config.provenance.egressPolicy))
+        var tags = fields.compactMap { name, value in value.map { Tag(key: "modeltrail.\(name)", value: String($0.prefix(1000))) } }
+        if let decision = config.provenance.securityDecision {
+            tags.append(Tag(key: "security_decision", value: decision))
+            if let report = config.provenance.securityReport {
+                tags.append(Tag(key: "security_report", value: "reports/security/\(report.name) \(Digest.of(report.bytes))"))
+            }
+        }
+        return tags
+    }
+
+    struct SubgroupReport {
+        var metrics: [String: Double]
+        var largest: (gap: Double, subgroup: String, metric: String)
+        var json: JSONValue
+    }
+
+    /// Metrics inside each subgroup of the held-out rows and in the rest; gaps are |inside − rest|.
+    static func subgroupReport(_ subgroups: [Subgroup], table: LabeledTable, test: LabeledTable, scores: [Double], threshold: Double) throws
+        -> SubgroupReport
+    {
+        var metrics: [String: Double] = [:]
+        var largest: (gap: Double, subgroup: String, metric: String) = (0, "", "")
+        var entries: [JSONValue] = []
+        func five(_ m: BinaryMetrics) -> [String: Double] {
+            ["accuracy": m.accuracy, "precision": m.precision, "recall": m.recall, "f1": m.f1, "roc_auc": m.rocAUC]
+        }
+        func json(_ values: [String: Double]) -> JSONValue { .object(values.mapValues { $0.isFinite ? .double($0) : .null }) }
+        for subgroup in subgroups {
+            guard let j = table.featureNames.firstIndex(of: subgroup.feature) else {
+                throw TrailError.invalid("subgroup", "'\(subgroup.feature.prefix(60))' is not a feature of the data")
+            }
+            let inside = test.rows.indices.filter { subgroup.contains(test.rows[$0][j]) }
+            let rest = test.rows.indices.filter { !subgroup.contains(test.rows[$0][j]) }
+            guard !inside.isEmpty, !rest.isEmpty else {
+                throw TrailError.invalid(
+                    "subgroup", "'\(subgroup.text)' holds \(inside.count) of the \(test.count) held-out rows; it and the rest must each hold at least one")
+            }
+            let a = five(BinaryMetrics(labels: inside.map { test.labels[$0] }, scores: inside.map { scores[$0] }, threshold: threshold))
+            let b = five(BinaryMetrics(labels: rest.map { test.labels[$0] }, scores: rest.map { scores[$0] }, threshold: threshold))
+            var gaps: [String: Double] = [:]
+            for key in metricKeys {
+                metrics["subgroup.\(subgroup.slug).\(key)"] = a[key]!
+                metrics["subgroup.\(subgroup.slug).rest.\(key)"] = b[key]!
+                let gap = abs(a[key]! - b[key]!)
+                gaps[key] = gap
+                if gap.isFinite, gap > largest.gap || largest.subgroup.isEmpty { largest = (gap, subgroup.text, key) }
+            }
+            entries.append([
+                "subgroup": .string(subgroup.text), "slug": .string(subgroup.slug), "rows": .int(Int64(inside.count)), "rest_rows": .int(Int64(rest.count)),
+                "metrics": json(a), "rest": json(b), "gaps": json(gaps),
+            ])
+        }
+        metrics["fairness.max_gap"] = largest.gap
+        let document: JSONValue = [
+            "subgroups": .array(entries),
+            "largest_gap": ["value": .double(largest.gap), "subgroup": .string(largest.subgroup), "metric": .string(largest.metric)],
+            "gap": "|metric inside the subgroup − metric in the rest of the held-out rows|",
+        ]
+        return SubgroupReport(metrics: metrics, largest: largest, json: document)
     }
 }
