@@ -4,10 +4,11 @@
 #   bash ui/run.sh          # installs what is missing (apt, pip), builds the debug binary if needed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+# poppler-utils (pdftoppm, pdftotext): the Swift tests turn `trail report --format pdf` into pages.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null
 fi
 venv="${COMPAT_VENV:-$PWD/.venv-compat}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

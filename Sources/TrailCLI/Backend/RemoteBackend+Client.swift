@@ -395,6 +395,40 @@ extension RemoteBackend {
         try await call(.POST, "/ledger/verify", as: VerificationReport.self)
     }
 
+    /// The server's report, with what it proves re-checked here against the pinned log key:
+    /// the checkpoint's signature and each lineage link's inclusion proof in it. A link or a
+    /// signature that does not check is shown as not proven, whatever the server said.
+    func auditReport(name: String, reference: String, targets: [String], windowMillis: Int64, verify: Bool, progress: LedgerVerifier.Progress?)
+        async throws -> AuditReport
+    {
+        let query = Self.query([
+            ("ref", reference), ("target", targets.isEmpty ? nil : targets.joined(separator: ",")), ("window_ms", String(windowMillis)),
+            ("verify", verify ? "true" : nil),
+        ])
+        var report = try await call(.GET, model(path: name) + "/report" + query, as: AuditReport.self)
+        let verifier = try await pinnedVerifier()
+        let note = report.integrity.checkpoint.note
+        let signed = (try? Checkpoint.open(note, verifier: verifier)).map {
+            $0.size == report.integrity.checkpoint.size && $0.root.hexString == report.integrity.checkpoint.rootHash
+        }
+        report.integrity.checkpoint.signatureVerified = signed ?? false
+        report.integrity.checkpoint.verifierKey = verifier.vkey
+        for i in report.lineage.links.indices {
+            var link = report.lineage.links[i]
+            if let proof = link.proof, let index = link.eventIndex, let leaf = Data(base64Encoded: proof.leafHash) {
+                let path = proof.path.compactMap { Data(base64Encoded: $0).map(Array.init) }
+                let inclusion = InclusionProof(index: proof.index, treeSize: proof.treeSize, leafHash: Array(leaf), path: path, checkpoint: note)
+                link.proven = link.proven && signed == true && path.count == proof.path.count && proof.index == UInt64(clamping: index) && inclusion.verify(with: verifier)
+            } else {
+                link.proven = false
+            }
+            report.lineage.links[i] = link
+        }
+        report.lineage.proven = report.lineage.links.filter(\.proven).count
+        report.lineage.unproven = report.lineage.links.count - report.lineage.proven
+        return report
+    }
+
     /// Streams `/ledger/export` to `write` as it arrives, without holding it.
     func exportLedger(write: @escaping @Sendable ([UInt8]) throws -> Void, progress: (@Sendable (Int64, Int64) -> Void)?) async throws -> Int64 {
         var request = HTTPClientRequest(url: baseURL + "/ledger/export")

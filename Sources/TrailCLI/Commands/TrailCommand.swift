@@ -17,7 +17,7 @@ public struct TrailCommand: AsyncParsableCommand {
         version: TrailVersion.current,
         subcommands: [
             DemoCommand.self, TrainCommand.self, ReproduceCommand.self, StepsCommand.self, TraceCommand.self, ServeCommand.self,
-            LineageCommand.self, DriftCommand.self,
+            LineageCommand.self, DriftCommand.self, ReportCommand.self,
             ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, ApproveCommand.self,
             RejectCommand.self, AttestCommand.self, KeysCommand.self, UsersCommand.self,
             TokensCommand.self, LedgerCommand.self, WitnessCommand.self, MigrateCommand.self, StoreCommand.self, EraseCommand.self,

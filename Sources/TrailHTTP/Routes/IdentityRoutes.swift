@@ -106,6 +106,30 @@ struct EvidenceRoutes {
             return try JSONResponse.make(
                 try await home.lineage.dataset(digest: try NativeRoutes.decoded(try context.parameters.require("digest"), field: "digest"), windowMillis: Int64(window)))
         }
+        // One model version's audit report (JSON; the CLI renders HTML, Markdown and PDF from
+        // it). Reading is `read`; `verify=true` runs the full ledger verification first, which
+        // is an admin's request (as POST /ledger/verify); without it the report cites the
+        // latest recorded verification.
+        api.get("models/:name/report", .read) { request, context in
+            let name = try RegistryRoutes.name(context)
+            let query = request.uri.queryParameters
+            guard let reference = query.get("ref"), !reference.isEmpty else {
+                throw TrailError.invalid("ref", "ref (an alias, a stage or a version) is required")
+            }
+            let targets = (query.get("target") ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let window = try NativeRoutes.int(query.get("window_ms"), field: "window_ms") ?? 86_400_000
+            let verify: Bool
+            switch query.get("verify") {
+            case nil, "false": verify = false
+            case "true": verify = true
+            default: throw TrailError.invalid("verify", "verify is true or false")
+            }
+            if verify { try await SecuredRoutes.authorize(.admin, request, context, home.identity) }
+            return try JSONResponse.make(
+                try await AuditReportBuilder(home: home).build(
+                    name: name, reference: reference,
+                    options: .init(targets: targets, windowMillis: Int64(window), verification: verify ? .run(nil) : .latestRecorded), actor: context.actor))
+        }
         api.post("models/:name/drift", .write) { request, context in
             let input = try await JSONResponse.decode(Drift.self, from: request, limit: config.maxBodyBytes)
             return try JSONResponse.make(

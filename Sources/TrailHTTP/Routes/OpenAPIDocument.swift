@@ -1929,6 +1929,88 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/models/{name}/report": {
+              "get": {
+                "operationId": "auditReport",
+                "summary": "One model version's audit report: identity, lineage, evidence, gate, approvals, attestations, history, deployments, drift, integrity, model card",
+                "tags": [
+                  "models"
+                ],
+                "description": "Access: read (any authenticated user); verify=true runs the full ledger verification first and needs admin. Schema: docs/report.md.",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/model_name"
+                  },
+                  {
+                    "name": "ref",
+                    "in": "query",
+                    "required": true,
+                    "description": "An alias, a stage spelled as the stage (Production), or a version number.",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 300
+                    }
+                  },
+                  {
+                    "name": "target",
+                    "in": "query",
+                    "required": false,
+                    "description": "Comma-separated gate targets (@alias or a stage), at most 10; default: the reference's own.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "window_ms",
+                    "in": "query",
+                    "required": false,
+                    "description": "Width of a prediction-count window (default one day).",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 60000,
+                      "maximum": 31622400000
+                    }
+                  },
+                  {
+                    "name": "verify",
+                    "in": "query",
+                    "required": false,
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "true",
+                        "false"
+                      ]
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/AuditReport"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              }
+            },
             "/api/v1/lineage/models/{name}": {
               "get": {
                 "operationId": "modelLineage",
@@ -2770,6 +2852,75 @@ enum OpenAPIDocument {
               "DriftReport": {
                 "type": "object",
                 "description": "PSI per feature, level, and the drift.check event."
+              },
+              "AuditReport": {
+                "type": "object",
+                "description": "The audit report, schema_version 1 (docs/report.md).",
+                "required": [
+                  "schema_version",
+                  "generated_at",
+                  "generated_by",
+                  "subject",
+                  "identity",
+                  "lineage",
+                  "policies",
+                  "approvals",
+                  "attestations",
+                  "promotions",
+                  "deployments",
+                  "drift",
+                  "integrity"
+                ],
+                "properties": {
+                  "schema_version": {
+                    "type": "integer"
+                  },
+                  "generated_at": {
+                    "type": "integer"
+                  },
+                  "generated_by": {
+                    "type": "object"
+                  },
+                  "subject": {
+                    "type": "object"
+                  },
+                  "identity": {
+                    "type": "object"
+                  },
+                  "lineage": {
+                    "type": "object"
+                  },
+                  "training": {
+                    "type": "object"
+                  },
+                  "policies": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    }
+                  },
+                  "approvals": {
+                    "type": "object"
+                  },
+                  "attestations": {
+                    "type": "object"
+                  },
+                  "promotions": {
+                    "type": "object"
+                  },
+                  "deployments": {
+                    "type": "object"
+                  },
+                  "drift": {
+                    "type": "object"
+                  },
+                  "integrity": {
+                    "type": "object"
+                  },
+                  "model_card": {
+                    "type": "object"
+                  }
+                }
               },
               "ModelLineage": {
                 "type": "object",

@@ -276,6 +276,16 @@ public struct LocalClient: TrailClient {
         try await home.ledger.record(report, actor: actor)
         return report
     }
+
+    // MARK: Reports
+
+    public func auditReport(name: String, reference: String, targets: [String], windowMillis: Int64, verify: Bool, progress: LedgerVerifier.Progress?)
+        async throws -> AuditReport
+    {
+        try await AuditReportBuilder(home: home).build(
+            name: name, reference: reference,
+            options: .init(targets: targets, windowMillis: windowMillis, verification: verify ? .run(progress) : .latestRecorded), actor: actor)
+    }
 }
 
 extension TrailHome {

@@ -103,6 +103,14 @@ public protocol TrailClient: Sendable {
     /// The full verify where the data is (rows, blobs, tree); recorded as `ledger.verify`.
     /// Remotely an admin asks the server to run it.
     func verifyLedger(progress: LedgerVerifier.Progress?) async throws -> VerificationReport
+
+    // MARK: Reports
+    /// The audit report of `name@reference` (`AuditReportBuilder`). `verify` runs the full
+    /// ledger verification for it (recorded as `ledger.verify`; remotely an admin's request),
+    /// else the report cites the latest recorded one. `targets` are the gate targets to check
+    /// (empty: the reference's own).
+    func auditReport(name: String, reference: String, targets: [String], windowMillis: Int64, verify: Bool, progress: LedgerVerifier.Progress?)
+        async throws -> AuditReport
 }
 
 /// A signed checkpoint as a server serves it.
@@ -138,6 +146,18 @@ extension TrailClient {
         return try await ServingService.assemble(name: name, reference: String(number), version: version) { file in
             try await modelFile(version, file)
         }
+    }
+
+    /// The bytes of the evidence images `report` names that the HTML may embed (a PNG or JPEG
+    /// of at most `AuditReport.maxEmbeddedImageBytes`), by digest; each read is checked against
+    /// its digest and recorded as `artifact.get`. An image that cannot be read is left out.
+    public func auditReportImages(_ report: AuditReport) async -> [String: [UInt8]] {
+        guard let training = report.training, let image = training.confusionMatrix, ["image/png", "image/jpeg"].contains(image.mediaType),
+            image.sizeBytes <= Int64(AuditReport.maxEmbeddedImageBytes), let runID = try? RunID(parsing: training.runID),
+            let path = try? ArtifactPath(validating: image.path), let bytes = try? await readArtifact(runID, path: path),
+            Digest.of(bytes).description == image.sha256
+        else { return [:] }
+        return [image.sha256: bytes]
     }
 
     /// Re-scores a logged prediction on this side with its exact model version and records the

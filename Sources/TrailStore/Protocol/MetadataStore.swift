@@ -117,6 +117,9 @@ public protocol LedgerReads: Sendable {
     func cosignatures(size: UInt64) async throws -> [String: String]
     /// The largest checkpoint size `witness` has cosigned here, or nil.
     func lastCosignedSize(witness: String) async throws -> UInt64?
+    /// The size of the checkpoint cosigned last by any witness (witnesses cosign growing sizes,
+    /// so this is the newest witnessed checkpoint); nil when none was ever cosigned.
+    func latestCosignedSize() async throws -> UInt64?
     /// Every stored cosignature: size, witness verifier key, line.
     func allCosignatures() async throws -> [(size: UInt64, witness: String, line: String)]
     /// Every checkpoint record, by size; and the size up to which checkpoints predate records.

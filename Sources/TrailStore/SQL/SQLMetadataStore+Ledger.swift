@@ -94,6 +94,13 @@ extension SQLMetadataStore {
         }
     }
 
+    public func latestCosignedSize() async throws -> UInt64? {
+        try await read { db in
+            // The primary key orders insertions: one row, not a scan of every cosignature.
+            try Int64.fetchOne(db, sql: "SELECT size FROM checkpoint_cosignatures ORDER BY seq DESC LIMIT 1").map { UInt64(max(0, $0)) }
+        }
+    }
+
     public func allCosignatures() async throws -> [(size: UInt64, witness: String, line: String)] {
         try await read { db in
             try SQLRow.fetchAll(db, sql: "SELECT size, witness, line FROM checkpoint_cosignatures ORDER BY seq").map {
