@@ -81,7 +81,9 @@ struct ReportCLITests {
         #expect(pages.count >= 1, "\(pages)")
         guard let pdftotext = Self.tool("pdftotext") else { return }
         let text = try Self.run(pdftotext, [pdf.path, "-"]).stdout
-        for heading in ["Summary", "1. Identity", "2. Lineage", "3. Training evidence", "4. Policy and gate", "5. Approvals", "10. Integrity", "11. Model card"] {
+        for heading in [
+            "Summary", "1. Identity", "2. Lineage", "3. Training evidence", "4. Policy and gate", "5. Approvals", "10. Integrity", "11. Model card",
+        ] {
             #expect(text.contains(heading), "PDF heading \(heading)")
         }
         #expect(text.contains("NOT for clinical use"))
@@ -90,7 +92,8 @@ struct ReportCLITests {
     @Test func withoutChromiumThePDFIsRefusedNamingTheFormatOption() throws {
         let home = CLI.temporaryHome()
         let result = try CLI.trail(
-            ["report", "\(Self.model)@production", "--format", "pdf", "--output", "/tmp/never.pdf"], home: home, environment: ["PATH": "/nonexistent"])
+            ["report", "\(Self.model)@production", "--format", "pdf", "--output", "/tmp/never.pdf"], home: home, environment: ["PATH": "/nonexistent"]
+        )
         #expect(result.status == 1 && result.stderr.contains("--format") && result.stderr.contains("Chromium"), "\(result.stderr)")
     }
 

@@ -32,7 +32,9 @@ struct ReportAPITests {
                 #expect(report.training?.runName == "<b>run</b>" && report.integrity.verification == nil)
                 #expect(report.promotions.history.items.first?.reason == "try it")
             }
-            try await client.execute(uri: "/api/v1/models/bc/report?ref=candidate&verify=true", method: .get, headers: [.authorization: "Bearer \(viewer)"]) {
+            try await client.execute(
+                uri: "/api/v1/models/bc/report?ref=candidate&verify=true", method: .get, headers: [.authorization: "Bearer \(viewer)"]
+            ) {
                 #expect($0.status == .forbidden)
             }
             try await client.execute(uri: "/api/v1/models/bc/report?ref=1&verify=true", method: .get, headers: [.authorization: "Bearer \(admin)"]) {

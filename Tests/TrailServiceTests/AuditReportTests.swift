@@ -54,7 +54,8 @@ struct AuditReportTests {
         #expect(gate.granted && gate.requirements.count >= 10 && gate.requirements.allSatisfy(\.met), "\(gate.requirements)")
         // Approvals, attestations.
         #expect(Set(report.approvals.items.map(\.approver)) == Set(DemoScenario.approvers))
-        #expect(report.approvals.items.allSatisfy { $0.digestMatches && $0.decision == "approve" && $0.rootDigest == version.manifest.root.description })
+        #expect(
+            report.approvals.items.allSatisfy { $0.digestMatches && $0.decision == "approve" && $0.rootDigest == version.manifest.root.description })
         let attestation = try #require(report.attestations.items.first)
         #expect(report.attestations.total == 1 && attestation.predicateType == DemoScenario.provenanceType)
         #expect(attestation.verified && attestation.trustedNow && attestation.keys.first?.name == "demo-trainer")
@@ -115,7 +116,9 @@ struct AuditReportTests {
         // The stage's policy is the alias's counterpart.
         #expect(staging.policies.first?.policyTarget == "@production" && staging.policies.first?.granted == true)
         for reference in ["nothing", "Production", "99"] {
-            await #expect(throws: TrailError.self, "\(reference)") { _ = try await builder.build(name: name, reference: reference, actor: Self.auditor) }
+            await #expect(throws: TrailError.self, "\(reference)") {
+                _ = try await builder.build(name: name, reference: reference, actor: Self.auditor)
+            }
         }
         await #expect(throws: TrailError.self) { _ = try await builder.build(name: "no_such_model", reference: "1", actor: Self.auditor) }
         await #expect(throws: TrailError.self) {
@@ -137,7 +140,8 @@ struct AuditReportTests {
             id, metrics: [Metric(key: "auc_group__women", value: 0.9, timestampMillis: 1, step: 0)], params: [Param(key: "p.q", value: evil)],
             tags: [], actor: engineer)
         _ = try await home.tracking.putArtifact(id, path: try ArtifactPath(validating: "model/model.json"), bytes: Array("{}".utf8), actor: engineer)
-        _ = try await home.tracking.putArtifact(id, path: try ArtifactPath(validating: "model_card.md"), bytes: Array("# card\n```\n\(evil)\n".utf8), actor: engineer)
+        _ = try await home.tracking.putArtifact(
+            id, path: try ArtifactPath(validating: "model_card.md"), bytes: Array("# card\n```\n\(evil)\n".utf8), actor: engineer)
         _ = try await home.registry.createModel(name: "xss", description: evil, actor: engineer)
         _ = try await home.registry.registerVersion(name: "xss", runID: id, path: "model", description: evil, actor: engineer)
         _ = try await home.registry.setPolicy(name: "xss", target: "@production", policy: PromotionPolicy(approvals: 1), actor: .user("root"))

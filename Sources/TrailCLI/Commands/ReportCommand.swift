@@ -12,7 +12,8 @@ import TrailService
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "One model version's audit document: identity, lineage, evidence, gate, approvals, attestations, history, deployments, drift, integrity, model card.",
+        abstract:
+            "One model version's audit document: identity, lineage, evidence, gate, approvals, attestations, history, deployments, drift, integrity, model card.",
         discussion: """
             NAME@REF names the version as elsewhere: an alias (NAME@production), a stage spelled as the stage (NAME@Production) \
             or a version (NAME@3, or NAME/3). HTML (the default) is one self-contained file; json is the schema in docs/report.md \
@@ -145,7 +146,8 @@ struct ReportCommand: AsyncParsableCommand {
         guard process.terminationStatus == 0, printed.starts(with: Array("%PDF-".utf8)) else {
             let tail = String(decoding: ((try? Data(contentsOf: log)) ?? Data()).suffix(800), as: UTF8.self)
             throw TrailError(
-                .internalError, "\(chromium) exited with status \(process.terminationStatus) without a PDF: \(tail.trimmingCharacters(in: .whitespacesAndNewlines))")
+                .internalError,
+                "\(chromium) exited with status \(process.terminationStatus) without a PDF: \(tail.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         do {
             try printed.write(to: destination, options: .atomic)

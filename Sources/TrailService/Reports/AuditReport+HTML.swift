@@ -56,7 +56,9 @@ extension AuditReport {
 
     func summaryHTML(_ out: inout ReportHTML) {
         out.section("summary")
-        let gate = policies.map { "\($0.target): \($0.policyVersion == nil ? "no policy" : $0.granted ? "every requirement met" : "\($0.requirements.filter { !$0.met }.count) unmet")" }
+        let gate = policies.map {
+            "\($0.target): \($0.policyVersion == nil ? "no policy" : $0.granted ? "every requirement met" : "\($0.requirements.filter { !$0.met }.count) unmet")"
+        }
         let approved = approvals.items.filter { $0.decision == "approve" && $0.digestMatches }.count
         let verdict: String =
             if let verification = integrity.verification {
@@ -75,7 +77,12 @@ extension AuditReport {
             ("Environment", ReportHTML.escape(lineage.environmentSHA256 ?? "not recorded")),
             ("Gate now", ReportHTML.escape(gate.isEmpty ? "no target checked" : gate.joined(separator: "; "))),
             ("Approvals", ReportHTML.escape("\(approved) approval\(approved == 1 ? "" : "s") bound to this root digest")),
-            ("Lineage", ReportHTML.escape("\(lineage.proven) link\(lineage.proven == 1 ? "" : "s") proven, \(lineage.unproven) not, against the checkpoint of \(lineage.checkpointSize) events")),
+            (
+                "Lineage",
+                ReportHTML.escape(
+                    "\(lineage.proven) link\(lineage.proven == 1 ? "" : "s") proven, \(lineage.unproven) not, against the checkpoint of \(lineage.checkpointSize) events"
+                )
+            ),
             ("Ledger", ReportHTML.mark(integrity.verification?.ok == true) + " " + ReportHTML.escape(verdict)),
         ])
         out.close()
@@ -89,10 +96,13 @@ extension AuditReport {
             ("Source", ReportHTML.escape(identity.source)), ("Run", identity.runID.map(ReportHTML.code) ?? "—"),
             ("Registered", "\(ReportHTML.time(identity.registeredAt)) by \(ReportHTML.escape(identity.registeredBy.description))"),
             ("Registration event", ReportHTML.event(identity.registrationEventIndex)),
-            ("Model description", ReportHTML.escape(identity.modelDescription)), ("Version description", ReportHTML.escape(identity.versionDescription)),
+            ("Model description", ReportHTML.escape(identity.modelDescription)),
+            ("Version description", ReportHTML.escape(identity.versionDescription)),
         ])
         out.raw("<h3>Files</h3>")
-        out.table(["Path", "Size (bytes)", "sha256"], identity.files.items.map { [ReportHTML.escape($0.path), String($0.sizeBytes), ReportHTML.code($0.sha256)] })
+        out.table(
+            ["Path", "Size (bytes)", "sha256"],
+            identity.files.items.map { [ReportHTML.escape($0.path), String($0.sizeBytes), ReportHTML.code($0.sha256)] })
         out.omitted(identity.files)
         out.close()
     }
@@ -104,7 +114,12 @@ extension AuditReport {
         )
         out.table(
             ["Link", "What the record says", "Event", "Proof"],
-            lineage.links.map { [ReportHTML.escape($0.kind), ReportHTML.escape($0.summary), ReportHTML.event($0.eventIndex), ReportHTML.mark($0.proven) + ($0.proven ? " proven" : " not proven")] })
+            lineage.links.map {
+                [
+                    ReportHTML.escape($0.kind), ReportHTML.escape($0.summary), ReportHTML.event($0.eventIndex),
+                    ReportHTML.mark($0.proven) + ($0.proven ? " proven" : " not proven"),
+                ]
+            })
         if lineage.linksOmitted > 0 { out.raw("<p class=\"muted\">\(lineage.linksOmitted) more links not shown.</p>") }
         out.close()
     }
@@ -117,7 +132,8 @@ extension AuditReport {
             return
         }
         out.facts([
-            ("Run", ReportHTML.code(training.runID) + " " + ReportHTML.escape(training.runName)), ("Experiment", ReportHTML.escape(training.experimentID)),
+            ("Run", ReportHTML.code(training.runID) + " " + ReportHTML.escape(training.runName)),
+            ("Experiment", ReportHTML.escape(training.experimentID)),
             ("Status", ReportHTML.escape(training.status)), ("Created by", ReportHTML.escape(training.createdBy ?? "unknown")),
             ("user_id attribute", ReportHTML.escape(training.userID)), ("Started", ReportHTML.time(training.startTime)),
             ("Ended", training.endTime.map(ReportHTML.time) ?? "—"),
@@ -128,13 +144,17 @@ extension AuditReport {
         out.table(["Key", "Value"], training.params.items.map { [ReportHTML.escape($0.key), ReportHTML.escape($0.value)] })
         out.omitted(training.params)
         out.raw("<h3>Metrics</h3>")
-        out.table(["Metric", "Latest value", "Step", "Logged"], training.metrics.items.map { [ReportHTML.escape($0.key), ReportHTML.escape($0.value), String($0.step), ReportHTML.time($0.time)] })
+        out.table(
+            ["Metric", "Latest value", "Step", "Logged"],
+            training.metrics.items.map { [ReportHTML.escape($0.key), ReportHTML.escape($0.value), String($0.step), ReportHTML.time($0.time)] })
         out.omitted(training.metrics)
         out.raw("<h3>Subgroup metrics</h3>")
         if training.subgroupMetrics.items.isEmpty {
             out.empty("No subgroup metrics were logged (metrics named <code>METRIC_group__GROUP</code>).")
         } else {
-            out.table(["Metric", "Group", "Value"], training.subgroupMetrics.items.map { [ReportHTML.escape($0.metric), ReportHTML.escape($0.group), ReportHTML.escape($0.value)] })
+            out.table(
+                ["Metric", "Group", "Value"],
+                training.subgroupMetrics.items.map { [ReportHTML.escape($0.metric), ReportHTML.escape($0.group), ReportHTML.escape($0.value)] })
             out.omitted(training.subgroupMetrics)
         }
         out.raw("<h3>Datasets</h3>")
@@ -153,7 +173,8 @@ extension AuditReport {
             if let bytes = images[image.sha256], let uri = Self.embeddable(image, bytes) {
                 out.raw("<figure><img src=\"\(uri)\" alt=\"confusion matrix from \(ReportHTML.escape(image.path))\"><figcaption>")
             } else {
-                out.raw("<figure><figcaption>Not embedded (only a PNG or JPEG of at most \(Self.maxEmbeddedImageBytes) bytes whose digest matches is). ")
+                out.raw(
+                    "<figure><figcaption>Not embedded (only a PNG or JPEG of at most \(Self.maxEmbeddedImageBytes) bytes whose digest matches is). ")
             }
             out.raw("\(ReportHTML.escape(image.path)), \(image.sizeBytes) bytes, \(ReportHTML.code(image.sha256))</figcaption></figure>")
         } else {
@@ -165,7 +186,9 @@ extension AuditReport {
         out.table(["Key", "Value"], training.tags.items.map { [ReportHTML.escape($0.key), ReportHTML.escape($0.value)] })
         out.omitted(training.tags)
         out.raw("<h3>Artifacts</h3>")
-        out.table(["Path", "Size (bytes)", "sha256"], training.artifacts.items.map { [ReportHTML.escape($0.path), String($0.sizeBytes), ReportHTML.code($0.sha256)] })
+        out.table(
+            ["Path", "Size (bytes)", "sha256"],
+            training.artifacts.items.map { [ReportHTML.escape($0.path), String($0.sizeBytes), ReportHTML.code($0.sha256)] })
         out.omitted(training.artifacts)
         out.close()
     }
@@ -182,9 +205,13 @@ extension AuditReport {
             out.raw(
                 "<p class=\"\(policy.granted ? "ok" : "bad")\">\(ReportHTML.mark(policy.granted)) \(policy.granted ? "every requirement is met now" : "\(policy.requirements.filter { !$0.met }.count) requirement(s) not met now") — policy v\(version) for \(ReportHTML.escape(policy.policyTarget ?? policy.target)), stored by event \(ReportHTML.event(policy.policyEventIndex))</p>"
             )
-            out.table(["", "Requirement", "Evidence"], policy.requirements.map { [ReportHTML.mark($0.met), ReportHTML.escape($0.requirement), ReportHTML.escape($0.evidence)] })
+            out.table(
+                ["", "Requirement", "Evidence"],
+                policy.requirements.map { [ReportHTML.mark($0.met), ReportHTML.escape($0.requirement), ReportHTML.escape($0.evidence)] })
             if let document = policy.policy, let json = try? AuditReport.encoder.encode(document) {
-                out.raw("<details open><summary>Policy document</summary><pre>\(ReportHTML.escape(String(decoding: json, as: UTF8.self)))</pre></details>")
+                out.raw(
+                    "<details open><summary>Policy document</summary><pre>\(ReportHTML.escape(String(decoding: json, as: UTF8.self)))</pre></details>"
+                )
             }
         }
         out.close()
@@ -197,7 +224,8 @@ extension AuditReport {
             approvals.items.map {
                 [
                     ReportHTML.time($0.time), ReportHTML.escape($0.approver), ReportHTML.escape($0.decision), ReportHTML.escape($0.target),
-                    ReportHTML.mark($0.digestMatches) + " " + ReportHTML.code($0.rootDigest), ReportHTML.escape($0.comment), ReportHTML.event($0.eventIndex),
+                    ReportHTML.mark($0.digestMatches) + " " + ReportHTML.code($0.rootDigest), ReportHTML.escape($0.comment),
+                    ReportHTML.event($0.eventIndex),
                 ]
             }, empty: "No approvals or rejections.")
         out.omitted(approvals)
@@ -211,8 +239,11 @@ extension AuditReport {
             attestations.items.map {
                 [
                     ReportHTML.time($0.time), ReportHTML.escape($0.predicateType),
-                    ReportHTML.escape($0.keys.map { "\($0.name ?? "unknown key") (\($0.keyID.prefix(16))…)\($0.revoked ? ", revoked" : "")" }.joined(separator: ", ")),
-                    ReportHTML.mark($0.verified), ReportHTML.mark($0.trustedNow), ReportHTML.escape($0.submittedBy), ReportHTML.code($0.envelopeDigest),
+                    ReportHTML.escape(
+                        $0.keys.map { "\($0.name ?? "unknown key") (\($0.keyID.prefix(16))…)\($0.revoked ? ", revoked" : "")" }.joined(
+                            separator: ", ")),
+                    ReportHTML.mark($0.verified), ReportHTML.mark($0.trustedNow), ReportHTML.escape($0.submittedBy),
+                    ReportHTML.code($0.envelopeDigest),
                     ReportHTML.event($0.eventIndex),
                 ]
             }, empty: "No attestations.")
@@ -227,8 +258,10 @@ extension AuditReport {
             promotions.history.items.map {
                 [
                     ReportHTML.time($0.time), ReportHTML.escape($0.actor.description),
-                    ReportHTML.escape($0.kind == "alias" ? $0.target : "stage of version \(subject.version)") + ($0.emergency ? " <strong class=\"bad\">EMERGENCY (gate bypassed)</strong>" : ""),
-                    ReportHTML.escape($0.from ?? "—"), ReportHTML.escape($0.to ?? "removed"), ReportHTML.escape($0.reason), ReportHTML.event($0.eventIndex),
+                    ReportHTML.escape($0.kind == "alias" ? $0.target : "stage of version \(subject.version)")
+                        + ($0.emergency ? " <strong class=\"bad\">EMERGENCY (gate bypassed)</strong>" : ""),
+                    ReportHTML.escape($0.from ?? "—"), ReportHTML.escape($0.to ?? "removed"), ReportHTML.escape($0.reason),
+                    ReportHTML.event($0.eventIndex),
                 ]
             }, empty: "No alias or stage change concerned this version.")
         out.omitted(promotions.history)
@@ -236,7 +269,10 @@ extension AuditReport {
         out.table(
             ["When", "Who", "Target", "Unmet requirements", "Event"],
             promotions.refused.items.map {
-                [ReportHTML.time($0.time), ReportHTML.escape($0.actor.description), ReportHTML.escape($0.target), ReportHTML.escape($0.unmet.joined(separator: "; ")), ReportHTML.event($0.eventIndex)]
+                [
+                    ReportHTML.time($0.time), ReportHTML.escape($0.actor.description), ReportHTML.escape($0.target),
+                    ReportHTML.escape($0.unmet.joined(separator: "; ")), ReportHTML.event($0.eventIndex),
+                ]
             }, empty: "No promotion of this version was refused.")
         out.omitted(promotions.refused)
         out.close()
@@ -248,7 +284,8 @@ extension AuditReport {
             ["When", "Deployment", "Action", "Serves", "Version", "Host", "Config", "Event"],
             deployments.events.items.map {
                 [
-                    ReportHTML.time($0.time), ReportHTML.escape($0.deploymentID), ReportHTML.escape($0.action), ReportHTML.escape($0.reference), String($0.modelVersion),
+                    ReportHTML.time($0.time), ReportHTML.escape($0.deploymentID), ReportHTML.escape($0.action), ReportHTML.escape($0.reference),
+                    String($0.modelVersion),
                     ReportHTML.escape($0.host), ReportHTML.code($0.configDigest), ReportHTML.event($0.eventIndex),
                 ]
             }, empty: "This version was never deployed.")
@@ -258,7 +295,9 @@ extension AuditReport {
         )
         out.table(
             ["Window from", "Deployment", "Predictions", "Refused"],
-            deployments.predictions.items.map { [ReportHTML.time($0.start), ReportHTML.escape($0.deploymentID), String($0.predictions), String($0.refused)] },
+            deployments.predictions.items.map {
+                [ReportHTML.time($0.start), ReportHTML.escape($0.deploymentID), String($0.predictions), String($0.refused)]
+            },
             empty: "No predictions were served by this version.")
         out.omitted(deployments.predictions)
         out.close()
@@ -270,8 +309,10 @@ extension AuditReport {
             ["When", "Who", "Reference", "Window (s)", "Served", "Level", "PSI per feature", "Event"],
             drift.items.map {
                 [
-                    ReportHTML.time($0.time), ReportHTML.escape($0.actor.description), ReportHTML.escape($0.reference), String($0.windowSeconds), String($0.served),
-                    ReportHTML.escape($0.level), ReportHTML.escape($0.features.map { "\($0.name) \($0.psi)" }.joined(separator: ", ")), ReportHTML.event($0.eventIndex),
+                    ReportHTML.time($0.time), ReportHTML.escape($0.actor.description), ReportHTML.escape($0.reference), String($0.windowSeconds),
+                    String($0.served),
+                    ReportHTML.escape($0.level), ReportHTML.escape($0.features.map { "\($0.name) \($0.psi)" }.joined(separator: ", ")),
+                    ReportHTML.event($0.eventIndex),
                 ]
             }, empty: "No drift check of this version was recorded.")
         out.omitted(drift)
@@ -284,14 +325,20 @@ extension AuditReport {
             out.raw("<h3>Ledger verification</h3>")
             out.facts([
                 ("Verdict", ReportHTML.mark(verification.ok) + (verification.ok ? " VERIFIED" : " FAILED")),
-                ("Performed", ReportHTML.escape(verification.performed == "now" ? "for this report" : "recorded earlier")
-                    + (verification.time.map { " at " + ReportHTML.time($0) } ?? "") + (verification.actor.map { " by " + ReportHTML.escape($0.description) } ?? "")),
+                (
+                    "Performed",
+                    ReportHTML.escape(verification.performed == "now" ? "for this report" : "recorded earlier")
+                        + (verification.time.map { " at " + ReportHTML.time($0) } ?? "")
+                        + (verification.actor.map { " by " + ReportHTML.escape($0.description) } ?? "")
+                ),
                 ("Events checked", String(verification.events)), ("Signed checkpoints", verification.checkpoints.map(String.init) ?? "—"),
                 ("Rows checked", verification.rowsChecked.map(String.init) ?? "—"), ("Blobs", verification.blobs.map(String.init) ?? "—"),
                 ("Findings", String(verification.findingsCount)), ("Event", ReportHTML.event(verification.eventIndex)),
             ])
             if !verification.findings.isEmpty {
-                out.table(["Kind", "Where", "What"], verification.findings.map { [ReportHTML.escape($0.kind), ReportHTML.escape($0.location), ReportHTML.escape($0.message)] })
+                out.table(
+                    ["Kind", "Where", "What"],
+                    verification.findings.map { [ReportHTML.escape($0.kind), ReportHTML.escape($0.location), ReportHTML.escape($0.message)] })
             }
         } else {
             out.empty("The ledger was never verified: run <code>trail ledger verify</code> (or this report without --no-verify).")
@@ -300,7 +347,8 @@ extension AuditReport {
         let checkpoint = integrity.checkpoint
         out.facts([
             ("Origin", ReportHTML.escape(checkpoint.origin)), ("Size", String(checkpoint.size)), ("Root hash", ReportHTML.code(checkpoint.rootHash)),
-            ("Signed at", ReportHTML.time(checkpoint.time)), ("Signature", ReportHTML.mark(checkpoint.signatureVerified) + (checkpoint.signatureVerified ? " verifies" : " does not verify")),
+            ("Signed at", ReportHTML.time(checkpoint.time)),
+            ("Signature", ReportHTML.mark(checkpoint.signatureVerified) + (checkpoint.signatureVerified ? " verifies" : " does not verify")),
             ("Verifier key", ReportHTML.code(checkpoint.verifierKey)),
         ])
         out.raw("<pre>\(ReportHTML.escape(checkpoint.note))</pre>")
@@ -309,7 +357,9 @@ extension AuditReport {
             out.raw("<p>Cosignatures of the newest witnessed checkpoint (size \(size)):</p>")
             out.table(
                 ["Witness", "Verifier key", "Verifies"],
-                integrity.witnesses.cosignatures.map { [ReportHTML.escape($0.witness), ReportHTML.code($0.verifierKey), ReportHTML.mark($0.verified)] })
+                integrity.witnesses.cosignatures.map {
+                    [ReportHTML.escape($0.witness), ReportHTML.code($0.verifierKey), ReportHTML.mark($0.verified)]
+                })
         } else {
             out.empty("No witness has cosigned a checkpoint of this log (none configured: <code>trail server --witness</code>).")
         }
@@ -394,7 +444,8 @@ struct ReportHTML {
     }
 
     mutating func document(_ document: AuditReport.TextDocument) {
-        text += "<p class=\"muted\">\(Self.escape(document.path)), \(document.sizeBytes) bytes, \(Self.code(document.sha256))\(document.truncated ? " — shown in part" : "")</p>"
+        text +=
+            "<p class=\"muted\">\(Self.escape(document.path)), \(document.sizeBytes) bytes, \(Self.code(document.sha256))\(document.truncated ? " — shown in part" : "")</p>"
         if !document.text.isEmpty { text += "<pre>\(Self.escape(document.text))</pre>" }
     }
 

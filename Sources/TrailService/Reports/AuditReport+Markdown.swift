@@ -44,7 +44,9 @@ extension AuditReport {
             }
         }
         func document(_ document: TextDocument) {
-            line("\(ReportMarkdown.text(document.path)), \(document.sizeBytes) bytes, `\(document.sha256)`\(document.truncated ? " (shown in part)" : "")")
+            line(
+                "\(ReportMarkdown.text(document.path)), \(document.sizeBytes) bytes, `\(document.sha256)`\(document.truncated ? " (shown in part)" : "")"
+            )
             line()
             if !document.text.isEmpty {
                 let fence = ReportMarkdown.fence(for: document.text)
@@ -59,7 +61,9 @@ extension AuditReport {
 
         line("# Audit report: \(t(identity.name)) version \(identity.version)")
         line()
-        line("Generated \(date(generatedAt)) by \(t(generatedBy.description)) for \(t("\(subject.name)@\(subject.reference)")) (\(subject.referenceKind)). Report schema \(schemaVersion).")
+        line(
+            "Generated \(date(generatedAt)) by \(t(generatedBy.description)) for \(t("\(subject.name)@\(subject.reference)")) (\(subject.referenceKind)). Report schema \(schemaVersion)."
+        )
 
         heading("summary")
         let verdict =
@@ -70,14 +74,17 @@ extension AuditReport {
             ["Question", "Answer"],
             [
                 ["Model version", "\(identity.name) version \(identity.version)"], ["Root digest", identity.rootDigest],
-                ["Aliases now", identity.aliases.isEmpty ? "none" : identity.aliases.map { "@\($0)" }.joined(separator: " ")], ["Stage", identity.stage],
+                ["Aliases now", identity.aliases.isEmpty ? "none" : identity.aliases.map { "@\($0)" }.joined(separator: " ")],
+                ["Stage", identity.stage],
                 ["Trained by run", training.map { "\($0.runID) \($0.runName)" } ?? "no source run in the record"],
                 ["Code", lineage.gitCommit ?? "not recorded"], ["Data", lineage.dataSHA256 ?? "not recorded"],
                 ["Environment", lineage.environmentSHA256 ?? "not recorded"],
                 [
                     "Gate now",
-                    policies.map { "\($0.target): \($0.policyVersion == nil ? "no policy" : $0.granted ? "every requirement met" : "\($0.requirements.filter { !$0.met }.count) unmet")" }
-                        .joined(separator: "; "),
+                    policies.map {
+                        "\($0.target): \($0.policyVersion == nil ? "no policy" : $0.granted ? "every requirement met" : "\($0.requirements.filter { !$0.met }.count) unmet")"
+                    }
+                    .joined(separator: "; "),
                 ],
                 ["Approvals bound to this digest", String(approvals.items.filter { $0.decision == "approve" && $0.digestMatches }.count)],
                 ["Lineage", "\(lineage.proven) links proven, \(lineage.unproven) not, against the checkpoint of \(lineage.checkpointSize) events"],
@@ -100,9 +107,13 @@ extension AuditReport {
         omitted(identity.files)
 
         heading("lineage")
-        line("Each link names the ledger event that wrote it; proven = its inclusion proof checks against the signed checkpoint of \(lineage.checkpointSize) events.")
+        line(
+            "Each link names the ledger event that wrote it; proven = its inclusion proof checks against the signed checkpoint of \(lineage.checkpointSize) events."
+        )
         line()
-        table(["Link", "What the record says", "Event", "Proof"], lineage.links.map { [$0.kind, $0.summary, $0.eventIndex.map { "#\($0)" } ?? "—", $0.proven ? "proven" : "NOT PROVEN"] })
+        table(
+            ["Link", "What the record says", "Event", "Proof"],
+            lineage.links.map { [$0.kind, $0.summary, $0.eventIndex.map { "#\($0)" } ?? "—", $0.proven ? "proven" : "NOT PROVEN"] })
         if lineage.linksOmitted > 0 { line("_\(lineage.linksOmitted) more links not shown._\n") }
 
         heading("training")
@@ -135,12 +146,19 @@ extension AuditReport {
             line()
             table(
                 ["Name", "Digest", "Source", "Context", "Rows", "Columns"],
-                training.datasets.items.map { [$0.name, $0.digest, "\($0.sourceType): \($0.source)", $0.context ?? "", $0.rows.map(String.init) ?? "?", $0.columns.map(String.init) ?? "?"] })
+                training.datasets.items.map {
+                    [
+                        $0.name, $0.digest, "\($0.sourceType): \($0.source)", $0.context ?? "", $0.rows.map(String.init) ?? "?",
+                        $0.columns.map(String.init) ?? "?",
+                    ]
+                })
             omitted(training.datasets)
             line("### Confusion matrix")
             line()
             if let image = training.confusionMatrix {
-                line("\(t(image.path)) (\(image.mediaType), \(image.sizeBytes) bytes), `\(image.sha256)`: open it from the run's artifacts; the HTML report embeds it.")
+                line(
+                    "\(t(image.path)) (\(image.mediaType), \(image.sizeBytes) bytes), `\(image.sha256)`: open it from the run's artifacts; the HTML report embeds it."
+                )
             } else {
                 line("_The run holds no confusion matrix image._")
             }
@@ -165,7 +183,9 @@ extension AuditReport {
             line("### Moving to \(t(policy.target))")
             line()
             if let version = policy.policyVersion {
-                line("\(policy.granted ? "Every requirement is met now" : "\(policy.requirements.filter { !$0.met }.count) requirement(s) not met now"): policy v\(version) for \(t(policy.policyTarget ?? policy.target)), stored by event \(policy.policyEventIndex.map { "#\($0)" } ?? "—").")
+                line(
+                    "\(policy.granted ? "Every requirement is met now" : "\(policy.requirements.filter { !$0.met }.count) requirement(s) not met now"): policy v\(version) for \(t(policy.policyTarget ?? policy.target)), stored by event \(policy.policyEventIndex.map { "#\($0)" } ?? "—")."
+                )
                 line()
                 table(["Met", "Requirement", "Evidence"], policy.requirements.map { [$0.met ? "yes" : "NO", $0.requirement, $0.evidence] })
             } else {
@@ -177,7 +197,9 @@ extension AuditReport {
         heading("approvals")
         table(
             ["When", "Who", "Decision", "Target", "Reviewed digest", "Matches", "Comment", "Event"],
-            approvals.items.map { [date($0.time), $0.approver, $0.decision, $0.target, $0.rootDigest, $0.digestMatches ? "yes" : "NO", $0.comment, "#\($0.eventIndex)"] },
+            approvals.items.map {
+                [date($0.time), $0.approver, $0.decision, $0.target, $0.rootDigest, $0.digestMatches ? "yes" : "NO", $0.comment, "#\($0.eventIndex)"]
+            },
             empty: "No approvals or rejections.")
         omitted(approvals)
 
@@ -186,7 +208,8 @@ extension AuditReport {
             ["When", "Predicate", "Signed by", "Verified", "Trusted now", "Submitted by", "Envelope", "Event"],
             attestations.items.map {
                 [
-                    date($0.time), $0.predicateType, $0.keys.map { "\($0.name ?? "unknown key") (\($0.keyID.prefix(16))…)\($0.revoked ? ", revoked" : "")" }.joined(separator: ", "),
+                    date($0.time), $0.predicateType,
+                    $0.keys.map { "\($0.name ?? "unknown key") (\($0.keyID.prefix(16))…)\($0.revoked ? ", revoked" : "")" }.joined(separator: ", "),
                     $0.verified ? "yes" : "NO", $0.trustedNow ? "yes" : "NO", $0.submittedBy, $0.envelopeDigest, "#\($0.eventIndex)",
                 ]
             }, empty: "No attestations.")
@@ -197,7 +220,8 @@ extension AuditReport {
             ["When", "Who", "What", "From", "To", "Reason", "Event"],
             promotions.history.items.map {
                 [
-                    date($0.time), $0.actor.description, ($0.kind == "alias" ? $0.target : "stage") + ($0.emergency ? " (EMERGENCY, gate bypassed)" : ""),
+                    date($0.time), $0.actor.description,
+                    ($0.kind == "alias" ? $0.target : "stage") + ($0.emergency ? " (EMERGENCY, gate bypassed)" : ""),
                     $0.from ?? "—", $0.to ?? "removed", $0.reason, "#\($0.eventIndex)",
                 ]
             }, empty: "No alias or stage change concerned this version.")
@@ -213,7 +237,9 @@ extension AuditReport {
         heading("deployments")
         table(
             ["When", "Deployment", "Action", "Serves", "Version", "Host", "Config", "Event"],
-            deployments.events.items.map { [date($0.time), $0.deploymentID, $0.action, $0.reference, String($0.modelVersion), $0.host, $0.configDigest, "#\($0.eventIndex)"] },
+            deployments.events.items.map {
+                [date($0.time), $0.deploymentID, $0.action, $0.reference, String($0.modelVersion), $0.host, $0.configDigest, "#\($0.eventIndex)"]
+            },
             empty: "This version was never deployed.")
         omitted(deployments.events)
         line("### Predictions per \(deployments.windowSeconds) s window")
@@ -230,7 +256,10 @@ extension AuditReport {
         table(
             ["When", "Who", "Reference", "Window (s)", "Served", "Level", "PSI per feature", "Event"],
             drift.items.map {
-                [date($0.time), $0.actor.description, $0.reference, String($0.windowSeconds), String($0.served), $0.level, $0.features.map { "\($0.name) \($0.psi)" }.joined(separator: ", "), "#\($0.eventIndex)"]
+                [
+                    date($0.time), $0.actor.description, $0.reference, String($0.windowSeconds), String($0.served), $0.level,
+                    $0.features.map { "\($0.name) \($0.psi)" }.joined(separator: ", "), "#\($0.eventIndex)",
+                ]
             }, empty: "No drift check of this version was recorded.")
         omitted(drift)
 
@@ -240,9 +269,14 @@ extension AuditReport {
                 ["Field", "Value"],
                 [
                     ["Verdict", v.ok ? "VERIFIED" : "FAILED"],
-                    ["Performed", (v.performed == "now" ? "for this report" : "recorded earlier") + (v.time.map { " at \(date($0))" } ?? "") + (v.actor.map { " by \($0.description)" } ?? "")],
+                    [
+                        "Performed",
+                        (v.performed == "now" ? "for this report" : "recorded earlier") + (v.time.map { " at \(date($0))" } ?? "")
+                            + (v.actor.map { " by \($0.description)" } ?? ""),
+                    ],
                     ["Events checked", String(v.events)], ["Signed checkpoints", v.checkpoints.map(String.init) ?? "—"],
-                    ["Rows checked", v.rowsChecked.map(String.init) ?? "—"], ["Blobs", v.blobs.map(String.init) ?? "—"], ["Findings", String(v.findingsCount)],
+                    ["Rows checked", v.rowsChecked.map(String.init) ?? "—"], ["Blobs", v.blobs.map(String.init) ?? "—"],
+                    ["Findings", String(v.findingsCount)],
                     ["Event", v.eventIndex.map { "#\($0)" } ?? "—"],
                 ])
             if !v.findings.isEmpty { table(["Kind", "Where", "What"], v.findings.map { [$0.kind, $0.location, $0.message] }) }
@@ -269,7 +303,9 @@ extension AuditReport {
         if let size = integrity.witnesses.checkpointSize {
             line("Cosignatures of the newest witnessed checkpoint (size \(size)):")
             line()
-            table(["Witness", "Verifier key", "Verifies"], integrity.witnesses.cosignatures.map { [$0.witness, $0.verifierKey, $0.verified ? "yes" : "NO"] })
+            table(
+                ["Witness", "Verifier key", "Verifies"],
+                integrity.witnesses.cosignatures.map { [$0.witness, $0.verifierKey, $0.verified ? "yes" : "NO"] })
         } else {
             line("_No witness has cosigned a checkpoint of this log._")
             line()

@@ -107,7 +107,7 @@ public struct AuditReportBuilder: Sendable {
         // below then covers them.
         var training: AuditReport.TrainingSection?
         var modelCard: AuditReport.TextDocument?
-        if let runID = version.runID, let run = try? await home.tracking.run(runID) {
+        if let runID = version.runID, let run = try await home.tracking.store.run(id: runID) {
             (training, modelCard) = try await trainingSection(run, actor: actor)
         }
 
@@ -126,7 +126,9 @@ public struct AuditReportBuilder: Sendable {
             AuditReport.AttestationEntry(
                 predicateType: attestation.predicateType, submittedBy: attestation.submittedBy, time: attestation.timeMillis,
                 envelopeDigest: attestation.envelopeDigest.description, subjectDigest: attestation.subjectDigest.description, verified: true,
-                trustedNow: attestation.keyIDs.contains { keys[$0].map { !$0.revoked && $0.predicateTypes.contains(attestation.predicateType) } ?? false },
+                trustedNow: attestation.keyIDs.contains {
+                    keys[$0].map { !$0.revoked && $0.predicateTypes.contains(attestation.predicateType) } ?? false
+                },
                 keys: attestation.keyIDs.prefix(20).map { .init(keyID: $0, name: keys[$0]?.name, revoked: keys[$0]?.revoked ?? true) },
                 eventIndex: attestation.eventIndex)
         }
@@ -170,7 +172,9 @@ public struct AuditReportBuilder: Sendable {
             environmentSHA256: lineage.environmentSHA256, links: links, linksOmitted: lineage.links.count - links.count,
             proven: links.filter(\.proven).count, unproven: links.filter { !$0.proven }.count)
 
-        let signed = (try? Checkpoint.open(checkpoint.note, verifier: home.ledger.signer.verifier)).map { $0.size == checkpoint.size && $0.root == checkpoint.root }
+        let signed = (try? Checkpoint.open(checkpoint.note, verifier: home.ledger.signer.verifier)).map {
+            $0.size == checkpoint.size && $0.root == checkpoint.root
+        }
         let integrity = AuditReport.IntegritySection(
             verification: verification,
             checkpoint: .init(
@@ -217,7 +221,9 @@ public struct AuditReportBuilder: Sendable {
         var section = AuditReport.PolicySection(
             target: report.target, policyVersion: report.policyVersion, policyTarget: policyTarget, policyEventIndex: nil, policy: nil,
             granted: report.granted,
-            requirements: report.requirements.map { .init(requirement: Self.bounded($0.requirement), met: $0.met, evidence: Self.bounded($0.evidence)) })
+            requirements: report.requirements.map {
+                .init(requirement: Self.bounded($0.requirement), met: $0.met, evidence: Self.bounded($0.evidence))
+            })
         if let policyTarget, let (policyVersion, policy) = try await home.registry.policy(name: name, target: policyTarget) {
             section.policy = policy
             section.policyEventIndex = try await home.tracking.store.policyEvent(name: name, target: policyTarget, version: policyVersion)
@@ -238,11 +244,14 @@ public struct AuditReportBuilder: Sendable {
         let metrics = run.metrics.sorted { $0.key < $1.key }
         var subgroups: [AuditReport.SubgroupMetric] = []
         for metric in metrics {
-            guard let range = metric.key.range(of: "_group__"), range.lowerBound > metric.key.startIndex, range.upperBound < metric.key.endIndex else {
+            guard let range = metric.key.range(of: "_group__"), range.lowerBound > metric.key.startIndex, range.upperBound < metric.key.endIndex
+            else {
                 continue
             }
             subgroups.append(
-                .init(metric: String(metric.key[..<range.lowerBound]), group: String(metric.key[range.upperBound...]), value: Self.number(metric.value)))
+                .init(
+                    metric: String(metric.key[..<range.lowerBound]), group: String(metric.key[range.upperBound...]), value: Self.number(metric.value))
+            )
         }
         let artifacts = try await home.tracking.store.artifacts(run: runID).sorted { $0.path.value < $1.path.value }
         func find(_ names: [String]) -> ArtifactEntry? {
@@ -276,7 +285,8 @@ public struct AuditReportBuilder: Sendable {
                         columns: $0.profile?.columns)
                 }, cap: Caps.datasets),
             tags: .init(run.tags.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: Self.bounded($0.value)) }, cap: Caps.tags),
-            artifacts: .init(artifacts.map { .init(path: $0.path.value, sha256: $0.digest.description, sizeBytes: $0.sizeBytes) }, cap: Caps.artifacts),
+            artifacts: .init(
+                artifacts.map { .init(path: $0.path.value, sha256: $0.digest.description, sizeBytes: $0.sizeBytes) }, cap: Caps.artifacts),
             confusionMatrix: image, classificationReport: classification)
         return (section, card)
     }
@@ -309,7 +319,8 @@ public struct AuditReportBuilder: Sendable {
                 reason: Self.bounded(change.reason), actor: change.actor, time: change.timeMillis, emergency: emergencies.contains(change.eventIndex),
                 eventIndex: change.eventIndex)
         }
-        let refused = try await scan(EventQuery(subjectType: "model", subjectID: name, action: "promotion.refused")) { event -> AuditReport.RefusalEntry? in
+        let refused = try await scan(EventQuery(subjectType: "model", subjectID: name, action: "promotion.refused")) {
+            event -> AuditReport.RefusalEntry? in
             guard let facts = (try? JSONValue.parse(event.body))?["facts"], facts["version"]?.intValue == version else { return nil }
             var unmet: [String] = []
             if case .array(let requirements)? = facts["requirements"] {
@@ -318,7 +329,8 @@ public struct AuditReportBuilder: Sendable {
                 }
             }
             return .init(
-                target: Self.bounded(facts["target"]?.stringValue ?? "?"), actor: event.actor, time: event.timeMillis, unmet: Array(unmet.prefix(100)),
+                target: Self.bounded(facts["target"]?.stringValue ?? "?"), actor: event.actor, time: event.timeMillis,
+                unmet: Array(unmet.prefix(100)),
                 eventIndex: event.index)
         }
         return .init(history: .init(history, cap: Caps.history, newest: true), refused: .init(refused, cap: Caps.refusals, newest: true))
@@ -330,14 +342,16 @@ public struct AuditReportBuilder: Sendable {
         let events = all.filter { served.contains($0.deploymentID) }.sorted { $0.eventIndex < $1.eventIndex }.map {
             AuditReport.DeploymentEntry(
                 deploymentID: Self.bounded($0.deploymentID), action: $0.action, reference: Self.bounded($0.reference), modelVersion: $0.modelVersion,
-                host: Self.bounded($0.host), configDigest: $0.configDigest.description, binaryDigest: Self.bounded($0.binaryDigest), time: $0.timeMillis,
+                host: Self.bounded($0.host), configDigest: $0.configDigest.description, binaryDigest: Self.bounded($0.binaryDigest),
+                time: $0.timeMillis,
                 eventIndex: $0.eventIndex)
         }
         var windows: [AuditReport.PredictionWindow] = []
         var total: Int64 = 0
         var refused: Int64 = 0
         for id in served.sorted() {
-            for bucket in try await home.tracking.store.predictionCounts(deploymentID: id, modelName: name, modelVersion: version, bucketMillis: windowMillis)
+            for bucket in try await home.tracking.store.predictionCounts(
+                deploymentID: id, modelName: name, modelVersion: version, bucketMillis: windowMillis)
             where bucket.ok + bucket.refused > 0 {
                 windows.append(.init(deploymentID: Self.bounded(id), start: bucket.bucket, predictions: bucket.ok, refused: bucket.refused))
                 total = total.addingReportingOverflow(bucket.ok).overflow ? Int64.max : total + bucket.ok
@@ -361,7 +375,8 @@ public struct AuditReportBuilder: Sendable {
             }
             let windowMillis = facts["window_ms"]?.intValue ?? 0
             return .init(
-                time: event.timeMillis, actor: event.actor, reference: Self.bounded(facts["reference"]?.stringValue ?? ""), windowSeconds: windowMillis / 1000,
+                time: event.timeMillis, actor: event.actor, reference: Self.bounded(facts["reference"]?.stringValue ?? ""),
+                windowSeconds: windowMillis / 1000,
                 served: facts["served"]?.intValue ?? 0, level: facts["level"]?.stringValue ?? "?", features: features, eventIndex: event.index)
         }
         return .init(checks, cap: Caps.driftChecks, newest: true)
@@ -375,7 +390,8 @@ public struct AuditReportBuilder: Sendable {
         var findings: [VerificationFinding] = []
         if case .object(let kinds)? = facts["finding_kinds"] {
             for kind in kinds.keys.sorted().prefix(Caps.findings) {
-                findings.append(VerificationFinding(kind: Self.bounded(kind), location: "", message: "\(kinds[kind]?.intValue ?? 0) finding(s) of this kind"))
+                findings.append(
+                    VerificationFinding(kind: Self.bounded(kind), location: "", message: "\(kinds[kind]?.intValue ?? 0) finding(s) of this kind"))
             }
         }
         let count = facts["findings"]?.intValue ?? 0
@@ -393,8 +409,10 @@ public struct AuditReportBuilder: Sendable {
         let lines = try await home.ledger.store.cosignatures(size: size)
         let cosignatures = lines.keys.sorted().prefix(50).map { vkey -> AuditReport.IntegritySection.Cosignature in
             let verifier = try? CosignatureVerifier(vkey: vkey)
-            let verified = verifier.map { (try? Cosignature.cosigners(of: stored.note + (lines[vkey] ?? ""), among: [$0]))?.isEmpty == false } ?? false
-            return .init(witness: Self.bounded(verifier?.name ?? String(vkey.prefix { $0 != "+" })), verifierKey: Self.bounded(vkey), verified: verified)
+            let verified =
+                verifier.map { (try? Cosignature.cosigners(of: stored.note + (lines[vkey] ?? ""), among: [$0]))?.isEmpty == false } ?? false
+            return .init(
+                witness: Self.bounded(verifier?.name ?? String(vkey.prefix { $0 != "+" })), verifierKey: Self.bounded(vkey), verified: verified)
         }
         return .init(checkpointSize: size, cosignatures: cosignatures)
     }
