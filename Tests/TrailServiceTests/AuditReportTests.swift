@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrailCore
+import TrailLedger
 import TrailService
 import TrailStore
 
@@ -186,6 +187,36 @@ struct AuditReportTests {
         }
         // The model card's own fence does not close the quoting fence.
         #expect(markdown.contains("````text\n# card\n```\n"))
+    }
+
+    /// A witness's cosignature of the log is reported with its check; the report's checkpoint is
+    /// the newer one its proofs use.
+    @Test func witnessCosignaturesAreReported() async throws {
+        let home = try await makeHome()
+        let engineer = Actor.user("eng")
+        let run = try await home.tracking.createRun(experimentID: nil, name: "r", actor: engineer).info.runID
+        _ = try await home.tracking.putArtifact(run, path: try ArtifactPath(validating: "model/w.json"), bytes: [1], actor: engineer)
+        _ = try await home.registry.registerVersion(name: "bc", runID: run, path: "model", actor: engineer)
+        let before = try await AuditReportBuilder(home: home).build(name: "bc", reference: "1", actor: Self.auditor)
+        #expect(before.integrity.witnesses.checkpointSize == nil && before.integrity.witnesses.cosignatures.isEmpty)
+        let witness = try WitnessService(
+            directory: FileManager.default.temporaryDirectory.appendingPathComponent("witness-\(UUID().uuidString)"), name: "w.test/w1",
+            logs: [home.ledger.verifierKey])
+        let transport: WitnessTransport = { _, body in
+            let answer = await witness.addCheckpoint(body)
+            return (answer.status, answer.body, answer.contentType)
+        }
+        let endpoint = try WitnessEndpoint(url: "http://witness.test/add-checkpoint", vkey: await witness.vkey)
+        _ = try await home.ledger.checkpointIfBehind()
+        let cosigned = try await home.ledger.latestCheckpoint().size
+        #expect(await home.ledger.collectCosignatures(witnesses: [endpoint], post: transport) == ["w.test/w1: cosigned size \(cosigned)"])
+        let report = try await AuditReportBuilder(home: home).build(name: "bc", reference: "1", actor: Self.auditor)
+        #expect(report.integrity.witnesses.checkpointSize == cosigned)
+        let cosignature = try #require(report.integrity.witnesses.cosignatures.first)
+        let vkey = await witness.vkey
+        #expect(cosignature.witness == "w.test/w1" && cosignature.verified && cosignature.verifierKey == vkey)
+        #expect(report.integrity.checkpoint.size >= cosigned && report.integrity.checkpoint.signatureVerified)
+        #expect(report.html().contains("w.test/w1") && report.markdown().contains("w.test/w1"))
     }
 
     /// Unescaped `|` in a Markdown table line (a backslash escapes the next character).
