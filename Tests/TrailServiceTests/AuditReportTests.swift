@@ -189,6 +189,29 @@ struct AuditReportTests {
         #expect(markdown.contains("````text\n# card\n```\n"))
     }
 
+    /// Sensitive params and tags are shown as the reader may see them: masked, in clear only
+    /// for a privileged reader (auditor, admin); never the sealed form.
+    @Test func sensitiveValuesAreMaskedUnlessTheReaderIsPrivileged() async throws {
+        let home = try await TrailHome.open(
+            FileManager.default.temporaryDirectory.appendingPathComponent("trail-report-\(UUID().uuidString)"), sensitiveKeys: ["patient_id"],
+            store: try await StoreSettings.testing())
+        let engineer = Actor.user("eng")
+        let run = try await home.tracking.createRun(experimentID: nil, name: "r", tags: [Tag(key: "patient_id", value: "P-7")], actor: engineer)
+        try await home.tracking.logBatch(
+            run.info.runID, params: [Param(key: "patient_id", value: "P-7"), Param(key: "C", value: "1.0")], actor: engineer)
+        _ = try await home.tracking.putArtifact(run.info.runID, path: try ArtifactPath(validating: "model/w.json"), bytes: [1], actor: engineer)
+        _ = try await home.registry.registerVersion(name: "bc", runID: run.info.runID, path: "model", actor: engineer)
+        let builder = AuditReportBuilder(home: home)
+        let masked = try #require(try await builder.build(name: "bc", reference: "1", actor: Self.auditor).training)
+        #expect(masked.params.items.first { $0.key == "patient_id" }?.value == Sealer.masked)
+        #expect(masked.tags.items.first { $0.key == "patient_id" }?.value == Sealer.masked)
+        #expect(masked.params.items.first { $0.key == "C" }?.value == "1.0")
+        let clear = try #require(
+            try await builder.build(name: "bc", reference: "1", options: .init(reader: .privileged), actor: Self.auditor).training)
+        #expect(clear.params.items.first { $0.key == "patient_id" }?.value == "P-7")
+        #expect(clear.tags.items.first { $0.key == "patient_id" }?.value == "P-7")
+    }
+
     /// A witness's cosignature of the log is reported with its check; the report's checkpoint is
     /// the newer one its proofs use.
     @Test func witnessCosignaturesAreReported() async throws {

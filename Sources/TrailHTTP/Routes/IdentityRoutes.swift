@@ -128,7 +128,9 @@ struct EvidenceRoutes {
             return try JSONResponse.make(
                 try await AuditReportBuilder(home: home).build(
                     name: name, reference: reference,
-                    options: .init(targets: targets, windowMillis: Int64(window), verification: verify ? .run(nil) : .latestRecorded), actor: context.actor))
+                    options: .init(
+                        targets: targets, windowMillis: Int64(window), verification: verify ? .run(nil) : .latestRecorded, reader: context.reader),
+                    actor: context.actor))
         }
         api.post("models/:name/drift", .write) { request, context in
             let input = try await JSONResponse.decode(Drift.self, from: request, limit: config.maxBodyBytes)

@@ -284,7 +284,8 @@ public struct LocalClient: TrailClient {
     {
         try await AuditReportBuilder(home: home).build(
             name: name, reference: reference,
-            options: .init(targets: targets, windowMillis: windowMillis, verification: verify ? .run(progress) : .latestRecorded), actor: actor)
+            options: .init(targets: targets, windowMillis: windowMillis, verification: verify ? .run(progress) : .latestRecorded, reader: reader),
+            actor: actor)
     }
 }
 

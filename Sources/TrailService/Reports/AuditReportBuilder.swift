@@ -36,11 +36,16 @@ public struct AuditReportBuilder: Sendable {
         /// The width of a prediction-count window.
         public var windowMillis: Int64
         public var verification: Verification
+        /// How sensitive param and tag values are shown: masked unless the reader is privileged.
+        public var reader: Reader
 
-        public init(targets: [String] = [], windowMillis: Int64 = 86_400_000, verification: Verification = .latestRecorded) {
+        public init(
+            targets: [String] = [], windowMillis: Int64 = 86_400_000, verification: Verification = .latestRecorded, reader: Reader = .masked
+        ) {
             self.targets = targets
             self.windowMillis = windowMillis
             self.verification = verification
+            self.reader = reader
         }
     }
 
@@ -107,7 +112,9 @@ public struct AuditReportBuilder: Sendable {
         // below then covers them.
         var training: AuditReport.TrainingSection?
         var modelCard: AuditReport.TextDocument?
-        if let runID = version.runID, let run = try await home.tracking.store.run(id: runID) {
+        if let runID = version.runID, let stored = try await home.tracking.store.run(id: runID) {
+            // Sensitive values as this reader may see them (sealed ones masked unless privileged).
+            let run = try await home.tracking.present(stored, reader: options.reader)
             (training, modelCard) = try await trainingSection(run, actor: actor)
         }
 
