@@ -138,7 +138,12 @@ struct AuditReportTests {
             tags: [Tag(key: "note", value: evil)], actor: engineer)
         let id = run.info.runID
         try await home.tracking.logBatch(
-            id, metrics: [Metric(key: "auc_group__women", value: 0.9, timestampMillis: 1, step: 0)], params: [Param(key: "p.q", value: evil)],
+            id,
+            metrics: [
+                Metric(key: "auc_group__women", value: 0.9, timestampMillis: 1, step: 0),
+                Metric(key: "subgroup.mean_radius_ge_15.recall", value: 0.5, timestampMillis: 1, step: 0),
+                Metric(key: "subgroup.mean_radius_ge_15.rest.recall", value: 0.75, timestampMillis: 1, step: 0),
+            ], params: [Param(key: "p.q", value: evil)],
             tags: [], actor: engineer)
         _ = try await home.tracking.putArtifact(id, path: try ArtifactPath(validating: "model/model.json"), bytes: Array("{}".utf8), actor: engineer)
         _ = try await home.tracking.putArtifact(
@@ -154,7 +159,10 @@ struct AuditReportTests {
         let report = try await AuditReportBuilder(home: home).build(name: "xss", reference: "candidate", actor: Self.auditor)
         #expect(report.training?.runName == "<script>alert(1)</script>")
         #expect(report.approvals.items.first?.comment == evil)
-        #expect(report.training?.subgroupMetrics.items.first.map { [$0.metric, $0.group] } == ["auc", "women"])
+        #expect(
+            report.training?.subgroupMetrics.items.map { [$0.metric, $0.group, $0.value] } == [
+                ["auc", "women", "0.9"], ["recall", "mean_radius_ge_15", "0.5"], ["recall", "mean_radius_ge_15 (rest)", "0.75"],
+            ])
         let html = report.html()
         #expect(!html.contains("<script"), "an unescaped script tag")
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))

@@ -150,12 +150,16 @@ extension AuditReport {
         out.omitted(training.metrics)
         out.raw("<h3>Subgroup metrics</h3>")
         if training.subgroupMetrics.items.isEmpty {
-            out.empty("No subgroup metrics were logged (metrics named <code>METRIC_group__GROUP</code>).")
+            out.empty("No subgroup metrics were logged (<code>trail train --subgroup</code>, or metrics named <code>METRIC_group__GROUP</code>).")
         } else {
             out.table(
                 ["Metric", "Group", "Value"],
                 training.subgroupMetrics.items.map { [ReportHTML.escape($0.metric), ReportHTML.escape($0.group), ReportHTML.escape($0.value)] })
             out.omitted(training.subgroupMetrics)
+        }
+        if let document = training.subgroupReport {
+            out.raw("<h4>Subgroup report</h4>")
+            out.document(document)
         }
         out.raw("<h3>Datasets</h3>")
         out.table(

@@ -140,8 +140,13 @@ extension AuditReport {
             line()
             table(
                 ["Metric", "Group", "Value"], training.subgroupMetrics.items.map { [$0.metric, $0.group, $0.value] },
-                empty: "No subgroup metrics were logged (metrics named METRIC_group__GROUP).")
+                empty: "No subgroup metrics were logged (`trail train --subgroup`, or metrics named `METRIC_group__GROUP`).")
             omitted(training.subgroupMetrics)
+            if let report = training.subgroupReport {
+                line("Subgroup report:")
+                line()
+                document(report)
+            }
             line("### Datasets")
             line()
             table(

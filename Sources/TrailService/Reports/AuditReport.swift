@@ -179,7 +179,8 @@ public struct AuditReport: Sendable, Codable, Hashable {
         public var provenance: [Pair]
         public var params: ListSection<Pair>
         public var metrics: ListSection<MetricEntry>
-        /// Metrics logged per subgroup as `<metric>_group__<group>` (the fairness convention).
+        /// Metrics logged per subgroup: `subgroup.<slug>.<metric>` (`.rest.` for the rows outside
+        /// it), as `trail train --subgroup` logs them, or `<metric>_group__<group>`.
         public var subgroupMetrics: ListSection<SubgroupMetric>
         public var datasets: ListSection<DatasetEntry>
         public var tags: ListSection<Pair>
@@ -187,11 +188,13 @@ public struct AuditReport: Sendable, Codable, Hashable {
         public var artifacts: ListSection<FileEntry>
         public var confusionMatrix: EvidenceImage?
         public var classificationReport: TextDocument?
+        /// `evaluation/subgroups.json` (`trail train --subgroup`): each subgroup's size and metrics.
+        public var subgroupReport: TextDocument?
 
         enum CodingKeys: String, CodingKey {
             case runID = "run_id", runName = "run_name", experimentID = "experiment_id", status, createdBy = "created_by", userID = "user_id"
             case startTime = "start_time", endTime = "end_time", provenance, params, metrics, subgroupMetrics = "subgroup_metrics", datasets, tags
-            case artifacts, confusionMatrix = "confusion_matrix", classificationReport = "classification_report"
+            case artifacts, confusionMatrix = "confusion_matrix", classificationReport = "classification_report", subgroupReport = "subgroup_report"
         }
     }
 

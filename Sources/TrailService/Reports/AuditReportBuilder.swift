@@ -246,19 +246,15 @@ public struct AuditReportBuilder: Sendable {
             "mlflow.source.type", "data_sha256", "environment_sha256", "swift_toolchain", "os", "cpu", "trail_binary_sha256",
             "dependency_lock_sha256", "model_sha256", "security_decision",
         ]
-        let provenance = provenanceKeys.compactMap { key in tags[key].map { AuditReport.Pair(key: key, value: Self.bounded($0)) } }
+        // The fixed keys first, then the provenance standard's `modeltrail.*` fields.
+        let standard = tags.keys.filter { $0.hasPrefix("modeltrail.") && !provenanceKeys.contains($0) }.sorted()
+        let provenance = (provenanceKeys + standard).prefix(Caps.tags).compactMap { key in
+            tags[key].map { AuditReport.Pair(key: key, value: Self.bounded($0)) }
+        }
         let creation = try await home.ledger.events(EventQuery(subjectType: "run", subjectID: runID.value, action: "run.create", limit: 1)).first
         let metrics = run.metrics.sorted { $0.key < $1.key }
-        var subgroups: [AuditReport.SubgroupMetric] = []
-        for metric in metrics {
-            guard let range = metric.key.range(of: "_group__"), range.lowerBound > metric.key.startIndex, range.upperBound < metric.key.endIndex
-            else {
-                continue
-            }
-            subgroups.append(
-                .init(
-                    metric: String(metric.key[..<range.lowerBound]), group: String(metric.key[range.upperBound...]), value: Self.number(metric.value))
-            )
+        let subgroups = metrics.compactMap { metric in
+            Self.subgroupMetric(metric.key).map { AuditReport.SubgroupMetric(metric: $0.metric, group: $0.group, value: Self.number(metric.value)) }
         }
         let artifacts = try await home.tracking.store.artifacts(run: runID).sorted { $0.path.value < $1.path.value }
         func find(_ names: [String]) -> ArtifactEntry? {
@@ -276,6 +272,7 @@ public struct AuditReportBuilder: Sendable {
         }
         let classification = try await textDocument(find(["classification_report.txt", "classification_report.json"]), run: runID, actor: actor)
         let card = try await textDocument(find(["model_card.md"]), run: runID, actor: actor)
+        let subgroupReport = try await textDocument(find(["evaluation/subgroups.json"]), run: runID, actor: actor)
         let section = AuditReport.TrainingSection(
             runID: runID.value, runName: Self.bounded(run.info.name), experimentID: String(run.info.experimentID.value),
             status: run.info.status.rawValue, createdBy: creation?.actor.id, userID: Self.bounded(run.info.userID),
@@ -294,7 +291,7 @@ public struct AuditReportBuilder: Sendable {
             tags: .init(run.tags.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: Self.bounded($0.value)) }, cap: Caps.tags),
             artifacts: .init(
                 artifacts.map { .init(path: $0.path.value, sha256: $0.digest.description, sizeBytes: $0.sizeBytes) }, cap: Caps.artifacts),
-            confusionMatrix: image, classificationReport: classification)
+            confusionMatrix: image, classificationReport: classification, subgroupReport: subgroupReport)
         return (section, card)
     }
 
@@ -441,6 +438,20 @@ public struct AuditReportBuilder: Sendable {
             query.fromIndex = last.index + 1
         }
         return out
+    }
+
+    /// A subgroup metric's name and group, from either convention: `trail train --subgroup`'s
+    /// `subgroup.<slug>.<metric>` (and `subgroup.<slug>.rest.<metric>`, the rows outside it),
+    /// or `<metric>_group__<group>` (MLflow runs following the seeds' convention).
+    static func subgroupMetric(_ key: String) -> (metric: String, group: String)? {
+        if key.hasPrefix("subgroup.") {
+            let parts = key.dropFirst("subgroup.".count).split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty { return (String(parts[1]), String(parts[0])) }
+            if parts.count == 3, parts[1] == "rest", !parts[0].isEmpty, !parts[2].isEmpty { return (String(parts[2]), "\(parts[0]) (rest)") }
+            return nil
+        }
+        guard let range = key.range(of: "_group__"), range.lowerBound > key.startIndex, range.upperBound < key.endIndex else { return nil }
+        return (String(key[..<range.lowerBound]), String(key[range.upperBound...]))
     }
 
     /// `text` cut at `Caps.valueCharacters`, saying how long it was.
