@@ -67,9 +67,39 @@ struct DataProtectionTests {
         #expect(clear.tags.first { $0.key == "patient_id" }?.value == "P-2")
         #expect(try await tracking.tagHistory(run).filter { $0.key == "patient_id" }.allSatisfy { $0.value == Sealer.masked })
         #expect(try await tracking.tagHistory(run, reader: .privileged).filter { $0.key == "patient_id" }.compactMap(\.value) == ["P-1", "P-2"])
-        // Params stay immutable: the same value re-logged is accepted (sealing is deterministic), another refused.
-        try await tracking.logParam(run, key: "ssn", value: "123-45-6789", actor: carol)
-        await #expect(throws: TrailError.self) { try await tracking.logParam(run, key: "ssn", value: "999-99-9999", actor: carol) }
+        // A sensitive param is logged once: re-logging is refused whatever the value, and the
+        // refusal echoes nothing (comparing would answer "is it X?").
+        for guess in ["123-45-6789", "999-99-9999"] {
+            let error = await #expect(throws: TrailError.self) { try await tracking.logParam(run, key: "ssn", value: guess, actor: carol) }
+            #expect(error?.message.contains("123-45-6789") == false && error?.message.contains("sealed:") == false)
+        }
+        // The ledger's digest of a sensitive value is keyed per run and key: the same value
+        // logged by anyone on another run gives another digest (no oracle).
+        let other = try await tracking.createRun(experimentID: nil, actor: carol).info.runID
+        try await tracking.logParam(other, key: "ssn", value: "123-45-6789", actor: carol)
+        func ssnDigests() async throws -> [String] {
+            try await tracking.store.events(matching: EventQuery(action: "params.log", limit: 100)).compactMap { event in
+                try JSONValue.parse(event.body)["facts"]?["params"]?.items.first { $0["key"]?.stringValue == "ssn" }?["value"]?.stringValue
+            }
+        }
+        let digests = try await ssnDigests()
+        #expect(digests.count == 2 && Set(digests).count == 2 && digests.allSatisfy { $0.hasPrefix("hmac-sha256:") }, "\(digests)")
+        // Keys match trimmed and case-insensitively; outside runs (where values cannot be sealed
+        // and erased) a sensitive key is refused.
+        try await tracking.setTag(other, key: "SSN ", value: "555-55-5555", actor: carol)
+        #expect(try await tracking.run(other).tags.first { $0.key == "SSN " }?.value == Sealer.masked)
+        for attempt in [
+            { try await tracking.setExperimentTag(.defaultExperiment, key: "ssn", value: "1", actor: carol) },
+            { _ = try await tracking.createExperiment(name: "e-ssn", tags: [TrailCore.Tag(key: "Patient_ID", value: "1")], actor: carol) },
+            { _ = try await home.registry.createModel(name: "m-ssn", tags: [TrailCore.Tag(key: "ssn", value: "1")], actor: carol) },
+            {
+                _ = try await tracking.createLoggedModel(
+                    experimentID: .defaultExperiment, name: "lm", sourceRunID: nil, params: [Param(key: "ssn", value: "1")], actor: carol)
+            },
+        ] as [@Sendable () async throws -> Void] {
+            let error = await #expect(throws: TrailError.self) { try await attempt() }
+            #expect(error?.message.contains("sensitive key") == true)
+        }
         // A search cannot compare or order by a sensitive value (an oracle for a masked one).
         for (filter, order) in [("params.ssn = '123-45-6789'", [String]()), ("tags.patient_id LIKE 'P-%'", []), ("", ["params.ssn"])] {
             let error = await #expect(throws: TrailError.self) {
@@ -78,8 +108,8 @@ struct DataProtectionTests {
             #expect(error?.field == (order.isEmpty ? "filter" : "order_by"))
         }
         let found = try await tracking.searchRuns(experimentIDs: [.defaultExperiment], filter: "params.ssn IS NOT NULL")
-        #expect(found.items.map(\.info.runID) == [run])
-        #expect(found.items[0].params.first { $0.key == "ssn" }?.value == Sealer.masked)
+        #expect(Set(found.items.map(\.info.runID)) == [run, other])
+        #expect(found.items.allSatisfy { $0.params.first { $0.key == "ssn" }?.value == Sealer.masked })
 
         // Over HTTP: a viewer sees masks (native and MLflow API), an auditor the values.
         _ = try await home.identity.createUser(name: "vic", roles: [.viewer], actor: Self.admin)
@@ -115,8 +145,17 @@ struct DataProtectionTests {
             _ = try await home.dataProtection.erase(run: run, keys: ["C"], reason: "DSR-0", actor: Self.admin)
         }
         #expect(clearKey?.field == "keys")
-        // A legal hold on the run blocks erasure until it is released.
+        // A legal hold on the run blocks erasure until it is released, checked again inside the
+        // erasure's transaction (a hold placed between the check and the write wins).
         let hold = try await home.dataProtection.placeHold(.run, run.value, reason: "litigation L-7", actor: Self.admin)
+        let raced = await #expect(throws: TrailError.self) {
+            _ = try await tracking.store.apply(
+                WriteBatch(
+                    preconditions: [.noActiveHold([Subject(type: "run", id: run.value)])],
+                    changes: [.shredSealKeys([SealKey.runValueKeyID(run: run, key: "ssn")], timeMillis: 1)],
+                    event: EventDraft(action: "data.erase", actor: Self.admin, timeMillis: 1, subject: Subject(type: "run", id: run.value))))
+        }
+        #expect(raced?.field == "hold")
         let held = await #expect(throws: TrailError.self) {
             _ = try await home.dataProtection.erase(run: run, keys: ["ssn"], reason: "DSR-1", actor: Self.admin)
         }
@@ -194,7 +233,21 @@ struct DataProtectionTests {
         #expect(try await serving.rescore(predictionID: ids[0], input: nil, actor: .user("audrey")).outcome == "REPRODUCED")
 
         // Erase one: unreadable, re-scoring asks for the row, the record and its proof stay.
-        let erasure = try await protection.erase(prediction: ids[0], reason: "DSR-9", actor: Self.admin)
+        // Eight erasures of the same input at once: exactly one succeeds and is recorded; the
+        // others are refused inside their transactions (none reports success unrecorded).
+        let target = ids[0]
+        let outcomes = await withTaskGroup(of: DataProtectionService.Erasure?.self) { group in
+            for i in 0..<8 {
+                group.addTask { try? await protection.erase(prediction: target, reason: "DSR-9/\(i)", actor: Self.admin) }
+            }
+            var all: [DataProtectionService.Erasure?] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let succeeded = outcomes.compactMap { $0 }
+        #expect(succeeded.count == 1 && succeeded.allSatisfy { $0.eventIndex != nil }, "\(outcomes)")
+        #expect(try await home.tracking.store.events(matching: EventQuery(action: "data.erase")).count == 1)
+        let erasure = try #require(succeeded.first)
         #expect(erasure.keysDestroyed == 1 && erasure.digests.count == 1)
         let gone = try await protection.prediction(id: ids[0], reader: .privileged)
         #expect(gone.rawInput == nil && gone.rawInputState == "erased")
@@ -251,6 +304,9 @@ struct DataProtectionTests {
                 (.put, "/api/v1/retention/raw_inputs", #"{"days": 0}"#, "days"),
                 (.put, "/api/v1/retention/raw_inputs", #"{"days": 9223372036854775807}"#, "days"),
                 (.put, "/api/v1/retention/everything", #"{"days": 3}"#, "kind"),
+                (.post, "/api/v1/retention/apply", "{}", "dry_run"),
+                (.post, "/api/v1/erasures", #"{"prediction_id": "\#(String(repeating: "p", count: 5000))", "reason": "x"}"#, "prediction"),
+                (.post, "/api/v1/erasures", #"{"run_id": "0123456789abcdef0123456789abcdef", "keys": ["\#(String(repeating: "k", count: 5000))"], "reason": "x"}"#, "keys"),
             ] {
                 try await client.execute(uri: uri, method: method, headers: Self.bearer(token), body: ByteBuffer(string: body)) { response in
                     #expect((400..<500).contains(Int(response.status.code)), "\(uri) \(body): \(response.status)")

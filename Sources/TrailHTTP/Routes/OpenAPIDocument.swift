@@ -2625,6 +2625,9 @@ enum OpenAPIDocument {
               },
               "RetentionApply": {
                 "type": "object",
+                "required": [
+                  "dry_run"
+                ],
                 "properties": {
                   "dry_run": {
                     "type": "boolean"

@@ -50,7 +50,10 @@ struct PrivacyRoutes {
         }
         api.post("retention/apply", .admin) { request, context in
             let input = try await JSONResponse.decode(PrivacyAPI.Apply.self, from: request, limit: config.maxBodyBytes)
-            return try JSONResponse.make(try await protection.applyRetention(dryRun: input.dryRun ?? false, actor: context.actor))
+            guard let dryRun = input.dryRun else {
+                throw TrailError.invalid("dry_run", "say dry_run: true to count what would be removed, false to remove it")
+            }
+            return try JSONResponse.make(try await protection.applyRetention(dryRun: dryRun, actor: context.actor))
         }
     }
 }

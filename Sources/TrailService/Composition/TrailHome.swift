@@ -58,7 +58,7 @@ public struct TrailHome: Sendable {
         let ledger = LedgerService(store: store, signer: try NoteSigner(name: try LedgerKey.origin(for: seed), seed: seed), clock: clock)
         try await tracking.ensureDefaultExperiment()
         return TrailHome(
-            url: url, tracking: tracking, registry: RegistryService(store: store, blobs: blobs, clock: clock),
+            url: url, tracking: tracking, registry: RegistryService(store: store, blobs: blobs, clock: clock, privacy: tracking.privacy),
             identity: IdentityService(store: store, clock: clock), ledger: ledger, keyPath: keyPath, store: store)
     }
 }

@@ -10,16 +10,33 @@ public struct PrivacyPolicy: Sendable {
     public var sensitiveKeys: Set<String>
     let salt: [UInt8]
 
+    /// The sensitive keys as matched: trimmed and lower-cased, so that `SSN` and `ssn ` are `ssn`.
+    let normalized: Set<String>
+
     public init(sensitiveKeys: Set<String>, salt: [UInt8]) {
         self.sensitiveKeys = sensitiveKeys
         self.salt = salt
+        self.normalized = Set(sensitiveKeys.map(Self.normalize).filter { !$0.isEmpty })
+    }
+
+    static func normalize(_ key: String) -> String { key.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+
+    /// Whether values of `key` are sensitive (matched trimmed and case-insensitively).
+    public func isSensitive(_ key: String) -> Bool { !normalized.isEmpty && normalized.contains(Self.normalize(key)) }
+
+    /// Sensitive values are sealed only where they can be erased, on runs: elsewhere (experiment,
+    /// registry and logged-model tags and params) a sensitive key is refused.
+    public func refuseSensitive(_ keys: [String], field: String, on place: String) throws {
+        guard let key = keys.first(where: isSensitive) else { return }
+        throw TrailError.invalid(
+            field, "'\(key.prefix(100))' is a sensitive key: its values are sealed, masked and erasable only on runs, so \(place) cannot hold it")
     }
 
     public static let none = PrivacyPolicy(sensitiveKeys: [], salt: [])
 
     /// The value as the ledger may show it.
     public func shown(key: String, value: String) -> String {
-        guard sensitiveKeys.contains(key) else { return value }
+        guard isSensitive(key) else { return value }
         let mac = HMAC<SHA256>.authenticationCode(for: Array(value.utf8), using: SymmetricKey(data: salt))
         return "hmac-sha256:" + Array(mac).hexString
     }

@@ -160,6 +160,7 @@ public struct DataProtectionService: Sendable {
     /// record, its input digest and its Merkle leaf stay. Recorded as `data.erase`.
     public func erase(prediction id: String, reason: String, actor: Actor) async throws -> Erasure {
         let reason = try Self.checkReason(reason)
+        try Limits.checkLength(id, max: 300, field: "prediction")
         guard let (record, _, _) = try await store.prediction(id: id) else { throw TrailError.notFound("prediction", id, field: "prediction") }
         try Self.refuseHeld(try await store.legalHolds().filter { $0.isActive && $0.subjectType == .model && $0.subjectID == record.modelName },
             what: "prediction \(id)")
@@ -177,8 +178,10 @@ public struct DataProtectionService: Sendable {
             throw TrailError(.invalidState, "prediction \(id)'s raw input was already erased\(event.map { " (ledger event \($0))" } ?? "")", field: "prediction")
         }
         let now = clock.nowMillis()
+        // Decided again inside the transaction: a hold placed, or an erasure made, meanwhile wins.
         let receipt = try await store.apply(
             WriteBatch(
+                preconditions: [.sealKeysLive([keyID], field: "prediction"), .noActiveHold([Subject(type: "model", id: record.modelName)])],
                 changes: [.shredSealKeys([keyID], timeMillis: now)],
                 event: EventDraft(
                     action: "data.erase", actor: actor, timeMillis: now, subject: Subject(type: "prediction", id: id),
@@ -197,11 +200,16 @@ public struct DataProtectionService: Sendable {
     /// which cannot forget them without breaking their proofs.
     public func erase(run id: RunID, keys: [String], reason: String, actor: Actor) async throws -> Erasure {
         let reason = try Self.checkReason(reason)
-        let keys = Array(Set(keys.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })).sorted()
-        guard !keys.isEmpty else { throw TrailError.invalid("keys", "name the param or tag keys to erase") }
         guard keys.count <= 100 else { throw TrailError.invalid("keys", "at most 100 keys per erasure, got \(keys.count)") }
+        for key in keys { try Limits.checkKey(key, field: "keys") }
+        let keys = Array(Set(keys)).sorted()
+        guard !keys.isEmpty else { throw TrailError.invalid("keys", "name the param or tag keys to erase") }
+        let since = try await store.eventCount()
         guard let run = try await store.run(id: id) else { throw TrailError.notFound("run", id.value, field: "run") }
         try Self.refuseHeld(try await holds(coveringRun: run), what: "run \(id)")
+        // What a hold on it could name: the run, the datasets it read, the models it produced.
+        var covering = [Subject(type: "run", id: id.value)] + Set(run.inputs.map(\.digest)).sorted().map { Subject(type: "dataset", id: $0) }
+        covering += Set(try await store.allModelVersions().filter { $0.runID == id }.map(\.name)).sorted().map { Subject(type: "model", id: $0) }
         let history = try await store.runTagHistory(run: id)
         var keyIDs: [String] = []
         var digests: [JSONValue] = []
@@ -222,14 +230,19 @@ public struct DataProtectionService: Sendable {
             keyIDs.append(keyID)
             for value in Set(values).sorted() {
                 let plain = try Sealer.open(value, key: bytes)
-                let digest = tracking.privacy.shown(key: key, value: plain)
+                let digest = Sealer.factDigest(plain, key: bytes)
                 digests.append(["key": .string(key), "digest": .string(digest)])
                 shown.append(digest)
             }
         }
         let now = clock.nowMillis()
+        // Decided again inside the transaction: a value logged, a hold placed or an erasure made
+        // since the values above were read makes this one retry or fail, never incomplete.
         let receipt = try await store.apply(
             WriteBatch(
+                preconditions: [
+                    .sealKeysLive(keyIDs, field: "keys"), .noActiveHold(covering), .noEventsSince(since, subjects: [Subject(type: "run", id: id.value)]),
+                ],
                 changes: [.shredSealKeys(keyIDs, timeMillis: now)],
                 event: EventDraft(
                     action: "data.erase", actor: actor, timeMillis: now, subject: Subject(type: "run", id: id.value),
@@ -300,6 +313,7 @@ public struct DataProtectionService: Sendable {
                     let records: [JSONValue] = due.map { ["prediction_id": .string($0.predictionID), "input_digest": .string($0.inputDigest)] }
                     let receipt = try await store.apply(
                         WriteBatch(
+                            preconditions: [.noActiveHold(Set(due.map(\.key.scope)).sorted().map { Subject(type: "model", id: $0) })],
                             changes: [.shredSealKeys(due.map(\.key.keyID), timeMillis: now)],
                             event: EventDraft(
                                 action: "retention.apply", actor: actor, timeMillis: now, subject: Subject(type: "retention", id: setting.kind.rawValue),

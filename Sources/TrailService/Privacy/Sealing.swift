@@ -47,6 +47,14 @@ public enum Sealer {
         return text
     }
 
+    /// A sensitive value as the ledger shows it: an HMAC under the value's own sealing key, so
+    /// a guess logged elsewhere (another key) tells nothing, and once the key is destroyed
+    /// nobody can recompute it.
+    public static func factDigest(_ value: String, key: [UInt8]) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("modeltrail.fact/v1\n\(value)".utf8), using: SymmetricKey(data: key))
+        return "hmac-sha256:" + Array(mac).hexString
+    }
+
     /// What a reader is shown in place of a value it may not see, and of an erased one.
     public static let masked = "[sensitive]"
     public static let erased = "[erased]"

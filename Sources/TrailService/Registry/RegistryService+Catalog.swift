@@ -125,7 +125,10 @@ extension RegistryService {
     public func setTag(name: String, version: Int64?, key: String, value: String?, actor: Actor) async throws {
         try await recordingRefusal(value == nil ? "tag.delete" : "tag.set", model: name, actor: actor, facts: ["key": .string(key)]) {
             try Limits.checkKey(key, field: "key")
-            if let value { try Limits.checkLength(value, max: Limits.maxTagValueLength, field: "value") }
+            if let value {
+                try Limits.checkLength(value, max: Limits.maxTagValueLength, field: "value")
+                try self.privacy.refuseSensitive([key], field: "key", on: "a registry tag")
+            }
             if let version { _ = try await self.version(name, version) } else { _ = try await model(name) }
             if value == nil, !(try await store.registryTags(name: name, version: version)).contains(where: { $0.key == key }) {
                 throw TrailError.notFound("tag", key, field: "key")

@@ -12,11 +12,14 @@ public struct RegistryService: Sendable {
     public let clock: any TrailClock
     /// Where accepted attestation envelopes are kept, byte for byte.
     public let blobs: (any BlobStore)?
+    /// Which keys are sensitive: refused in registry tags (values are sealed only on runs).
+    public let privacy: PrivacyPolicy
 
-    public init(store: any MetadataStore, blobs: (any BlobStore)? = nil, clock: any TrailClock = SystemClock()) {
+    public init(store: any MetadataStore, blobs: (any BlobStore)? = nil, clock: any TrailClock = SystemClock(), privacy: PrivacyPolicy = .none) {
         self.store = store
         self.blobs = blobs
         self.clock = clock
+        self.privacy = privacy
     }
 
     static func checkName(_ name: String, field: String = "name") throws {
@@ -74,6 +77,7 @@ public struct RegistryService: Sendable {
         try Self.checkName(name)
         try Limits.checkLength(description, max: 5000, field: "description")
         try Limits.checkTags(tags, field: "tags")
+        try privacy.refuseSensitive(tags.map(\.key), field: "tags", on: "a registered model's tag")
         let now = clock.nowMillis()
         var changes: [Change] = [.createRegisteredModel(name: name, description: description, timeMillis: now)]
         if !tags.isEmpty {

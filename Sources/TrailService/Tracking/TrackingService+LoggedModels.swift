@@ -11,6 +11,8 @@ extension TrackingService {
         try Limits.checkLength(name, max: 500, field: "name")
         try Limits.checkLength(modelType, max: 500, field: "model_type")
         try checkTags(tags, field: "tags")
+        try privacy.refuseSensitive(tags.map(\.key), field: "tags", on: "a logged model's tag")
+        try privacy.refuseSensitive(params.map(\.key), field: "params", on: "a logged model's param")
         guard params.count <= Limits.maxBatchParams else {
             throw TrailError.invalid("params", "a logged model is created with at most \(Limits.maxBatchParams) params; add more with log-params")
         }
@@ -93,6 +95,7 @@ extension TrackingService {
             }
         }
         guard !tags.isEmpty else { return }
+        try privacy.refuseSensitive(tags.filter { $0.value != nil }.map(\.key), field: "tags", on: "a logged model's tag")
         let now = clock.nowMillis()
         let changes = tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) }
         _ = try await store.apply(
@@ -119,6 +122,7 @@ extension TrackingService {
             try Limits.checkLength(param.value, max: Limits.maxParamValueLength, field: "params[\(i)].value")
         }
         guard !params.isEmpty else { return }
+        try privacy.refuseSensitive(params.map(\.key), field: "params", on: "a logged model's param")
         let now = clock.nowMillis()
         _ = try await store.apply(
             WriteBatch(

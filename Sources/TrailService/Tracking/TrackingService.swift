@@ -36,6 +36,7 @@ public struct TrackingService: Sendable {
     }
 
     public func createExperiment(name: String, tags: [Tag], actor: Actor) async throws -> Experiment {
+        try privacy.refuseSensitive(tags.map(\.key), field: "tags", on: "an experiment tag")
         let name = name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw TrailError.invalid("name", "experiment name must not be empty") }
         try Limits.checkLength(name, max: Limits.maxExperimentNameLength, field: "name")
@@ -108,6 +109,7 @@ public struct TrackingService: Sendable {
 
     /// Sets (`value` non-nil) or deletes an experiment tag; every change is kept as history.
     public func setExperimentTag(_ id: ExperimentID, key: String, value: String?, actor: Actor) async throws {
+        if value != nil { try privacy.refuseSensitive([key], field: "key", on: "an experiment tag") }
         try Limits.checkKey(key, field: "key")
         if let value { try Limits.checkLength(value, max: Limits.maxTagValueLength, field: "value") }
         let now = clock.nowMillis()
@@ -154,17 +156,17 @@ public struct TrackingService: Sendable {
         let info = RunInfo(
             runID: .random(), experimentID: experimentID, name: runName, userID: userID ?? actor.id, status: .running,
             startTimeMillis: startTimeMillis ?? now, endTimeMillis: nil, lifecycleStage: .active)
-        let stored = try await sealSensitive(info.runID, params: [], tags: allTags, field: "tags").tags
+        let sealed = try await sealSensitive(info.runID, params: [], tags: allTags, field: "tags")
         _ = try await store.apply(
             WriteBatch(
-                preconditions: [.experiment(experimentID, mustBeActive: true)],
-                changes: [.createRun(info, tags: stored.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })],
+                preconditions: [.experiment(experimentID, mustBeActive: true)] + sealed.preconditions,
+                changes: [.createRun(info, tags: sealed.tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })],
                 event: EventDraft(
                     action: "run.create", actor: actor, timeMillis: now, subject: Subject(type: "run", id: info.runID.value),
                     related: ["experiment_id": experimentID.description],
                     facts: [
                         "run_name": .string(runName), "user_id": .string(info.userID), "status": .string(info.status.rawValue),
-                        "start_time": .int(info.startTimeMillis), "tags": tagsJSON(allTags),
+                        "start_time": .int(info.startTimeMillis), "tags": facts(allTags, sealed),
                     ])))
         return try await run(info.runID)
     }
@@ -295,12 +297,13 @@ public struct TrackingService: Sendable {
         guard !(metrics.isEmpty && params.isEmpty && tags.isEmpty) else { return }
         let now = clock.nowMillis()
         let plainParams = params, plainTags = tags
-        let (params, tags) = try await sealSensitive(id, params: params, tags: tags, field: params.isEmpty ? "tags" : "params")
+        let sealed = try await sealSensitive(id, params: params, tags: tags, field: params.isEmpty ? "tags" : "params")
+        let params = sealed.params, tags = sealed.tags
         var changes: [Change] = []
         if !params.isEmpty { changes.append(.insertParams(id, params)) }
         if !metrics.isEmpty { changes.append(.insertMetrics(id, metrics)) }
         if !tags.isEmpty { changes.append(.changeRunTags(id, tags.map { TagChange(key: $0.key, value: $0.value, timeMillis: now, actor: actor) })) }
-        var preconditions: [Precondition] = [.run(id, mustBeActive: true)]
+        var preconditions: [Precondition] = [.run(id, mustBeActive: true)] + sealed.preconditions
         preconditions += try await checkNotFrozen(id, metricKeys: metrics.map(\.key), tagKeys: tags.map(\.key) + params.map(\.key), actor: actor)
         for (modelID, linked) in modelMetrics.sorted(by: { $0.key < $1.key }) {
             try LoggedModel.checkID(modelID, field: "metrics.model_id")
@@ -320,14 +323,14 @@ public struct TrackingService: Sendable {
         // The rows themselves are covered by the event's write digests; the facts summarise.
         var facts: [String: JSONValue] = [:]
         if !params.isEmpty {
-            facts["params"] = .array(plainParams.map { ["key": .string($0.key), "value": .string(privacy.shown(key: $0.key, value: $0.value))] })
+            facts["params"] = .array(plainParams.map { ["key": .string($0.key), "value": .string(sealed.fact(key: $0.key, value: $0.value))] })
         }
         if !metrics.isEmpty {
             facts["metrics"] = .int(Int64(metrics.count))
             facts["metric_keys"] = .array(Set(metrics.map(\.key)).sorted().map(JSONValue.string))
         }
         if !modelMetrics.isEmpty { facts["model_ids"] = .array(modelMetrics.keys.sorted().map(JSONValue.string)) }
-        if !tags.isEmpty { facts["tags"] = tagsJSON(plainTags) }
+        if !tags.isEmpty { facts["tags"] = self.facts(plainTags, sealed) }
         _ = try await store.apply(
             WriteBatch(
                 preconditions: preconditions, changes: changes,
@@ -435,6 +438,11 @@ public struct TrackingService: Sendable {
     }
 
     /// Tags as event facts; sensitive values appear only as salted digests.
+    /// A run's tags as event facts: sensitive values as HMACs under their sealing keys.
+    func facts(_ tags: [Tag], _ sealed: SealedWrite) -> JSONValue {
+        .array(tags.map { ["key": .string($0.key), "value": .string(sealed.fact(key: $0.key, value: $0.value))] })
+    }
+
     func tagsJSON(_ tags: [Tag]) -> JSONValue {
         .array(tags.map { ["key": .string($0.key), "value": .string(privacy.shown(key: $0.key, value: $0.value))] })
     }

@@ -22,6 +22,11 @@ public enum Precondition: Sendable, Hashable {
     /// The run has not ended (no end time, not in a terminal status); `field` names the
     /// frozen fact the batch changes.
     case runNotEnded(RunID, field: String)
+    /// Each sealing key of `ids` exists and has not been destroyed (`field` names what it seals):
+    /// an erasure that committed first wins, and no value is sealed under a destroyed key.
+    case sealKeysLive([String], field: String)
+    /// No active legal hold is on any of `subjects` (type, id): a hold placed first wins.
+    case noActiveHold([Subject])
 }
 
 /// One change to the record. Fact rows (params, metric points, tag changes, dataset inputs,

@@ -199,6 +199,22 @@ public final class SQLMetadataStore: MetadataStore {
             if end != nil || ["FINISHED", "FAILED", "KILLED"].contains(status) {
                 throw TrailError(.invalidState, "run \(id) ended while this change was made; what policies read from it is frozen", field: field)
             }
+        case .sealKeysLive(let ids, let field):
+            let statement = try db.cachedStatement(sql: "SELECT key_bytes IS NOT NULL FROM seal_keys WHERE key_id = ?")
+            for id in ids where try Bool.fetchOne(statement, arguments: [id]) != true {
+                throw TrailError(.invalidState, "what \(field) names was erased meanwhile (sealing key \(id.prefix(120)) destroyed)", field: field)
+            }
+        case .noActiveHold(let subjects):
+            let statement = try db.cachedStatement(
+                sql: "SELECT hold_id, reason FROM legal_holds WHERE subject_type = ? AND subject_id = ? AND released_time IS NULL LIMIT 1")
+            for subject in subjects {
+                if let row = try SQLRow.fetchOne(statement, arguments: [subject.type, subject.id]) {
+                    let id: String = row[0]
+                    let reason: String = row[1]
+                    throw TrailError(
+                        .invalidState, "\(subject.type) \(subject.id) is under legal hold \(id) (\(reason)); release it first", field: "hold")
+                }
+            }
         }
     }
 
