@@ -129,10 +129,11 @@ extension SQLMetadataStore {
         -> [(key: SealKey, predictionID: String, inputDigest: String)]
     {
         try await read { db in
-            // Held scopes are few; the rest is filtered in the query, oldest first.
+            // Held scopes are few; the rest is filtered in the query, oldest first. Keys are found
+            // by (kind, created_time) and each prediction by its unique id ("in:" is 3 bytes).
             var sql = """
                 SELECT k.key_id, k.kind, k.scope, k.key_bytes, k.created_time, p.prediction_id, p.input_digest
-                FROM seal_keys k JOIN predictions p ON k.key_id = 'in:' || p.prediction_id
+                FROM seal_keys k JOIN predictions p ON p.prediction_id = substr(k.key_id, 4)
                 WHERE k.kind = 'raw_input' AND k.key_bytes IS NOT NULL AND k.created_time < ?
                 """
             var arguments: SQLArguments = [beforeMillis]
