@@ -6,21 +6,7 @@ import TrailCore
 /// HTML for the web UI. Every value goes through `escape` (or an attribute helper that does):
 /// a run named `<script>` is text on the page, never markup.
 enum HTML {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     /// A path segment or query value, percent-encoded (then safe in an attribute).
     static func component(_ text: String) -> String {

@@ -396,21 +396,7 @@ extension AuditReport {
 struct ReportHTML {
     var text = ""
 
-    static func escape(_ value: String) -> String {
-        var out = ""
-        out.reserveCapacity(value.utf8.count)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static func code(_ value: String) -> String { "<code>\(escape(value))</code>" }
     static func time(_ millis: Int64) -> String { "<time>\(escape(LineageService.date(millis)))</time>" }
