@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+import TrailArtifacts
 import TrailCore
 import TrailHTTP
 import TrailService
@@ -280,6 +281,99 @@ struct DataProtectionTests {
         let report = try await home.verifier.verify()
         #expect(report.ok, "\(report.findings)")
         #expect(report.shredded["raw_input"] == 4)
+    }
+
+    /// Retention of prediction records, served-input histograms and deleted runs' files: rows
+    /// and blobs go, their events stay, `ledger verify` passes and counts what was removed.
+    @Test func recordsHistogramsAndDeletedRunFilesRetireAndTheLedgerStillVerifies() async throws {
+        let clock = ShiftingClock()
+        let home = try await TrailHome.open(
+            FileManager.default.temporaryDirectory.appendingPathComponent("trail-dp-retire-\(UUID().uuidString)"), clock: clock,
+            store: try await StoreSettings.testing())
+        let carol = Actor.user("carol")
+        _ = try await home.pipeline(as: carol).train(
+            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: ServingTests.environment)
+        try await home.registry.setAlias(name: "bc", alias: "live", version: 1, actor: carol)
+        let serving = ServingService(tracking: home.tracking, registry: home.registry)
+        let server = ModelServer(
+            serving: serving, model: try await serving.load(name: "bc", reference: "live"),
+            configuration: .init(name: "bc", reference: "live", keepInputs: true), deploymentID: "dret")
+        let row = try ServingTests.row(home)
+        var ids: [String] = []
+        for _ in 0..<4 { ids += try await server.predict(JSONValue.object(row).canonicalBytes).predictionIDs }
+        _ = try await server.stop()
+        #expect(ids.count == 4)
+
+        // Runs deleted with files: bytes of their own, bytes a live run shares, and a run under hold.
+        let tracking = home.tracking
+        let live = try await tracking.createRun(experimentID: nil, actor: carol).info.runID
+        _ = try await tracking.putArtifact(live, path: try ArtifactPath(validating: "shared.txt"), bytes: Array("shared bytes".utf8), actor: carol)
+        let gone = try await tracking.createRun(experimentID: nil, actor: carol).info.runID
+        let own = try await tracking.putArtifact(gone, path: try ArtifactPath(validating: "own.txt"), bytes: Array("only \(gone)".utf8), actor: carol)
+        let shared = try await tracking.putArtifact(gone, path: try ArtifactPath(validating: "shared.txt"), bytes: Array("shared bytes".utf8), actor: carol)
+        let kept = try await tracking.createRun(experimentID: nil, actor: carol).info.runID
+        let keptFile = try await tracking.putArtifact(kept, path: try ArtifactPath(validating: "k.txt"), bytes: Array("only \(kept)".utf8), actor: carol)
+        try await tracking.deleteRun(gone, actor: carol)
+        try await tracking.deleteRun(kept, actor: carol)
+        let protection = home.dataProtection
+        _ = try await protection.placeHold(.run, kept.value, reason: "litigation L-7", actor: Self.admin)
+
+        for kind in [RetentionKind.predictionRecords, .servedHistograms, .deletedRunArtifacts] {
+            _ = try await protection.setRetention(kind, days: 1, actor: Self.admin)
+        }
+        func removed(_ run: DataProtectionService.RetentionRun) -> [RetentionKind: Int] {
+            Dictionary(uniqueKeysWithValues: run.applied.map { ($0.kind, $0.removed) })
+        }
+        // Nothing is due inside the window.
+        #expect(removed(try await protection.applyRetention(actor: .service("retention"))).values.allSatisfy { $0 == 0 })
+        clock.advance(days: 2)
+        // A model's hold keeps its predictions and histograms.
+        let modelHold = try await protection.placeHold(.model, "bc", reason: "regulator inquiry R-4", actor: Self.admin)
+        let whileHeld = removed(try await protection.applyRetention(dryRun: true, actor: Self.admin))
+        #expect(whileHeld[.predictionRecords] == 0 && whileHeld[.servedHistograms] == 0 && whileHeld[.deletedRunArtifacts] == 1)
+        _ = try await protection.releaseHold(modelHold.holdID, reason: "closed", actor: Self.admin)
+        let dry = removed(try await protection.applyRetention(dryRun: true, actor: Self.admin))
+        #expect((dry[.predictionRecords] ?? 0) >= 1 && (dry[.servedHistograms] ?? 0) >= 1 && dry[.deletedRunArtifacts] == 1)
+        #expect(try await protection.prediction(id: ids[0], reader: .privileged).predictionID == ids[0], "a dry run removes nothing")
+
+        let result = try await protection.applyRetention(actor: .service("retention"))
+        let counts = removed(result)
+        #expect(counts[.predictionRecords] == 4, "\(counts)")
+        #expect((counts[.servedHistograms] ?? 0) >= 1 && counts[.deletedRunArtifacts] == 1, "\(counts)")
+        #expect(result.applied.allSatisfy { $0.removed == 0 || !$0.eventIndexes.isEmpty })
+
+        // Gone through every read: the prediction, its sealed input's key, the deleted run's own file.
+        for id in ids { await #expect(throws: TrailError.self) { _ = try await protection.prediction(id: id, reader: .privileged) } }
+        #expect(try await tracking.store.sealKeys(ids: ids.map(SealKey.inputKeyID(prediction:))).values.allSatisfy { $0.bytes == nil })
+        #expect(try await tracking.blobs.contains(own.digest) == false)
+        let read = await #expect(throws: TrailError.self) { _ = try await tracking.openArtifact(gone, path: own.path, actor: carol) }
+        #expect(read?.code == .resourceDoesNotExist && read?.message.contains("retention") == true)
+        // Shared bytes and a held run's bytes stay; the artifact rows (the record) stay.
+        let sharedStored = try await tracking.blobs.contains(shared.digest)
+        let keptStored = try await tracking.blobs.contains(keptFile.digest)
+        #expect(sharedStored && keptStored)
+        #expect(try await tracking.artifacts(gone).count == 2)
+        let applied = try await tracking.store.events(matching: EventQuery(action: "retention.apply"))
+        let blobsListed = applied.compactMap { try? JSONValue.parse($0.body)["facts"]?["blobs"]?.items }.flatMap { $0 }.compactMap(\.stringValue)
+        #expect(blobsListed == [own.digest.description])
+        let writesListed = applied.compactMap { try? JSONValue.parse($0.body)["facts"]?["writes"]?.items }.flatMap { $0 }
+        #expect(writesListed.contains { $0["table"]?.stringValue == "predictions" && $0["digest"]?.stringValue?.isEmpty == false })
+
+        // Idempotent; the ledger verifies and counts what retention removed.
+        #expect(removed(try await protection.applyRetention(actor: .service("retention"))).values.allSatisfy { $0 == 0 })
+        try await home.ledger.checkpointIfBehind()
+        let report = try await home.verifier.verify()
+        #expect(report.ok, "\(report.findings)")
+        #expect(report.retired["predictions"] == 4 && report.retired["blobs"] == 1 && (report.retired["served_feature_counts"] ?? 0) >= 1, "\(report.retired)")
+        #expect(report.verdict.contains("removed by retention"))
+
+        // A removed blob put back behind ModelTrail's back is reported, and the next run removes it.
+        let writer = try tracking.blobs.makeWriter()
+        try Array("only \(gone)".utf8).withUnsafeBytes { try writer.write($0) }
+        _ = try await writer.commit()
+        #expect(try await home.verifier.verify().findings.contains { $0.kind == "blob-retired-kept" })
+        #expect(removed(try await protection.applyRetention(actor: .service("retention")))[.deletedRunArtifacts] == 1)
+        #expect(try await home.verifier.verify().ok)
     }
 
     @Test func refusalsNameTheirFieldAndChangeNothing() async throws {

@@ -43,6 +43,17 @@ public struct FileBlobStore: BlobStore {
         access(path(of: digest), F_OK) == 0
     }
 
+    public func remove(_ digest: Digest) throws {
+        let file = path(of: digest)
+        guard unlink(file) == 0 || errno == ENOENT else { throw TrailError.internalError("cannot remove blob \(digest) (errno \(errno))") }
+        // The removal made durable: the directory entry is gone after a crash too.
+        let directory = Glibc.open((file as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            Glibc.close(directory)
+        }
+    }
+
     public var location: String { "folder \(root.path)" }
 
     public func check() throws {

@@ -14,6 +14,9 @@ public protocol BlobStore: Sendable {
     /// as soon as it sees another size, instead of fetching whatever was put in its place.
     func open(_ digest: Digest, expectedBytes: Int64?) async throws -> any BlobReader
     func contains(_ digest: Digest) async throws -> Bool
+    /// Removes a blob (absent already is fine). Only retention calls it, after a committed
+    /// event recorded the removal (`retired_blobs`); nothing else ever deletes a blob.
+    func remove(_ digest: Digest) async throws
     /// Every stored digest, for reconciliation against the metadata.
     func allDigests() async throws -> [Digest]
     /// What lies where blobs are kept but is not a blob (a name that is not a digest, or a

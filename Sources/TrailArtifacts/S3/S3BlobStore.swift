@@ -119,6 +119,10 @@ public struct S3BlobStore: BlobStore {
         try await client.head(client.location.key(of: digest)) != nil
     }
 
+    public func remove(_ digest: Digest) async throws {
+        try await client.delete(client.location.key(of: digest))
+    }
+
     public func allDigests() async throws -> [Digest] { try await listing().digests }
 
     public func strays() async throws -> [String] { try await listing().strays }

@@ -297,8 +297,8 @@ public struct S3Client: Sendable {
         }
     }
 
-    /// Deletes an object (204 also when it never existed). ModelTrail never deletes a blob;
-    /// this is for tests that play the attacker with bucket access.
+    /// Deletes an object (204 also when it never existed). ModelTrail deletes a blob only when
+    /// retention removes it, after recording that it does (`retired_blobs`).
     public func delete(_ key: String) async throws {
         let reply = try await call(.DELETE, key: key)
         guard (200..<300).contains(reply.status) else { throw failure(reply, "DELETE \(key)") }

@@ -106,7 +106,8 @@ struct HoldCommand: AsyncParsableCommand {
     }
 }
 
-/// `trail retention`: how long raw inputs are kept, and applying it.
+/// `trail retention`: how long each kind (raw inputs, prediction records, served-input
+/// histograms, deleted runs' files) is kept, and applying it.
 struct RetentionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retention", abstract: "Retention windows per kind, and applying them (each application recorded).",
@@ -131,7 +132,7 @@ struct RetentionCommand: AsyncParsableCommand {
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set how many days a kind is kept (recorded).")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "raw_inputs") var kind: String
+        @Argument(help: "raw_inputs, prediction_records, served_histograms or deleted_run_artifacts") var kind: String
         @Option(help: "Days to keep (1–36500).") var days: Int64
 
         func run() async throws {
@@ -158,10 +159,19 @@ struct RetentionCommand: AsyncParsableCommand {
                 for applied in result.applied {
                     print(
                         "\(applied.kind.rawValue) (\(applied.days) days, before \(Output.date(applied.cutoffMillis))): "
-                            + "\(applied.removed) \(dryRun ? "would be removed" : "removed")"
+                            + "\(applied.removed) \(Self.unit(applied.kind)) \(dryRun ? "would be removed" : "removed")"
                             + (applied.eventIndexes.isEmpty ? "" : ", ledger events \(applied.eventIndexes.map(String.init).joined(separator: ", "))")
                             + (applied.held.isEmpty ? "" : "; kept under hold: \(applied.held.joined(separator: ", "))"))
                 }
+            }
+        }
+
+        static func unit(_ kind: RetentionKind) -> String {
+            switch kind {
+            case .rawInputs: "raw inputs"
+            case .predictionRecords: "prediction records"
+            case .servedHistograms: "group commits' histograms"
+            case .deletedRunArtifacts: "blobs"
             }
         }
     }

@@ -104,6 +104,40 @@ public enum RetentionKind: String, Sendable, Codable, CaseIterable {
     /// Raw prediction inputs (kept only by deployments started with `--keep-inputs`): their
     /// keys are destroyed; the prediction records and their input digests stay.
     case rawInputs = "raw_inputs"
+    /// Prediction records (and their outputs and any sealed input): the rows of each group
+    /// commit whose predictions are all older than the window are removed; the event, its
+    /// write digest and its Merkle leaf stay, and the removal is recorded (`retired_writes`).
+    case predictionRecords = "prediction_records"
+    /// Served-input histograms (drift counts), per group commit, the same way.
+    case servedHistograms = "served_histograms"
+    /// The stored files (blobs) of runs deleted longer ago than the window, unless another
+    /// live run, a registered version, a logged model or an attestation still refers to the
+    /// same bytes; the artifact rows stay, and each removed blob is recorded (`retired_blobs`).
+    case deletedRunArtifacts = "deleted_run_artifacts"
+}
+
+/// The rows one event wrote to one table, removed by retention. The event (with the digest
+/// and count of those rows) stays in the log, so `ledger verify` accepts their absence by
+/// this record, which is itself covered by the write digest of the retention event.
+public struct RetiredWrite: Sendable, Hashable, Codable {
+    /// The tables whose rows retention may remove.
+    public static let tables: Set<String> = ["predictions", "prediction_outputs", "served_feature_counts"]
+
+    public var table: String
+    public var writtenEvent: Int64
+    public var rows: Int64
+    public var digest: String
+    public var eventIndex: Int64
+
+    public init(table: String, writtenEvent: Int64, rows: Int64, digest: String, eventIndex: Int64 = 0) {
+        self.table = table
+        self.writtenEvent = writtenEvent
+        self.rows = rows
+        self.digest = digest
+        self.eventIndex = eventIndex
+    }
+
+    enum CodingKeys: String, CodingKey { case table, writtenEvent = "written_event", rows, digest, eventIndex = "event_index" }
 }
 
 /// How long one kind is kept.

@@ -1599,7 +1599,10 @@ enum OpenAPIDocument {
                     "schema": {
                       "type": "string",
                       "enum": [
-                        "raw_inputs"
+                        "raw_inputs",
+                        "prediction_records",
+                        "served_histograms",
+                        "deleted_run_artifacts"
                       ]
                     }
                   }
@@ -1646,7 +1649,7 @@ enum OpenAPIDocument {
             "/api/v1/retention/apply": {
               "post": {
                 "operationId": "applyRetention",
-                "summary": "Apply every retention setting now (recorded as retention.apply, one event per 500 records)",
+                "summary": "Apply every retention setting now (recorded as retention.apply: one event per 500 raw inputs, 200 group commits or 500 blobs)",
                 "tags": [
                   "privacy"
                 ],
@@ -2575,7 +2578,10 @@ enum OpenAPIDocument {
                   "kind": {
                     "type": "string",
                     "enum": [
-                      "raw_inputs"
+                      "raw_inputs",
+                      "prediction_records",
+                      "served_histograms",
+                      "deleted_run_artifacts"
                     ]
                   },
                   "days": {

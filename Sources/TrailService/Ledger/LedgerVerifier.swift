@@ -30,15 +30,18 @@ public struct VerificationReport: Sendable, Codable {
     /// Sealed values erased by destroying their keys, per kind (`raw_input`, `run_value`): their
     /// rows and digests are intact (and checked above); their contents are unreadable.
     public var shredded: [String: Int64] = [:]
+    /// What retention removed, as recorded: rows per table whose events keep their digests, and
+    /// `blobs` removed from the artifact store. Each absence is accepted by its record only.
+    public var retired: [String: Int64] = [:]
 
     enum CodingKeys: String, CodingKey {
         case ok, events, checkpoints, rowsChecked = "rows_checked", blobs, findings, seconds, phaseSeconds = "phase_seconds"
-        case blobStore = "blob_store", shredded
+        case blobStore = "blob_store", shredded, retired
     }
 
     public init(
         ok: Bool, events: Int64, checkpoints: Int, rowsChecked: Int64, blobs: Int, findings: [VerificationFinding], seconds: Double,
-        phaseSeconds: [String: Double], blobStore: String?, shredded: [String: Int64] = [:]
+        phaseSeconds: [String: Double], blobStore: String?, shredded: [String: Int64] = [:], retired: [String: Int64] = [:]
     ) {
         self.ok = ok
         self.events = events
@@ -50,6 +53,7 @@ public struct VerificationReport: Sendable, Codable {
         self.phaseSeconds = phaseSeconds
         self.blobStore = blobStore
         self.shredded = shredded
+        self.retired = retired
     }
 
     public init(from decoder: any Decoder) throws {
@@ -64,6 +68,7 @@ public struct VerificationReport: Sendable, Codable {
         phaseSeconds = try c.decode([String: Double].self, forKey: .phaseSeconds)
         blobStore = try c.decodeIfPresent(String.self, forKey: .blobStore)
         shredded = try c.decodeIfPresent([String: Int64].self, forKey: .shredded) ?? [:]
+        retired = try c.decodeIfPresent([String: Int64].self, forKey: .retired) ?? [:]
     }
 
     /// "; 3 sealed values shredded (raw_input 2, run_value 1)", or nothing.
@@ -74,12 +79,19 @@ public struct VerificationReport: Sendable, Codable {
             + shredded.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "), rows intact"
     }
 
+    /// "; removed by retention as recorded: predictions 120, blobs 3", or nothing.
+    var retiredSummary: String {
+        let removed = retired.filter { $0.value > 0 }
+        guard !removed.isEmpty else { return "" }
+        return "; removed by retention as recorded: " + removed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+
     /// The one-line verdict.
     public var verdict: String {
         ok
-            ? "VERIFIED: \(events) events, \(checkpoints) signed checkpoints, \(rowsChecked) rows and \(blobs) blobs match the ledger" + shreddedSummary
+            ? "VERIFIED: \(events) events, \(checkpoints) signed checkpoints, \(rowsChecked) rows and \(blobs) blobs match the ledger" + shreddedSummary + retiredSummary
             : "FAILED: \(findings.count) finding\(findings.count == 1 ? "" : "s") in \(events) events, \(checkpoints) checkpoints, \(rowsChecked) rows, \(blobs) blobs"
-                + shreddedSummary
+                + shreddedSummary + retiredSummary
     }
 }
 
@@ -105,10 +117,13 @@ public struct LedgerVerifier: Sendable {
         }
         // One read-only transaction for what must agree with itself while a live server goes on
         // writing: the log's size, its checkpoints, their records and cosignatures, and the rows
-        // beyond the size. (Events and rows below the size never change; they are read in
-        // parallel batches outside it.)
+        // beyond the size. (Events below the size never change, nor do their rows, but for rows
+        // retention removes, with a record; they are read in parallel batches outside it.)
         let head = try await store.readOnly()
         let size = try await head.eventCount()
+        // Retirements committed before this moment: their rows must be gone. Rows found missing
+        // are checked against the retirements read at the end (a retention may commit meanwhile).
+        let retiredBefore = try await head.retiredWrites()
 
         // Checkpoints: every signature, and each must be within the log.
         var checkpointRoots: [UInt64: TreeHash] = [:]
@@ -175,6 +190,7 @@ public struct LedgerVerifier: Sendable {
         // Events: leaves, the tree, checkpoint roots, indexed columns, and the rows each wrote.
         var treeSize: UInt64 = 0
         var rowsChecked: Int64 = 0
+        var missing: [MissingWrite] = []
         let tables = store.recordedTables
         var start: Int64 = 0
         var phaseSeconds: [String: Double] = ["events": 0, "state": 0, "blobs": 0]
@@ -191,7 +207,7 @@ public struct LedgerVerifier: Sendable {
         // the previous batch is folded into the tree here, in order.
         func prefetch(_ from: Int64) -> Task<PreparedBatch, any Error> {
             let to = min(from + batchSize, size)
-            return Task { [store] in try await Self.prepare(store: store, tables: tables, from: from, to: to) }
+            return Task { [store] in try await Self.prepare(store: store, tables: tables, from: from, to: to, retired: retiredBefore) }
         }
         // Two batches in flight: one being read while the other's bodies are checked.
         var pending: [Task<PreparedBatch, any Error>] = []
@@ -210,6 +226,7 @@ public struct LedgerVerifier: Sendable {
             fill()
             findings += batch.findings
             rowsChecked += batch.rowsChecked
+            missing += batch.missing
             var expectedIndex = start
             for (eventIndex, leaf) in zip(batch.indexes, batch.leaves) {
                 if eventIndex != expectedIndex { find("event", "ledger_events idx \(expectedIndex)", "missing: the log has a gap") }
@@ -249,6 +266,22 @@ public struct LedgerVerifier: Sendable {
             start = end
         }
         if treeSize > 0, checkpoints.isEmpty { find("checkpoint", "checkpoints", "the log has events but no signed checkpoint") }
+        // Rows an event recorded that are gone: accepted only when a retirement records exactly
+        // that write (its count and digest, from the event itself).
+        var retired: [String: Int64] = [:]
+        let retiredNow = missing.isEmpty ? retiredBefore : try await store.retiredWrites()
+        for gone in missing {
+            let location = "\(gone.table) rows written by event \(gone.event)"
+            guard let retirement = retiredNow[gone.table]?[gone.event] else {
+                find("row", location, "the event recorded \(gone.rows) row(s); the table holds 0")
+                continue
+            }
+            if retirement.rows != Int64(gone.rows) || retirement.digest != gone.digest {
+                find("row", location, "removed by retention (event \(retirement.eventIndex)), but the record of it differs from what the event wrote")
+            } else {
+                retired[gone.table, default: 0] &+= retirement.rows
+            }
+        }
         for table in tables {
             let beyond = try await head.recordedRows(table: table, events: size..<Int64.max)
             for (index, rows) in beyond {
@@ -289,8 +322,19 @@ public struct LedgerVerifier: Sendable {
             checked += 1
             progress?("blobs", checked, Int64(present.count))
         }
+        // Blobs retention removed: absent by record, unless referenced again since (then stored).
+        let retiredBlobs = try await head.retiredBlobs()
+        let revived = try await head.digestsReferencedSince(retiredBlobs.mapValues { $0 &+ 1 })
         for digest in referenced.subtracting(present).sorted() {
+            if retiredBlobs[digest] != nil, !revived.contains(digest) {
+                retired["blobs", default: 0] &+= 1
+                continue
+            }
             find("blob-missing", "blob \(digest)", "an artifact refers to it but it is not stored")
+        }
+        for (digest, event) in retiredBlobs.sorted(by: { $0.key.description < $1.key.description })
+        where present.contains(digest) && !revived.contains(digest) {
+            find("blob-retired-kept", "blob \(digest)", "recorded as removed by retention (event \(event)), but still stored: `trail retention apply` removes it")
         }
         for name in try await blobs.strays() {
             find("blob-stray", name, "lies among the blobs but is not one (its name is not its digest, or not in its digest's place)")
@@ -305,7 +349,7 @@ public struct LedgerVerifier: Sendable {
         return VerificationReport(
             ok: findings.isEmpty, events: size, checkpoints: checkpoints.count, rowsChecked: rowsChecked, blobs: present.count, findings: findings,
             seconds: Date().timeIntervalSince(started), phaseSeconds: phaseSeconds.mapValues { ($0 * 1000).rounded() / 1000 },
-            blobStore: blobs.location, shredded: Dictionary(uniqueKeysWithValues: shredded.map { ($0.key.rawValue, $0.value) }))
+            blobStore: blobs.location, shredded: Dictionary(uniqueKeysWithValues: shredded.map { ($0.key.rawValue, $0.value) }), retired: retired)
     }
 
     /// The root of the first `size` leaves from the last node completed at each level: those
@@ -327,9 +371,20 @@ public struct LedgerVerifier: Sendable {
         var rowsChecked: Int64
         /// Level → index → stored hash, for every node the batch's leaves complete.
         var nodes: [Int: [UInt64: TreeHash]]
+        var missing: [MissingWrite] = []
     }
 
-    static func prepare(store: any MetadataStore, tables: [String], from: Int64, to: Int64) async throws -> PreparedBatch {
+    /// Rows an event recorded that are not stored (retired, or lost).
+    struct MissingWrite: Sendable {
+        var table: String
+        var event: Int64
+        var rows: Int
+        var digest: String
+    }
+
+    static func prepare(
+        store: any MetadataStore, tables: [String], from: Int64, to: Int64, retired: [String: [Int64: RetiredWrite]] = [:]
+    ) async throws -> PreparedBatch {
         let events = try await store.events(from: from, to: to)
         async let checkedBodies = checkBodies(events)
         // The nodes completed by appending leaves from..<to: at level l, those whose last leaf
@@ -347,6 +402,7 @@ public struct LedgerVerifier: Sendable {
         let checked = await checkedBodies
         var findings = checked.findings
         var rowsChecked: Int64 = 0
+        var missing: [MissingWrite] = []
         let recorded = checked.recorded
         for table in tables {
             let rows = try await store.recordedRows(table: table, events: from..<to)
@@ -362,6 +418,17 @@ public struct LedgerVerifier: Sendable {
                             kind: "row", location: location, message: "\(actual.count) row(s) carry this event index but the event recorded no \(table) rows"))
                     continue
                 }
+                if let retirement = retired[table]?[index], !actual.isEmpty {
+                    findings.append(
+                        VerificationFinding(
+                            kind: "row", location: location,
+                            message: "removed by retention (event \(retirement.eventIndex)), yet \(actual.count) row(s) carry this event index"))
+                    continue
+                }
+                if actual.isEmpty, expected.rows > 0 {
+                    missing.append(MissingWrite(table: table, event: index, rows: expected.rows, digest: expected.digest))
+                    continue
+                }
                 if actual.count != expected.rows {
                     findings.append(
                         VerificationFinding(kind: "row", location: location, message: "the event recorded \(expected.rows) row(s); the table holds \(actual.count)"))
@@ -370,7 +437,8 @@ public struct LedgerVerifier: Sendable {
                 }
             }
         }
-        return PreparedBatch(indexes: events.map(\.index), leaves: checked.leaves, findings: findings, rowsChecked: rowsChecked, nodes: nodes)
+        return PreparedBatch(
+            indexes: events.map(\.index), leaves: checked.leaves, findings: findings, rowsChecked: rowsChecked, nodes: nodes, missing: missing)
     }
 
     struct CheckedBodies: Sendable {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import TrailCore
+import TrailArtifacts
 import TrailStore
 
 /// Erasure, retention and legal holds (issue #18), on top of sealed values: raw prediction
@@ -19,6 +20,7 @@ public struct DataProtectionService: Sendable {
 
     var store: any MetadataStore { tracking.store }
     var clock: any TrailClock { tracking.clock }
+    var blobs: any BlobStore { tracking.blobs }
 
     static let maxReasonLength = 2000
     /// Keys destroyed per retention event (each named in the event by its record's digest).
@@ -327,10 +329,127 @@ public struct DataProtectionService: Sendable {
                     progress?(applied.removed)
                     if due.count < Self.retentionBatch { break }
                 }
+            case .predictionRecords, .servedHistograms:
+                try await retireRows(setting, cutoff: cutoff, heldModels: Set(held), dryRun: dryRun, actor: actor, into: &applied, progress: progress)
+            case .deletedRunArtifacts:
+                try await retireBlobs(setting, cutoff: cutoff, dryRun: dryRun, actor: actor, into: &applied, progress: progress)
             }
             out.applied.append(applied)
         }
         return out
+    }
+
+    /// Group commits retired per retention event.
+    public static let retirementBatch = 200
+
+    /// Removes the rows of group commits whose predictions (or drift counts) are all older than
+    /// the cutoff, none of a held model: per event, its rows in the kind's tables go, a
+    /// `retired_writes` row keeps the event's digest and count, and (for records) the sealed
+    /// inputs' keys are destroyed too. Each retention event names what it removed by event and
+    /// write digest.
+    func retireRows(
+        _ setting: RetentionSetting, cutoff: Int64, heldModels: Set<String>, dryRun: Bool, actor: Actor, into applied: inout RetentionRun.Applied,
+        progress: (@Sendable (Int) -> Void)?
+    ) async throws {
+        let records = setting.kind == .predictionRecords
+        let table = records ? "predictions" : "served_feature_counts"
+        let tables = records ? ["predictions", "prediction_outputs"] : ["served_feature_counts"]
+        while true {
+            let due = try await store.retirableEvents(
+                table: table, beforeMillis: cutoff, excludingModels: heldModels, limit: dryRun ? 1_000_000 : Self.retirementBatch)
+            if dryRun {
+                applied.removed = due.count
+                return
+            }
+            guard !due.isEmpty else { return }
+            var writes: [RetiredWrite] = []
+            var listed: [JSONValue] = []
+            for (event, _, _) in due {
+                guard let stored = try await store.events(from: event, to: event + 1).first,
+                    let recorded = try JSONValue.parse(stored.body)["digests"]?["writes"]
+                else { throw TrailError.internalError("event \(event) is missing or unreadable") }
+                for name in tables {
+                    guard let digest = recorded[name]?["digest"]?.stringValue, let rows = recorded[name]?["rows"]?.intValue else { continue }
+                    writes.append(RetiredWrite(table: name, writtenEvent: event, rows: rows, digest: digest))
+                    listed.append(["table": .string(name), "event": .int(event), "rows": .int(rows), "digest": .string(digest)])
+                }
+            }
+            let inputKeys = records ? due.flatMap(\.predictionIDs).map(SealKey.inputKeyID(prediction:)) : []
+            let now = clock.nowMillis()
+            let receipt = try await store.apply(
+                WriteBatch(
+                    // A hold placed on one of these models since they were read wins.
+                    preconditions: [.noActiveHold(Set(due.flatMap(\.models)).sorted().map { Subject(type: "model", id: $0) })],
+                    changes: (inputKeys.isEmpty ? [] : [.shredSealKeys(inputKeys, timeMillis: now)]) + [.retireWrites(writes, timeMillis: now)],
+                    event: EventDraft(
+                        action: "retention.apply", actor: actor, timeMillis: now, subject: Subject(type: "retention", id: setting.kind.rawValue),
+                        facts: [
+                            "kind": .string(setting.kind.rawValue), "days": .int(setting.days), "cutoff": .int(cutoff),
+                            "writes": .array(listed), "events_retired": .int(Int64(due.count)),
+                            "rows_removed": .int(writes.filter { $0.table == table }.reduce(0) { $0 &+ $1.rows }),
+                            "held_models": .array(heldModels.sorted().map(JSONValue.string)),
+                        ])))
+            applied.removed += Int(clamping: writes.filter { $0.table == table }.reduce(0) { $0 &+ $1.rows })
+            if let index = receipt.eventIndex { applied.eventIndexes.append(index) }
+            progress?(applied.removed)
+            if due.count < Self.retirementBatch { return }
+        }
+    }
+
+    /// Removes the blobs that only runs deleted before the cutoff refer to (no live run, no
+    /// registered version, logged model or attestation shares the bytes; no hold on the run or
+    /// a dataset it read): first a retention event records them by digest, then each is removed
+    /// from the artifact store. A blob recorded but still stored (a crash in between) is
+    /// removed by the next application.
+    func retireBlobs(
+        _ setting: RetentionSetting, cutoff: Int64, dryRun: Bool, actor: Actor, into applied: inout RetentionRun.Applied,
+        progress: (@Sendable (Int) -> Void)?
+    ) async throws {
+        let candidates = try await store.deletedRunBlobs(beforeMillis: cutoff)
+        let active = try await store.legalHolds().filter(\.isActive)
+        var heldRuns = Set(active.filter { $0.subjectType == .run }.map(\.subjectID))
+        for hold in active where hold.subjectType == .dataset {
+            heldRuns.formUnion(try await store.runs(datasetDigest: hold.subjectID).map(\.value))
+        }
+        let retired = try await store.retiredBlobs()
+        let revived = try await store.digestsReferencedSince(retired.mapValues { $0 &+ 1 })
+        var due: [TrailCore.Digest] = []
+        var leftover: [TrailCore.Digest] = []
+        for (digest, runs) in candidates.sorted(by: { $0.key.description < $1.key.description }) where runs.isDisjoint(with: heldRuns) {
+            if retired[digest] != nil, !revived.contains(digest) {
+                // Recorded already: removed unless a crash came between the record and the removal.
+                if try await blobs.contains(digest) { leftover.append(digest) }
+            } else {
+                due.append(digest)
+            }
+        }
+        if dryRun {
+            applied.removed = due.count + leftover.count
+            return
+        }
+        for digest in leftover { try await blobs.remove(digest) }
+        applied.removed += leftover.count
+        var start = 0
+        while start < due.count {
+            let batch = Array(due[start..<min(start + Self.retentionBatch, due.count)])
+            start += batch.count
+            let now = clock.nowMillis()
+            let receipt = try await store.apply(
+                WriteBatch(
+                    changes: [.retireBlobs(batch, timeMillis: now)],
+                    event: EventDraft(
+                        action: "retention.apply", actor: actor, timeMillis: now, subject: Subject(type: "retention", id: setting.kind.rawValue),
+                        facts: [
+                            "kind": .string(setting.kind.rawValue), "days": .int(setting.days), "cutoff": .int(cutoff),
+                            "blobs": .array(batch.map { .string($0.description) }),
+                            "runs": .array(Set(batch.flatMap { candidates[$0] ?? [] }).sorted().map(JSONValue.string)),
+                        ])))
+            if let index = receipt.eventIndex { applied.eventIndexes.append(index) }
+            // Removed only once the record of it has committed.
+            for digest in batch { try await blobs.remove(digest) }
+            applied.removed += batch.count
+            progress?(applied.removed)
+        }
     }
 
     // MARK: - Verification

@@ -141,6 +141,13 @@ extension TrackingService {
         } catch let error as TrailError where error.code != .resourceDoesNotExist {
             throw error
         } catch {
+            // Removed by retention (the run was deleted longer ago than its window): gone by record.
+            if let event = try await store.retiredBlobs()[entry.digest] {
+                throw TrailError(
+                    .resourceDoesNotExist,
+                    "the bytes of artifact '\(path)' (\(entry.digest)) were removed by retention (ledger event \(event)); its record and digest remain",
+                    field: "path")
+            }
             throw TrailError(
                 .dataLoss, "the bytes of artifact '\(path)' (\(entry.digest)) are missing from the blob store; run 'trail ledger verify'")
         }

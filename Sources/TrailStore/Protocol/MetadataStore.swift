@@ -159,6 +159,22 @@ public protocol PrivacyReads: Sendable {
     func legalHolds() async throws -> [LegalHold]
     /// The retention setting of every kind that has one.
     func retentionSettings() async throws -> [RetentionSetting]
+    /// Events whose rows in `table` (`predictions` or `served_feature_counts`) all have a time
+    /// before `beforeMillis` and none a model in `excludingModels`, oldest first, at most
+    /// `limit`, with the prediction ids they hold (for `predictions`).
+    func retirableEvents(table: String, beforeMillis: Int64, excludingModels: Set<String>, limit: Int) async throws
+        -> [(event: Int64, predictionIDs: [String], models: [String])]
+    /// Every retired write, by table and the event that wrote its rows.
+    func retiredWrites() async throws -> [String: [Int64: RetiredWrite]]
+    /// Each retired blob with the last event that retired it.
+    func retiredBlobs() async throws -> [Digest: Int64]
+    /// Referenced digests with a reference (artifact, logged model file, attestation) written
+    /// at or after event `since[digest]`: a blob retired then referenced again must be stored.
+    func digestsReferencedSince(_ since: [Digest: Int64]) async throws -> Set<Digest>
+    /// The blobs only runs deleted before `beforeMillis` refer to: no live (or more recently
+    /// deleted) run, no run with a registered version, no logged model and no attestation
+    /// refers to the same bytes. Each with the runs that refer to it.
+    func deletedRunBlobs(beforeMillis: Int64) async throws -> [Digest: Set<String>]
 }
 
 /// Every read of the store (the read-only side, as Trillian's `ReadOnlyLogTreeTX`).

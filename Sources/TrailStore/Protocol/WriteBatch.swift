@@ -106,6 +106,11 @@ public enum Change: Sendable, Hashable {
     case releaseLegalHold(id: String, reason: String, timeMillis: Int64)
     /// Sets how long one kind is kept.
     case setRetention(RetentionSetting)
+    /// Removes the rows each write names, after checking they are still exactly the rows its
+    /// event recorded (count and digest), and records each removal in `retired_writes`.
+    case retireWrites([RetiredWrite], timeMillis: Int64)
+    /// Records blobs about to be removed from the artifact store (`retired_blobs`).
+    case retireBlobs([Digest], timeMillis: Int64)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.
@@ -129,7 +134,7 @@ extension Change {
             .identity
         case .recordDeployment, .recordPredictions:
             .serving
-        case .createSealKeys, .shredSealKeys, .placeLegalHold, .releaseLegalHold, .setRetention:
+        case .createSealKeys, .shredSealKeys, .placeLegalHold, .releaseLegalHold, .setRetention, .retireWrites, .retireBlobs:
             .privacy
         }
     }

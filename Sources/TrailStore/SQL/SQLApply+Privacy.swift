@@ -63,6 +63,36 @@ extension ApplyContext {
             }
             try recordState("retention_settings", key: pk)
             changed = true
+        case .retireWrites(let writes, let time):
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO retired_writes (table_name, written_event, row_count, digest, retired_time, event_index) VALUES (?, ?, ?, ?, ?, ?)")
+            for write in writes {
+                guard RetiredWrite.tables.contains(write.table),
+                    let columns = StoreSchema.recordedColumns.first(where: { $0.table == write.table })?.columns
+                else { throw TrailError.internalError("\(write.table) is not a table retention may remove rows from") }
+                // The rows must still be exactly those the event recorded: retiring altered rows
+                // would hide the alteration.
+                let rows = try SQLRow.fetchAll(
+                    db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(write.table) WHERE event_index = ?", arguments: [write.writtenEvent])
+                let actual = WriteDigest.of(encodedRows: rows.map { ApplyContext.encode($0.databaseValues) })
+                guard Int64(actual.rows) == write.rows, actual.digest.description == write.digest else {
+                    throw TrailError(
+                        .dataLoss,
+                        "\(write.table) rows of event \(write.writtenEvent) differ from what the event recorded (\(actual.rows) row(s), expected \(write.rows)): run `trail ledger verify`; nothing was removed",
+                        field: "retention")
+                }
+                try insert.execute(arguments: [write.table, write.writtenEvent, write.rows, write.digest, time, eventIndex])
+                try record("retired_writes", [db.lastInsertedRowID, write.table, write.writtenEvent, write.rows, write.digest, time])
+                try db.execute(sql: "DELETE FROM \(write.table) WHERE event_index = ?", arguments: [write.writtenEvent])
+                changed = true
+            }
+        case .retireBlobs(let digests, let time):
+            let insert = try db.cachedStatement(sql: "INSERT INTO retired_blobs (digest, retired_time, event_index) VALUES (?, ?, ?)")
+            for digest in Set(digests).sorted(by: { $0.description < $1.description }) {
+                try insert.execute(arguments: [digest.description, time, eventIndex])
+                try record("retired_blobs", [db.lastInsertedRowID, digest.description, time])
+                changed = true
+            }
         default:
             throw TrailError.internalError("\(change) is not a data-protection change")
         }
@@ -148,6 +178,96 @@ extension SQLMetadataStore {
                 guard let key = Self.sealKey(row) else { return nil }
                 return (key, row[5] as String, row[6] as String)
             }
+        }
+    }
+
+    public func retirableEvents(table: String, beforeMillis: Int64, excludingModels: Set<String>, limit: Int) async throws
+        -> [(event: Int64, predictionIDs: [String], models: [String])]
+    {
+        guard table == "predictions" || table == "served_feature_counts" else {
+            throw TrailError.internalError("\(table) has no retirable events")
+        }
+        return try await read { db in
+            var sql = "SELECT event_index FROM \(table) GROUP BY event_index HAVING MAX(time) < ?"
+            var arguments: SQLArguments = [beforeMillis]
+            let held = excludingModels.sorted()
+            if !held.isEmpty {
+                sql += " AND SUM(CASE WHEN model_name IN (\(held.map { _ in "?" }.joined(separator: ", "))) THEN 1 ELSE 0 END) = 0"
+                for name in held { arguments += [name] }
+            }
+            sql += " ORDER BY event_index LIMIT ?"
+            arguments += [Int64(limit)]
+            let events = try Int64.fetchAll(db, sql: sql, arguments: arguments)
+            let models = try db.cachedStatement(sql: "SELECT DISTINCT model_name FROM \(table) WHERE event_index = ? ORDER BY model_name")
+            guard table == "predictions" else { return try events.map { ($0, [], try String.fetchAll(models, arguments: [$0])) } }
+            let ids = try db.cachedStatement(sql: "SELECT prediction_id FROM predictions WHERE event_index = ? ORDER BY position")
+            return try events.map { ($0, try String.fetchAll(ids, arguments: [$0]), try String.fetchAll(models, arguments: [$0])) }
+        }
+    }
+
+    public func retiredWrites() async throws -> [String: [Int64: RetiredWrite]] {
+        try await read { db in
+            var out: [String: [Int64: RetiredWrite]] = [:]
+            let cursor = try SQLRow.fetchCursor(db, sql: "SELECT table_name, written_event, row_count, digest, event_index FROM retired_writes")
+            while let row = try cursor.next() {
+                let write = RetiredWrite(table: row[0], writtenEvent: row[1], rows: row[2], digest: row[3], eventIndex: row[4])
+                out[write.table, default: [:]][write.writtenEvent] = write
+            }
+            return out
+        }
+    }
+
+    public func retiredBlobs() async throws -> [Digest: Int64] {
+        try await read { db in
+            var out: [Digest: Int64] = [:]
+            for row in try SQLRow.fetchAll(db, sql: "SELECT digest, MAX(event_index) FROM retired_blobs GROUP BY digest") {
+                if let digest = try? Digest(parsing: row[0] as String) { out[digest] = row[1] }
+            }
+            return out
+        }
+    }
+
+    public func digestsReferencedSince(_ since: [Digest: Int64]) async throws -> Set<Digest> {
+        guard !since.isEmpty else { return [] }
+        return try await read { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT 1 WHERE EXISTS (SELECT 1 FROM artifacts WHERE digest = ? AND event_index >= ?)
+                        OR EXISTS (SELECT 1 FROM logged_model_artifacts WHERE digest = ? AND event_index >= ?)
+                        OR EXISTS (SELECT 1 FROM attestations WHERE envelope_digest = ? AND event_index >= ?)
+                    """)
+            var out: Set<Digest> = []
+            for (digest, event) in since {
+                let text = digest.description
+                if try Int64.fetchOne(statement, arguments: [text, event, text, event, text, event]) != nil { out.insert(digest) }
+            }
+            return out
+        }
+    }
+
+    public func deletedRunBlobs(beforeMillis: Int64) async throws -> [Digest: Set<String>] {
+        try await read { db in
+            // A run's deletion time is the time of the event that wrote its current state.
+            let rows = try SQLRow.fetchAll(
+                db,
+                sql: """
+                    SELECT a.digest, r.run_id FROM artifacts a JOIN runs r ON r.pk = a.run_pk JOIN ledger_events e ON e.idx = r.event_index
+                    WHERE r.lifecycle_stage = 'deleted' AND e.time < ?
+                      AND NOT EXISTS (SELECT 1 FROM model_versions v WHERE v.run_id = r.run_id)
+                      AND a.digest NOT IN (
+                        SELECT a2.digest FROM artifacts a2 JOIN runs r2 ON r2.pk = a2.run_pk JOIN ledger_events e2 ON e2.idx = r2.event_index
+                        WHERE r2.lifecycle_stage <> 'deleted' OR e2.time >= ?
+                            OR EXISTS (SELECT 1 FROM model_versions v2 WHERE v2.run_id = r2.run_id)
+                        UNION SELECT digest FROM logged_model_artifacts
+                        UNION SELECT envelope_digest FROM attestations)
+                    ORDER BY a.digest
+                    """, arguments: [beforeMillis, beforeMillis])
+            var out: [Digest: Set<String>] = [:]
+            for row in rows {
+                guard let digest = try? Digest(parsing: row[0] as String) else { continue }
+                out[digest, default: []].insert(row[1])
+            }
+            return out
         }
     }
 

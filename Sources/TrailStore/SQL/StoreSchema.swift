@@ -18,6 +18,7 @@ enum StoreSchema {
         ("010_checkpoint_cosignatures", v010),
         ("011_prediction_outputs", v011),
         ("012_data_protection", v012),
+        ("013_retirement", v013),
     ]
 
     /// Tables whose rows are facts: inserted once, never updated or deleted.
@@ -52,6 +53,8 @@ enum StoreSchema {
         ),
         ("logged_model_params", ["model_pk", "key", "value"]),
         ("seal_key_shreds", ["pk", "key_id", "kind", "scope", "created_time", "shredded_time"]),
+        ("retired_writes", ["pk", "table_name", "written_event", "row_count", "digest", "retired_time"]),
+        ("retired_blobs", ["pk", "digest", "retired_time"]),
         ("logged_model_tag_history", ["seq", "model_pk", "key", "value", "time", "actor"]),
         (
             "logged_model_metrics",
@@ -502,6 +505,48 @@ enum StoreSchema {
             event_index INTEGER NOT NULL
         );
         """ + appendOnlyTriggers(["seal_key_shreds"])
+
+    /// Retention (issue #18). `retired_writes` records, per (table, event), the rows retention
+    /// removed: the event keeps their digest and count, so verification accepts their absence
+    /// by this record. `retired_blobs` records each blob removed from the artifact store.
+    /// Both are append-only and covered by the retention event's write digest. The append-only
+    /// triggers of the retirable tables are replaced by ones that allow exactly the deletes of
+    /// rows whose event was retired (PostgreSQL: `trail_retirable()`).
+    static let v013 = """
+        CREATE TABLE retired_writes (
+            pk INTEGER PRIMARY KEY,
+            table_name TEXT NOT NULL,
+            written_event INTEGER NOT NULL,
+            row_count INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            retired_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL,
+            UNIQUE (table_name, written_event)
+        );
+        CREATE INDEX retired_writes_event ON retired_writes(event_index);
+        CREATE TABLE retired_blobs (
+            pk INTEGER PRIMARY KEY,
+            digest TEXT NOT NULL,
+            retired_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX retired_blobs_digest ON retired_blobs(digest, event_index);
+        CREATE INDEX retired_blobs_event ON retired_blobs(event_index);
+        """ + appendOnlyTriggers(["retired_writes", "retired_blobs"])
+        + retirableTriggers(["predictions", "prediction_outputs", "served_feature_counts"])
+
+    /// Replaces a table's no-delete trigger by one that lets through the rows of retired writes.
+    static func retirableTriggers(_ tables: [String]) -> String {
+        tables.map { table in
+            """
+
+            DROP TRIGGER \(table)_no_delete;
+            CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table) WHEN NOT EXISTS (
+                SELECT 1 FROM retired_writes r WHERE r.table_name = '\(table)' AND r.written_event = OLD.event_index)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+            """
+        }.joined()
+    }
 
     static func appendOnlyTriggers(_ tables: [String]) -> String {
         tables.map { table in
