@@ -27,7 +27,7 @@ extension LineageService {
     /// The raw input, when kept, is shown only to a privileged `reader`.
     public func prediction(id: String, reader: Reader = .masked) async throws -> PredictionTrace {
         guard let (record, eventIndex, position) = try await tracking.store.prediction(id: id) else {
-            throw TrailError.notFound("prediction", id, field: "prediction_id")
+            throw await DataProtectionService.predictionNotFound(id, store: tracking.store)
         }
         let batch = try await tracking.store.predictions(eventIndex: eventIndex)
         // Every leaf of the commit is recomputed (the path is built from them), on every core.

@@ -26,6 +26,15 @@ public struct DataProtectionService: Sendable {
     /// Keys destroyed per retention event (each named in the event by its record's digest).
     public static let retentionBatch = 500
 
+    /// "prediction 'x' does not exist", saying so when retention removes prediction records.
+    static func predictionNotFound(_ id: String, store: any MetadataStore) async -> TrailError {
+        var error = TrailError.notFound("prediction", id, field: "prediction_id")
+        if let setting = try? await store.retentionSettings().first(where: { $0.kind == .predictionRecords }) {
+            error.message += " (prediction records older than \(setting.days) days are removed by retention; each removal is a retention.apply event)"
+        }
+        return error
+    }
+
     static func checkReason(_ reason: String) throws -> String {
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw TrailError.invalid("reason", "say why (a data-subject request's reference, a court order, …)") }
@@ -67,7 +76,7 @@ public struct DataProtectionService: Sendable {
 
     /// A stored prediction, presented to `reader`.
     public func prediction(id: String, reader: Reader) async throws -> PredictionRecord {
-        guard let (record, _, _) = try await store.prediction(id: id) else { throw TrailError.notFound("prediction", id, field: "prediction_id") }
+        guard let (record, _, _) = try await store.prediction(id: id) else { throw await Self.predictionNotFound(id, store: store) }
         return try await present(record, reader: reader)
     }
 
@@ -358,7 +367,8 @@ public struct DataProtectionService: Sendable {
             let due = try await store.retirableEvents(
                 table: table, beforeMillis: cutoff, excludingModels: heldModels, limit: dryRun ? 1_000_000 : Self.retirementBatch)
             if dryRun {
-                applied.removed = due.count
+                // Rows, as a real run counts them: each prediction, or each commit's histogram row.
+                applied.removed = records ? due.reduce(0) { $0 + $1.predictionIDs.count } : due.count
                 return
             }
             guard !due.isEmpty else { return }
