@@ -30,6 +30,18 @@ struct FileBlobStoreTests {
         #expect(try store.allDigests().count == 1)
     }
 
+    /// Retention's one delete: the blob goes, removing it again is no error, others stay.
+    @Test func removeDeletesOneBlobAndIsIdempotent() async throws {
+        let store = try Self.makeStore()
+        let (gone, _) = try await store.put([4, 5, 6])
+        let (kept, _) = try await store.put([7, 8, 9])
+        try store.remove(gone)
+        try store.remove(gone)
+        #expect(store.contains(gone) == false)
+        #expect(try store.allDigests() == [kept])
+        #expect(throws: TrailError.self) { _ = try store.open(gone) }
+    }
+
     @Test func streamsLargeBlobsInChunks() async throws {
         let store = try Self.makeStore()
         let writer = try store.makeWriter()

@@ -57,6 +57,19 @@ struct S3BlobStoreTests {
         #expect(try await store.get(digest) == [1, 2, 3])
     }
 
+    /// Retention's one delete: the blob goes, removing it again is no error, others stay.
+    @Test func removeDeletesOneBlobAndIsIdempotent() async throws {
+        let store = try S3TestServer.store()
+        let (gone, _) = try await store.put([4, 5, 6])
+        let (kept, _) = try await store.put([7, 8, 9])
+        try await store.remove(gone)
+        try await store.remove(gone)
+        #expect(try await store.contains(gone) == false)
+        #expect(try await store.allDigests() == [kept])
+        let missing = await #expect(throws: TrailError.self) { _ = try await store.open(gone) }
+        #expect(missing?.code == .resourceDoesNotExist)
+    }
+
     @Test func bytesAlteredInTheBucketAreNeverHandedOut() async throws {
         let store = try S3TestServer.store()
         let real = Digest.of(Array("the real bytes".utf8))
