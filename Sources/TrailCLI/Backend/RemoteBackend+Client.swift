@@ -309,6 +309,10 @@ extension RemoteBackend {
             .GET, "/lineage/datasets/\(Self.segment(digest))" + Self.query([("window_ms", String(windowMillis))]), as: LineageService.DatasetImpact.self)
     }
 
+    func lineageGraph(nodeID: String, depth: Int) async throws -> OpenLineageService.Graph {
+        try await call(.GET, "/lineage" + Self.query([("nodeId", nodeID), ("depth", String(depth))]), as: OpenLineageService.Graph.self)
+    }
+
     struct Drift: Encodable {
         var reference: String
         var windowMillis: Int64

@@ -295,7 +295,28 @@ struct TraceCommand: AsyncParsableCommand {
 
 struct LineageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "lineage", abstract: "Reverse impact: what depends on a dataset.", subcommands: [Dataset.self])
+        commandName: "lineage", abstract: "Reverse impact (what depends on a dataset) and the job/dataset graph (OpenLineage's and ModelTrail's).",
+        subcommands: [Dataset.self, Graph.self])
+
+    struct Graph: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The job/dataset graph around a node, as Marquez serves it: OpenLineage events accepted at POST /api/v1/lineage and ModelTrail's own runs (jobs in namespace modeltrail).")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "dataset:<namespace>:<name> or job:<namespace>:<name>, e.g. dataset:file:data/breast_cancer.csv") var nodeID: String
+        @Option(help: "Job hops to follow (0–100).") var depth: Int = 20
+
+        func run() async throws {
+            try await runReporting(options) {
+                let graph = try await options.backend().lineageGraph(nodeID: nodeID, depth: depth)
+                if options.json { return Output.printJSON(graph) }
+                for node in graph.graph {
+                    print("\(node.type.padding(toLength: 8, withPad: " ", startingAt: 0))\(node.id)")
+                    for edge in node.inEdges { print("    ← \(edge.origin)") }
+                    for edge in node.outEdges { print("    → \(edge.destination)") }
+                }
+            }
+        }
+    }
 
     struct Dataset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -2108,6 +2108,296 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/lineage": {
+              "get": {
+                "operationId": "lineageGraph",
+                "summary": "The job/dataset lineage graph around a node, in Marquez's shape (OpenLineage's and ModelTrail's own)",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: read (any authenticated user). nodeId is dataset:<namespace>:<name> or job:<namespace>:<name>.",
+                "parameters": [
+                  {
+                    "name": "nodeId",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 4200
+                    }
+                  },
+                  {
+                    "name": "depth",
+                    "in": "query",
+                    "required": false,
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "maximum": 100
+                    }
+                  }
+                ],
+                "responses": {
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object",
+                          "required": [
+                            "graph"
+                          ],
+                          "properties": {
+                            "graph": {
+                              "type": "array",
+                              "items": {
+                                "type": "object",
+                                "required": [
+                                  "id",
+                                  "type",
+                                  "data",
+                                  "inEdges",
+                                  "outEdges"
+                                ],
+                                "properties": {
+                                  "id": {
+                                    "type": "string"
+                                  },
+                                  "type": {
+                                    "type": "string",
+                                    "enum": [
+                                      "DATASET",
+                                      "JOB"
+                                    ]
+                                  },
+                                  "data": {
+                                    "type": "object"
+                                  },
+                                  "inEdges": {
+                                    "type": "array",
+                                    "items": {
+                                      "type": "object",
+                                      "properties": {
+                                        "origin": {
+                                          "type": "string"
+                                        },
+                                        "destination": {
+                                          "type": "string"
+                                        }
+                                      }
+                                    }
+                                  },
+                                  "outEdges": {
+                                    "type": "array",
+                                    "items": {
+                                      "type": "object",
+                                      "properties": {
+                                        "origin": {
+                                          "type": "string"
+                                        },
+                                        "destination": {
+                                          "type": "string"
+                                        }
+                                      }
+                                    }
+                                  }
+                                }
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/NotFound"
+                  }
+                }
+              },
+              "post": {
+                "operationId": "ingestOpenLineage",
+                "summary": "Accept one OpenLineage event (RunEvent, JobEvent or DatasetEvent, spec 2-0-2); recorded as openlineage.ingest",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: write. The body may be gzip (Content-Encoding: gzip). The original bytes are kept as a blob; the same bytes again are answered with the first acceptance.",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "object",
+                        "required": [
+                          "eventTime",
+                          "producer",
+                          "schemaURL"
+                        ],
+                        "properties": {
+                          "eventTime": {
+                            "type": "string",
+                            "format": "date-time"
+                          },
+                          "producer": {
+                            "type": "string",
+                            "format": "uri"
+                          },
+                          "schemaURL": {
+                            "type": "string",
+                            "format": "uri"
+                          },
+                          "eventType": {
+                            "type": "string",
+                            "enum": [
+                              "START",
+                              "RUNNING",
+                              "COMPLETE",
+                              "ABORT",
+                              "FAIL",
+                              "OTHER"
+                            ]
+                          },
+                          "run": {
+                            "type": "object",
+                            "required": [
+                              "runId"
+                            ],
+                            "properties": {
+                              "runId": {
+                                "type": "string",
+                                "format": "uuid"
+                              },
+                              "facets": {
+                                "type": "object"
+                              }
+                            }
+                          },
+                          "job": {
+                            "type": "object",
+                            "required": [
+                              "namespace",
+                              "name"
+                            ],
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "name": {
+                                "type": "string"
+                              },
+                              "facets": {
+                                "type": "object"
+                              }
+                            }
+                          },
+                          "inputs": {
+                            "type": "array",
+                            "items": {
+                              "type": "object",
+                              "required": [
+                                "namespace",
+                                "name"
+                              ],
+                              "properties": {
+                                "namespace": {
+                                  "type": "string"
+                                },
+                                "name": {
+                                  "type": "string"
+                                },
+                                "facets": {
+                                  "type": "object"
+                                }
+                              }
+                            }
+                          },
+                          "outputs": {
+                            "type": "array",
+                            "items": {
+                              "type": "object",
+                              "required": [
+                                "namespace",
+                                "name"
+                              ],
+                              "properties": {
+                                "namespace": {
+                                  "type": "string"
+                                },
+                                "name": {
+                                  "type": "string"
+                                },
+                                "facets": {
+                                  "type": "object"
+                                }
+                              }
+                            }
+                          },
+                          "dataset": {
+                            "type": "object"
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "400": {
+                    "$ref": "#/components/responses/BadRequest"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "201": {
+                    "description": "Accepted and recorded",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object",
+                          "required": [
+                            "kind",
+                            "body_digest",
+                            "recorded"
+                          ],
+                          "properties": {
+                            "kind": {
+                              "type": "string"
+                            },
+                            "run_id": {
+                              "type": "string"
+                            },
+                            "event_index": {
+                              "type": "integer",
+                              "format": "int64"
+                            },
+                            "body_digest": {
+                              "type": "string"
+                            },
+                            "recorded": {
+                              "type": "boolean"
+                            }
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/TooLarge"
+                  }
+                }
+              }
+            },
             "/api/v1/lineage/datasets/{digest}": {
               "get": {
                 "operationId": "datasetImpact",

@@ -25,6 +25,7 @@ public enum TrailApplication {
         IdentityRoutes(identity: home.identity, config: config).add(to: api)
         EvidenceRoutes(home: home, config: config).add(to: api)
         PrivacyRoutes(protection: home.dataProtection, config: config).add(to: api)
+        OpenLineageRoutes(openLineage: home.openLineage, config: config).add(to: api)
         api.get("openapi.json", .read) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],

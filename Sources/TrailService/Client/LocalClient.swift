@@ -203,6 +203,10 @@ public struct LocalClient: TrailClient {
         try await home.lineage.dataset(digest: digest, windowMillis: windowMillis)
     }
 
+    public func lineageGraph(nodeID: String, depth: Int) async throws -> OpenLineageService.Graph {
+        try await home.openLineage.graph(nodeID: nodeID, depth: depth)
+    }
+
     public func drift(name: String, reference: String, windowMillis: Int64, minimumRows: Int) async throws -> DriftReport {
         try await serving.drift(name: name, reference: reference, windowMillis: windowMillis, minimumRows: minimumRows, actor: actor)
     }

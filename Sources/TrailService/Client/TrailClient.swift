@@ -71,6 +71,8 @@ public protocol TrailClient: Sendable {
     func modelLineage(name: String, reference: String) async throws -> LineageService.ModelLineage
     func predictionTrace(id: String) async throws -> LineageService.PredictionTrace
     func datasetImpact(digest: String, windowMillis: Int64) async throws -> LineageService.DatasetImpact
+    /// The job/dataset graph around a node, in Marquez's shape.
+    func lineageGraph(nodeID: String, depth: Int) async throws -> OpenLineageService.Graph
     func drift(name: String, reference: String, windowMillis: Int64, minimumRows: Int) async throws -> DriftReport
     func prediction(id: String) async throws -> PredictionRecord
     /// Re-scores a prediction where its stored raw input is, without showing the input (for

@@ -20,6 +20,7 @@ public struct TrailHome: Sendable {
 
     /// Lineage: what stands behind a model, link by link, with proofs.
     public var lineage: LineageService { LineageService(tracking: tracking, registry: registry, ledger: ledger) }
+    public var openLineage: OpenLineageService { OpenLineageService(tracking: tracking) }
 
     /// The training pipeline (`trail train`, `trail reproduce`) recording here as `actor`.
     public func pipeline(as actor: Actor) -> TrainingPipeline { TrainingPipeline(client: LocalClient(home: self, actor: actor)) }

@@ -165,6 +165,15 @@ public struct LineageService: Sendable {
                     "dataset", "\(input.name) \(input.digest) from \(input.source) (\(input.profile.map { "\($0.rows) rows × \($0.columns) columns" } ?? "?"))",
                     inputEvents[DatasetInputKey(name: input.name, digest: input.digest, context: input.context ?? "")])
             }
+            // Upstream: the OpenLineage runs (Airflow, Spark, dbt, …) that wrote those datasets,
+            // each with the event that accepted its report.
+            for record in try await OpenLineageService(tracking: tracking).producers(of: run.inputs) {
+                let outputs = record.datasets.filter { $0.role == "output" }.prefix(3).map { "\($0.namespace)/\($0.name)\($0.version.map { "@\($0)" } ?? "")" }
+                link(
+                    "upstream",
+                    "OpenLineage job \(record.jobNamespace ?? "?")/\(record.jobName ?? "?") run \(record.runID ?? "-") \(record.eventType ?? "event") at \(Self.date(record.eventTimeMillis)) wrote \(outputs.joined(separator: ", "))\(record.gitCommit.map { " (commit \($0))" } ?? "")",
+                    record.eventIndex)
+            }
             let history = try await tracking.store.runTagHistory(run: runID)
             func tagEvent(_ key: String) -> Int64? { history.last { $0.key == key }?.eventIndex }
             let commitKey = tags["mlflow.source.git.commit"] != nil ? "mlflow.source.git.commit" : "git_commit"

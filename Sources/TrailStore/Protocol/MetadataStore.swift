@@ -177,8 +177,18 @@ public protocol PrivacyReads: Sendable {
     func deletedRunBlobs(beforeMillis: Int64) async throws -> [Digest: Set<String>]
 }
 
+/// OpenLineage events accepted from other systems (issue #19).
+public protocol LineageReads: Sendable {
+    /// Stored events matching `query`, newest first, with their datasets.
+    func openLineageEvents(matching query: OpenLineageQuery) async throws -> [OpenLineageRecord]
+    /// Every distinct (job, role, dataset) the stored events name (at most 100,000).
+    func openLineageEdges() async throws -> [OpenLineageEdge]
+    /// ModelTrail's own edges: each active run's dataset inputs and registered versions (at most 100,000).
+    func runDatasetEdges() async throws -> [RunDatasetEdge]
+}
+
 /// Every read of the store (the read-only side, as Trillian's `ReadOnlyLogTreeTX`).
-public protocol MetadataReads: TrackingReads, RegistryReads, ServingReads, IdentityReads, LedgerReads, PrivacyReads {}
+public protocol MetadataReads: TrackingReads, RegistryReads, ServingReads, IdentityReads, LedgerReads, PrivacyReads, LineageReads {}
 
 /// The metadata store every backend implements: every read, and the writes. Services talk only
 /// to this protocol (or to the narrower read protocols they need).

@@ -111,13 +111,15 @@ public enum Change: Sendable, Hashable {
     case retireWrites([RetiredWrite], timeMillis: Int64)
     /// Records blobs about to be removed from the artifact store (`retired_blobs`).
     case retireBlobs([Digest], timeMillis: Int64)
+    /// One accepted OpenLineage event (its bytes already stored as the blob `body`).
+    case recordOpenLineage(OpenLineageEvent, body: Digest, bodyBytes: Int64, receivedMillis: Int64)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.
 /// The part of the store a change belongs to; each backend applies each concern's changes in
 /// a file of its own, inside the batch's one transaction.
 public enum StoreConcern: String, Sendable, CaseIterable {
-    case tracking, registry, identity, serving, privacy
+    case tracking, registry, identity, serving, privacy, lineage
 }
 
 extension Change {
@@ -136,6 +138,8 @@ extension Change {
             .serving
         case .createSealKeys, .shredSealKeys, .placeLegalHold, .releaseLegalHold, .setRetention, .retireWrites, .retireBlobs:
             .privacy
+        case .recordOpenLineage:
+            .lineage
         }
     }
 }

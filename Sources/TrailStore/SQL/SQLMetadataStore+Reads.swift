@@ -187,7 +187,7 @@ extension SQLMetadataStore {
 
     public func referencedDigests() async throws -> Set<Digest> {
         try await read { db in
-            Set(try String.fetchAll(db, sql: "SELECT digest FROM artifacts UNION SELECT digest FROM logged_model_artifacts UNION SELECT envelope_digest FROM attestations").compactMap { try? Digest(parsing: $0) })
+            Set(try String.fetchAll(db, sql: "SELECT digest FROM artifacts UNION SELECT digest FROM logged_model_artifacts UNION SELECT envelope_digest FROM attestations UNION SELECT body_digest FROM openlineage_events").compactMap { try? Digest(parsing: $0) })
         }
     }
 

@@ -294,6 +294,7 @@ struct ApplyContext {
         case .identity: try applyIdentity(change)
         case .serving: try applyServing(change)
         case .privacy: try applyPrivacy(change)
+        case .lineage: try applyLineage(change)
         }
     }
 }

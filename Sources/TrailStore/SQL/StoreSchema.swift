@@ -19,6 +19,7 @@ enum StoreSchema {
         ("011_prediction_outputs", v011),
         ("012_data_protection", v012),
         ("013_retirement", v013),
+        ("015_openlineage", v015),
     ]
 
     /// Tables whose rows are facts: inserted once, never updated or deleted.
@@ -55,6 +56,14 @@ enum StoreSchema {
         ("seal_key_shreds", ["pk", "key_id", "kind", "scope", "created_time", "shredded_time"]),
         ("retired_writes", ["pk", "table_name", "written_event", "row_count", "digest", "retired_time"]),
         ("retired_blobs", ["pk", "digest", "retired_time"]),
+        (
+            "openlineage_events",
+            [
+                "seq", "kind", "event_type", "event_time", "run_uuid", "job_namespace", "job_name", "parent_run_uuid", "producer", "git_commit",
+                "source_location", "processing_type", "description", "body_digest", "body_bytes", "received_time",
+            ]
+        ),
+        ("openlineage_datasets", ["seq", "event_seq", "role", "namespace", "name", "version", "schema_json", "dataset_type"]),
         ("logged_model_tag_history", ["seq", "model_pk", "key", "value", "time", "actor"]),
         (
             "logged_model_metrics",
@@ -534,6 +543,49 @@ enum StoreSchema {
         CREATE INDEX retired_blobs_event ON retired_blobs(event_index);
         """ + appendOnlyTriggers(["retired_writes", "retired_blobs"])
         + retirableTriggers(["predictions", "prediction_outputs", "served_feature_counts"])
+
+    /// OpenLineage events accepted at `POST /api/v1/lineage` (issue #19): one row per event (its
+    /// original bytes are a blob, `body_digest`) and one per dataset it names. Both append-only
+    /// and covered by the ingest event's write digest; runs and jobs are derived from them.
+    static let v015 = """
+        CREATE TABLE openlineage_events (
+            seq INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            event_type TEXT,
+            event_time INTEGER NOT NULL,
+            run_uuid TEXT,
+            job_namespace TEXT,
+            job_name TEXT,
+            parent_run_uuid TEXT,
+            producer TEXT NOT NULL,
+            git_commit TEXT,
+            source_location TEXT,
+            processing_type TEXT,
+            description TEXT,
+            body_digest TEXT NOT NULL,
+            body_bytes INTEGER NOT NULL,
+            received_time INTEGER NOT NULL,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX openlineage_events_run ON openlineage_events(run_uuid, seq);
+        CREATE INDEX openlineage_events_job ON openlineage_events(job_namespace, job_name, seq);
+        CREATE INDEX openlineage_events_event ON openlineage_events(event_index);
+        CREATE TABLE openlineage_datasets (
+            seq INTEGER PRIMARY KEY,
+            event_seq INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version TEXT,
+            schema_json TEXT,
+            dataset_type TEXT,
+            event_index INTEGER NOT NULL
+        );
+        CREATE INDEX openlineage_datasets_name ON openlineage_datasets(namespace, name);
+        CREATE INDEX openlineage_datasets_version ON openlineage_datasets(version);
+        CREATE INDEX openlineage_datasets_event_seq ON openlineage_datasets(event_seq);
+        CREATE INDEX openlineage_datasets_event ON openlineage_datasets(event_index);
+        """ + appendOnlyTriggers(["openlineage_events", "openlineage_datasets"])
 
     /// Replaces a table's no-delete trigger by one that lets through the rows of retired writes.
     static func retirableTriggers(_ tables: [String]) -> String {
