@@ -100,7 +100,9 @@ let package = Package(
         .testTarget(name: "TrailServiceTests", dependencies: ["TrailService", "TrailLedger", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TrailHTTPTests",
-            dependencies: ["TrailHTTP", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "TrailHTTP", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "CompressNIO", package: "compress-nio"),
+            ]
         ),
         .testTarget(
             name: "TrailCLITests",
