@@ -172,7 +172,7 @@ public protocol PrivacyReads: Sendable {
     /// at or after event `since[digest]`: a blob retired then referenced again must be stored.
     func digestsReferencedSince(_ since: [Digest: Int64]) async throws -> Set<Digest>
     /// The blobs only runs deleted before `beforeMillis` refer to: no live (or more recently
-    /// deleted) run, no run with a registered version, no logged model and no attestation
+    /// deleted) run, no run with a registered version, no logged model, no attestation and no OpenLineage event
     /// refers to the same bytes. Each with the runs that refer to it.
     func deletedRunBlobs(beforeMillis: Int64) async throws -> [Digest: Set<String>]
 }

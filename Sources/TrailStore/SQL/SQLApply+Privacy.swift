@@ -235,11 +235,12 @@ extension SQLMetadataStore {
                     SELECT 1 WHERE EXISTS (SELECT 1 FROM artifacts WHERE digest = ? AND event_index >= ?)
                         OR EXISTS (SELECT 1 FROM logged_model_artifacts WHERE digest = ? AND event_index >= ?)
                         OR EXISTS (SELECT 1 FROM attestations WHERE envelope_digest = ? AND event_index >= ?)
+                        OR EXISTS (SELECT 1 FROM openlineage_events WHERE body_digest = ? AND event_index >= ?)
                     """)
             var out: Set<Digest> = []
             for (digest, event) in since {
                 let text = digest.description
-                if try Int64.fetchOne(statement, arguments: [text, event, text, event, text, event]) != nil { out.insert(digest) }
+                if try Int64.fetchOne(statement, arguments: [text, event, text, event, text, event, text, event]) != nil { out.insert(digest) }
             }
             return out
         }
@@ -259,7 +260,8 @@ extension SQLMetadataStore {
                         WHERE r2.lifecycle_stage <> 'deleted' OR e2.time >= ?
                             OR EXISTS (SELECT 1 FROM model_versions v2 WHERE v2.run_id = r2.run_id)
                         UNION SELECT digest FROM logged_model_artifacts
-                        UNION SELECT envelope_digest FROM attestations)
+                        UNION SELECT envelope_digest FROM attestations
+                        UNION SELECT body_digest FROM openlineage_events)
                     ORDER BY a.digest
                     """, arguments: [beforeMillis, beforeMillis])
             var out: [Digest: Set<String>] = [:]
