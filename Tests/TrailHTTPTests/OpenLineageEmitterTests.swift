@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import TrailCore
+import TrailLedger
+import TrailService
+import TrailStore
+
+/// OpenLineage out: ModelTrail's runs as RunEvents that ModelTrail's own (Marquez-strict) check
+/// accepts, each carrying the ledger event and an inclusion proof that verifies offline.
+@Suite("OpenLineage out: RunEvents from the ledger")
+struct OpenLineageEmitterTests {
+    @Test func aTrainingRunBecomesStartCompleteAndItsVersionAnOutput() async throws {
+        let home = try await TrailHome.open(
+            FileManager.default.temporaryDirectory.appendingPathComponent("trail-ol-out-\(UUID().uuidString)"), store: try await StoreSettings.testing())
+        _ = try await home.pipeline(as: .user("carol")).train(
+            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: ServingTests.environment)
+        let emitter = OpenLineageEmitter(tracking: home.tracking, registry: home.registry, ledger: home.ledger)
+        let events = try await home.tracking.store.events(from: 0, to: try await home.tracking.store.eventCount())
+        var emitted: [String: JSONValue] = [:]
+        for event in events {
+            guard let runEvent = try await emitter.runEvent(for: event) else { continue }
+            let type = try #require(runEvent["eventType"]?.stringValue)
+            #expect(emitted[type] == nil, "one \(type)")
+            emitted[type] = runEvent
+            // What ModelTrail sends passes what ModelTrail accepts (the spec's required fields,
+            // the facets' _producer and _schemaURL, RFC 3339 times, a UUID run id).
+            let parsed = try OpenLineageEvent.parse(runEvent.canonicalBytes)
+            #expect(parsed.kind == .run && parsed.jobNodeID?.hasPrefix("job:modeltrail:") == true)
+            // The ledger facet: the event, and a proof of it against a signed checkpoint.
+            let facet = try #require(runEvent["run"]?["facets"]?["modeltrail_ledger"])
+            #expect(facet["eventIndex"]?.intValue == event.index)
+            let note = try #require(facet["checkpoint"]?.stringValue)
+            let checkpoint = try Checkpoint.open(note, verifier: home.ledger.signer.verifier)
+            guard case .array(let path)? = facet["inclusionProof"] else {
+                Issue.record("no inclusion proof")
+                continue
+            }
+            let hashes = path.compactMap { $0.stringValue.flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
+            #expect(
+                Merkle.verifyInclusion(
+                    index: UInt64(event.index), size: checkpoint.size, leaf: Merkle.leafHash(event.body), path: hashes, root: checkpoint.root))
+        }
+        #expect(Set(emitted.keys) == ["START", "COMPLETE", "OTHER"], "\(emitted.keys)")
+        let start = try #require(emitted["START"])
+        let runID = try #require(start["run"]?["runId"]?.stringValue)
+        #expect(OpenLineageEvent.isUUID(runID) && emitted["COMPLETE"]?["run"]?["runId"]?.stringValue == runID)
+        let input = try #require(try OpenLineageEvent.parse(start.canonicalBytes).datasets.first)
+        #expect(input.role == "input" && input.version?.hasPrefix("sha256:") == true && input.schemaJSON?.contains("mean_radius") == true)
+        let other = try #require(emitted["OTHER"])
+        let output = try #require(try OpenLineageEvent.parse(other.canonicalBytes).datasets.first { $0.role == "output" })
+        #expect(output.namespace == "modeltrail" && output.name == "models/bc/1" && output.datasetType == "MODEL")
+        #expect(OpenLineageEmitter.runUUID("5d2b1b4c37fa4031b17d57de64f0699c") == "5d2b1b4c-37fa-4031-b17d-57de64f0699c")
+        #expect(OpenLineageEmitter.rfc3339(1_736_935_200_007) == "2025-01-15T10:00:00.007Z")
+    }
+}
