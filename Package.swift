@@ -51,7 +51,7 @@ let package = Package(
             name: "TrailService",
             dependencies: [
                 "TrailCore", "TrailStore", "TrailArtifacts", "TrailLedger", "TrailLearn", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             exclude: ["Serving/Pyfunc/pyfunc_worker.py", "Serving/Pyfunc/generate.py"],
             resources: [.copy("Resources/breast_cancer.csv")]

@@ -53,3 +53,75 @@ struct OpenLineageEmitterTests {
         #expect(OpenLineageEmitter.rfc3339(1_736_935_200_007) == "2025-01-15T10:00:00.007Z")
     }
 }
+
+/// A receiver that is down until told otherwise, and records what it accepts.
+final class FlakyReceiver: @unchecked Sendable {
+    private let lock = NSLock()
+    private var up = false
+    private(set) var received: [[UInt8]] = []
+    private(set) var refused = 0
+
+    func bringUp() {
+        lock.withLock { up = true }
+    }
+
+    func send(_ url: URL, _ body: [UInt8], _ key: String?) async throws -> Int {
+        #expect(url.absoluteString == "http://receiver.test:5000/api/v1/lineage" && key == "k")
+        guard accept(body) else { throw URLError(.cannotConnectToHost) }
+        return 201
+    }
+
+    private func accept(_ body: [UInt8]) -> Bool {
+        lock.withLock {
+            guard up else {
+                refused += 1
+                return false
+            }
+            received.append(body)
+            return true
+        }
+    }
+}
+
+@Suite("OpenLineage out: durable delivery")
+struct OpenLineageDeliveryTests {
+    @Test func aReceiverDownForAWhileLosesNothingAndGetsEachEventOnceInOrder() async throws {
+        let clock = ShiftingClock()
+        let home = try await TrailHome.open(
+            FileManager.default.temporaryDirectory.appendingPathComponent("trail-ol-deliver-\(UUID().uuidString)"), clock: clock,
+            store: try await StoreSettings.testing())
+        _ = try await home.pipeline(as: .user("carol")).train(
+            TrainingConfig(dataPath: "bundled:breast_cancer.csv", registerAs: "bc"), environment: ServingTests.environment)
+        let receiver = FlakyReceiver()
+        let emitter = OpenLineageEmitter(tracking: home.tracking, registry: home.registry, ledger: home.ledger)
+        let forwarder = try OpenLineageForwarder(emitter: emitter, url: "http://receiver.test:5000", apiKey: "k", send: receiver.send)
+
+        // Down: nothing delivered, the cursor stays at the first reportable event, and the
+        // next attempt waits (backing off) instead of hammering.
+        let first = try await forwarder.deliver()
+        #expect(first.failed && first.delivered == 0 && receiver.refused == 1)
+        let waiting = try await forwarder.deliver()
+        #expect(!waiting.failed && receiver.refused == 1, "backing off")
+        clock.advance(days: 1)
+        #expect(try await forwarder.deliver().failed && receiver.refused == 2)
+        #expect(try await home.tracking.store.openLineageCursor(receiver: "http://receiver.test:5000").failures == 2)
+
+        // More happens while it is down; then it comes back: everything arrives, in order, once.
+        let run = try await home.tracking.createRun(experimentID: nil, actor: .user("dave")).info.runID
+        _ = try await home.tracking.updateRun(run, status: .failed, endTimeMillis: clock.nowMillis(), name: nil, actor: .user("dave"))
+        receiver.bringUp()
+        clock.advance(days: 1)
+        let caughtUp = try await forwarder.drain()
+        let size = try await home.tracking.store.eventCount()
+        #expect(!caughtUp.failed && caughtUp.cursor.failures == 0 && caughtUp.cursor.nextIndex == size)
+        let types = try receiver.received.map { try OpenLineageEvent.parse($0).eventType ?? "" }
+        #expect(types == ["START", "OTHER", "COMPLETE", "START", "FAIL"], "\(types)")  // ledger order: the version is registered before the run ends
+        // A restart (a new forwarder on the same home) resumes from the cursor: nothing twice.
+        let again = try OpenLineageForwarder(emitter: emitter, url: "http://receiver.test:5000", apiKey: "k", send: receiver.send)
+        #expect(try await again.drain().delivered == 0 && receiver.received.count == 5)
+        // Refused receivers' URLs.
+        for bad in ["ftp://x", "not a url", "http://"] {
+            #expect(throws: TrailError.self, "\(bad)") { _ = try OpenLineageForwarder(emitter: emitter, url: bad) }
+        }
+    }
+}

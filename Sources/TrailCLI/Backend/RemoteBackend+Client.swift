@@ -309,6 +309,10 @@ extension RemoteBackend {
             .GET, "/lineage/datasets/\(Self.segment(digest))" + Self.query([("window_ms", String(windowMillis))]), as: LineageService.DatasetImpact.self)
     }
 
+    struct Receivers: Decodable { var receivers: [OpenLineageCursor] }
+
+    func openLineageReceivers() async throws -> [OpenLineageCursor] { try await call(.GET, "/lineage/receivers", as: Receivers.self).receivers }
+
     func lineageGraph(nodeID: String, depth: Int) async throws -> OpenLineageService.Graph {
         try await call(.GET, "/lineage" + Self.query([("nodeId", nodeID), ("depth", String(depth))]), as: OpenLineageService.Graph.self)
     }

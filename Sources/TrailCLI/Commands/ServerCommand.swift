@@ -33,6 +33,11 @@ struct ServerCommand: AsyncParsableCommand {
     var retentionEvery: Int?
 
     @Option(
+        name: .customLong("openlineage-url"),
+        help: "Send this server's runs to an OpenLineage receiver (e.g. Marquez at http://marquez:5000) as START/COMPLETE/FAIL RunEvents, durably: the ledger is the outbox (default: $TRAIL_OPENLINEAGE_URL). The token, if any, from $TRAIL_OPENLINEAGE_API_KEY.")
+    var openLineageURL: String?
+
+    @Option(
         name: .customLong("witness"),
         help: "A witness to send every new checkpoint to, as URL=VKEY (e.g. http://w.example:7380/add-checkpoint=w.example/w1+…); repeatable.")
     var witnesses: [String] = []
@@ -86,6 +91,27 @@ struct ServerCommand: AsyncParsableCommand {
                     }
                 }
             }
+            // OpenLineage out: the ledger is the outbox; a cursor per receiver, retried with backoff.
+            let forwarder = try (openLineageURL ?? environment["TRAIL_OPENLINEAGE_URL"]).map {
+                try OpenLineageForwarder(
+                    emitter: OpenLineageEmitter(tracking: home.tracking, registry: home.registry, ledger: home.ledger), url: $0,
+                    apiKey: environment["TRAIL_OPENLINEAGE_API_KEY"])
+            }
+            let openLineageOut = Task.detached {
+                guard let forwarder else { return }
+                var failing = false
+                while !Task.isCancelled {
+                    do {
+                        let pass = try await forwarder.deliver()
+                        if pass.failed, !failing { log.error("openlineage: delivery to \(forwarder.receiver) failing, will retry: \(pass.cursor.lastError ?? "")") }
+                        if !pass.failed, failing { log.info("openlineage: delivery to \(forwarder.receiver) resumed") }
+                        failing = pass.failed
+                    } catch {
+                        log.error("openlineage: \(error)")
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
             let scheduledVerify = Task.detached {
                 guard verifyInterval > 0 else { return }
                 while !Task.isCancelled {
@@ -103,6 +129,7 @@ struct ServerCommand: AsyncParsableCommand {
                 checkpointer.cancel()
                 scheduledVerify.cancel()
                 scheduledRetention.cancel()
+                openLineageOut.cancel()
             }
             if options.json {
                 Output.printJSON([

@@ -49,9 +49,18 @@ struct TrainCommand: AsyncParsableCommand {
     var securityDecision: String?
     @Option(name: .customLong("security-report"), help: "The report behind --security-decision, logged under reports/security/.")
     var securityReport: String?
+    @Option(
+        name: .customLong("openlineage-url"),
+        help: "Also send the run to this OpenLineage receiver (e.g. Marquez) as RunEvents; what cannot be sent now is sent by the next train or server on this home (default: $TRAIL_OPENLINEAGE_URL; token from $TRAIL_OPENLINEAGE_API_KEY).")
+    var openLineageURL: String?
 
     func run() async throws {
         try await runReporting(options) {
+            let environment = ProcessInfo.processInfo.environment
+            let receiver = openLineageURL ?? environment["TRAIL_OPENLINEAGE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            if receiver != nil, options.serverURL != nil, openLineageURL != nil {
+                throw TrailError.invalid("openlineage-url", "with --server the server sends its runs: start it with --openlineage-url")
+            }
             let client = try await options.backend()
             var sbomBytes: [UInt8]?
             if let sbom {
@@ -75,6 +84,18 @@ struct TrainCommand: AsyncParsableCommand {
                 registerAs: register, timeColumn: timeColumn, subgroups: subgroup, provenance: provenance)
             let result = try await TrainingPipeline(client: client).train(
                 config, environment: TrainingEnvironment.probe(), progress: StepProgress(options).say)
+            if let receiver, let local = client as? LocalClient {
+                let home = local.home
+                let forwarder = try OpenLineageForwarder(
+                    emitter: OpenLineageEmitter(tracking: home.tracking, registry: home.registry, ledger: home.ledger), url: receiver,
+                    apiKey: environment["TRAIL_OPENLINEAGE_API_KEY"])
+                let pass = try await forwarder.drain()
+                let line =
+                    pass.failed
+                    ? "openlineage: \(pass.delivered) events sent to \(receiver); the rest waits (\(pass.cursor.lastError ?? "failed")) and is sent by the next train or server on this home"
+                    : "openlineage: \(pass.delivered) events sent to \(receiver)"
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
             if options.json { return Output.printJSON(result) }
             print("run        \(result.runID)  \(result.runName)")
             print("data       \(result.dataSHA256)  \(result.rows) rows × \(result.features) features  (\(result.dataSource))")
@@ -296,7 +317,24 @@ struct TraceCommand: AsyncParsableCommand {
 struct LineageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lineage", abstract: "Reverse impact (what depends on a dataset) and the job/dataset graph (OpenLineage's and ModelTrail's).",
-        subcommands: [Dataset.self, Graph.self])
+        subcommands: [Dataset.self, Graph.self, Receivers.self])
+
+    struct Receivers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Where delivery of this home's runs to each OpenLineage receiver stands (--openlineage-url of trail server and trail train).")
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            try await runReporting(options) {
+                let receivers = try await options.backend().openLineageReceivers()
+                if options.json { return Output.printJSON(receivers) }
+                if receivers.isEmpty { return print("no OpenLineage receiver has been configured (trail server --openlineage-url URL)") }
+                Output.table(
+                    ["RECEIVER", "NEXT EVENT", "DELIVERED", "FAILURES", "LAST ERROR"],
+                    receivers.map { [$0.receiver, String($0.nextIndex), String($0.delivered), String($0.failures), String(($0.lastError ?? "").prefix(60))] })
+            }
+        }
+    }
 
     struct Graph: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -419,3 +419,34 @@ public struct RunDatasetEdge: Sendable, Hashable {
         self.timeMillis = timeMillis
     }
 }
+
+/// Where delivery of ModelTrail's own events to one OpenLineage receiver stands.
+public struct OpenLineageCursor: Sendable, Hashable, Codable {
+    public var receiver: String
+    /// The next ledger index to deliver: every event before it was delivered or is not reported.
+    public var nextIndex: Int64
+    public var delivered: Int64
+    /// Consecutive failed attempts (0 after a success).
+    public var failures: Int64
+    public var lastError: String?
+    public var lastAttemptMillis: Int64?
+    public var nextAttemptMillis: Int64
+
+    public init(
+        receiver: String, nextIndex: Int64 = 0, delivered: Int64 = 0, failures: Int64 = 0, lastError: String? = nil, lastAttemptMillis: Int64? = nil,
+        nextAttemptMillis: Int64 = 0
+    ) {
+        self.receiver = receiver
+        self.nextIndex = nextIndex
+        self.delivered = delivered
+        self.failures = failures
+        self.lastError = lastError
+        self.lastAttemptMillis = lastAttemptMillis
+        self.nextAttemptMillis = nextAttemptMillis
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case receiver, nextIndex = "next_index", delivered, failures, lastError = "last_error", lastAttemptMillis = "last_attempt"
+        case nextAttemptMillis = "next_attempt"
+    }
+}

@@ -2398,6 +2398,80 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/lineage/receivers": {
+              "get": {
+                "operationId": "openLineageReceivers",
+                "summary": "Where delivery of this server's runs to each OpenLineage receiver stands (trail server --openlineage-url)",
+                "tags": [
+                  "lineage"
+                ],
+                "description": "Access: admin.",
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object",
+                          "required": [
+                            "receivers"
+                          ],
+                          "properties": {
+                            "receivers": {
+                              "type": "array",
+                              "items": {
+                                "type": "object",
+                                "required": [
+                                  "receiver",
+                                  "next_index",
+                                  "delivered",
+                                  "failures",
+                                  "next_attempt"
+                                ],
+                                "properties": {
+                                  "receiver": {
+                                    "type": "string"
+                                  },
+                                  "next_index": {
+                                    "type": "integer",
+                                    "format": "int64"
+                                  },
+                                  "delivered": {
+                                    "type": "integer",
+                                    "format": "int64"
+                                  },
+                                  "failures": {
+                                    "type": "integer",
+                                    "format": "int64"
+                                  },
+                                  "last_error": {
+                                    "type": "string"
+                                  },
+                                  "last_attempt": {
+                                    "type": "integer",
+                                    "format": "int64"
+                                  },
+                                  "next_attempt": {
+                                    "type": "integer",
+                                    "format": "int64"
+                                  }
+                                }
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  }
+                }
+              }
+            },
             "/api/v1/lineage/datasets/{digest}": {
               "get": {
                 "operationId": "datasetImpact",

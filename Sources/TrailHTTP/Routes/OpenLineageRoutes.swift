@@ -42,6 +42,9 @@ struct OpenLineageRoutes {
             response.headers[.contentType] = "application/json"
             return response
         }
+        api.get("lineage/receivers", .admin) { _, _ in
+            try JSONResponse.make(OpenLineageAPI.Receivers(receivers: try await openLineage.tracking.store.openLineageCursors()))
+        }
         api.get("lineage", .read) { request, _ in
             guard let node = request.uri.queryParameters.get("nodeId") else {
                 throw TrailError.invalid("nodeId", "nodeId is required (dataset:<namespace>:<name> or job:<namespace>:<name>)")
@@ -50,5 +53,13 @@ struct OpenLineageRoutes {
             guard let depth = Int(depthText) else { throw TrailError.invalid("depth", "depth must be an integer 0 to 100") }
             return try JSONResponse.make(try await openLineage.graph(nodeID: node, depth: depth))
         }
+    }
+}
+
+/// Bodies of the OpenLineage routes.
+public enum OpenLineageAPI {
+    public struct Receivers: Codable, Sendable {
+        public var receivers: [OpenLineageCursor]
+        public init(receivers: [OpenLineageCursor]) { self.receivers = receivers }
     }
 }

@@ -203,6 +203,8 @@ public struct LocalClient: TrailClient {
         try await home.lineage.dataset(digest: digest, windowMillis: windowMillis)
     }
 
+    public func openLineageReceivers() async throws -> [OpenLineageCursor] { try await home.tracking.store.openLineageCursors() }
+
     public func lineageGraph(nodeID: String, depth: Int) async throws -> OpenLineageService.Graph {
         try await home.openLineage.graph(nodeID: nodeID, depth: depth)
     }

@@ -73,6 +73,8 @@ public protocol TrailClient: Sendable {
     func datasetImpact(digest: String, windowMillis: Int64) async throws -> LineageService.DatasetImpact
     /// The job/dataset graph around a node, in Marquez's shape.
     func lineageGraph(nodeID: String, depth: Int) async throws -> OpenLineageService.Graph
+    /// Where delivery to each OpenLineage receiver stands (admins).
+    func openLineageReceivers() async throws -> [OpenLineageCursor]
     func drift(name: String, reference: String, windowMillis: Int64, minimumRows: Int) async throws -> DriftReport
     func prediction(id: String) async throws -> PredictionRecord
     /// Re-scores a prediction where its stored raw input is, without showing the input (for

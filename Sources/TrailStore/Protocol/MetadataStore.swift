@@ -185,6 +185,10 @@ public protocol LineageReads: Sendable {
     func openLineageEdges() async throws -> [OpenLineageEdge]
     /// ModelTrail's own edges: each active run's dataset inputs and registered versions (at most 100,000).
     func runDatasetEdges() async throws -> [RunDatasetEdge]
+    /// Where delivery to `receiver` stands (a new cursor at 0 if it has none).
+    func openLineageCursor(receiver: String) async throws -> OpenLineageCursor
+    /// Every receiver's cursor.
+    func openLineageCursors() async throws -> [OpenLineageCursor]
 }
 
 /// Every read of the store (the read-only side, as Trillian's `ReadOnlyLogTreeTX`).
@@ -198,6 +202,8 @@ public protocol MetadataReads: TrackingReads, RegistryReads, ServingReads, Ident
 /// returns only once the transaction is durable. Checkpoints and cosignatures are signatures
 /// over the ledger, stored beside it (append-only too). There is no other way to write.
 public protocol MetadataStore: MetadataReads {
+    /// Saves a delivery cursor (operational state outside the record).
+    func saveOpenLineageCursor(_ cursor: OpenLineageCursor) async throws
     /// A read-only transaction (Trillian's `ReadOnlyLogTreeTX`): every read through the returned
     /// view sees one state of the store, whatever commits meanwhile.
     func readOnly() async throws -> any MetadataReads

@@ -142,4 +142,45 @@ extension SQLMetadataStore {
             return inputs + outputs
         }
     }
+
+    static func cursor(_ row: SQLRow) -> OpenLineageCursor {
+        OpenLineageCursor(
+            receiver: row[0], nextIndex: row[1], delivered: row[2], failures: row[3], lastError: row[4] as String?, lastAttemptMillis: row[5] as Int64?,
+            nextAttemptMillis: row[6])
+    }
+
+    public func openLineageCursor(receiver: String) async throws -> OpenLineageCursor {
+        try await read { db in
+            try SQLRow.fetchOne(
+                db,
+                sql: "SELECT receiver, next_index, delivered, failures, last_error, last_attempt, next_attempt FROM openlineage_cursors WHERE receiver = ?",
+                arguments: [receiver]
+            ).map(Self.cursor) ?? OpenLineageCursor(receiver: receiver)
+        }
+    }
+
+    public func openLineageCursors() async throws -> [OpenLineageCursor] {
+        try await read { db in
+            try SQLRow.fetchAll(
+                db, sql: "SELECT receiver, next_index, delivered, failures, last_error, last_attempt, next_attempt FROM openlineage_cursors ORDER BY receiver"
+            ).map(Self.cursor)
+        }
+    }
+
+    public func saveOpenLineageCursor(_ cursor: OpenLineageCursor) async throws {
+        try await write("save an OpenLineage delivery cursor") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO openlineage_cursors (receiver, next_index, delivered, failures, last_error, last_attempt, next_attempt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (receiver) DO UPDATE SET next_index = excluded.next_index, delivered = excluded.delivered,
+                        failures = excluded.failures, last_error = excluded.last_error, last_attempt = excluded.last_attempt,
+                        next_attempt = excluded.next_attempt
+                    """,
+                arguments: [
+                    cursor.receiver, cursor.nextIndex, cursor.delivered, cursor.failures, cursor.lastError, cursor.lastAttemptMillis,
+                    cursor.nextAttemptMillis,
+                ])
+        }
+    }
 }

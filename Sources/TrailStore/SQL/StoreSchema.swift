@@ -585,6 +585,17 @@ enum StoreSchema {
         CREATE INDEX openlineage_datasets_version ON openlineage_datasets(version);
         CREATE INDEX openlineage_datasets_event_seq ON openlineage_datasets(event_seq);
         CREATE INDEX openlineage_datasets_event ON openlineage_datasets(event_index);
+        -- OpenLineage out: per receiver, the next ledger index to deliver (the ledger is the
+        -- outbox: every fact's event is written in the fact's transaction). Operational state.
+        CREATE TABLE openlineage_cursors (
+            receiver TEXT PRIMARY KEY,
+            next_index INTEGER NOT NULL,
+            delivered INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            last_error TEXT,
+            last_attempt INTEGER,
+            next_attempt INTEGER NOT NULL
+        );
         """ + appendOnlyTriggers(["openlineage_events", "openlineage_datasets"])
 
     /// Replaces a table's no-delete trigger by one that lets through the rows of retired writes.
