@@ -144,3 +144,81 @@ def test_gzip_bombs_bad_gzip_and_readers_are_refused(server):
     del headers["Content-Encoding"]
     r = requests.post(server.url + "/api/v1/lineage", data=json.dumps({**event, "pad": ""}), headers=headers)
     assert r.status_code == 403, r.text
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_modeltrail_runs_reach_a_receiver_that_was_down_for_a_while(server, tmp_path):
+    """OpenLineage out: `trail server --openlineage-url` sends the home's runs; a receiver down
+    at first gets every event once it comes up, each valid against the spec's RunEvent."""
+    import http.server
+    import socketserver
+    import threading
+    import time
+
+    import jsonschema
+
+    home = str(tmp_path / "home")
+    env = dict(os.environ, TRAIL_HOME=home)
+    done = subprocess.run([server.trail, "train", "--experiment", "ol-out", "--register", "ol_model", "--json"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr + done.stdout
+    receiver_port, port = free_port(), free_port()
+    log = open(tmp_path / "server.log", "w")
+    process = subprocess.Popen([server.trail, "server", "--port", str(port), "--openlineage-url", f"http://127.0.0.1:{receiver_port}"],
+                               env=dict(env, TRAIL_OPENLINEAGE_API_KEY="receiver-key"), stdout=log, stderr=subprocess.STDOUT)
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers.get("Authorization"), json.loads(body)))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    try:
+        # Down for a while: the server keeps trying and says so.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            state = subprocess.run([server.trail, "lineage", "receivers", "--json"], env=env, capture_output=True, text=True).stdout
+            if state.strip().startswith("[") and any(r["failures"] >= 2 for r in json.loads(state)):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"no failed delivery recorded: {state}\n{open(tmp_path / 'server.log').read()[-3000:]}")
+        assert not received
+        # Up: everything arrives.
+        socketserver.TCPServer.allow_reuse_address = True
+        httpd = socketserver.TCPServer(("127.0.0.1", receiver_port), Receiver)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        deadline = time.time() + 60
+        while time.time() < deadline and len(received) < 3:
+            time.sleep(0.5)
+        httpd.shutdown()
+        httpd.server_close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    schema = json.load(open(os.path.join(ROOT, "compat", "openlineage-runevent.schema.json")))
+    checker = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    types = []
+    for path, auth, event in received:
+        assert path == "/api/v1/lineage" and auth == "Bearer receiver-key"
+        errors = sorted(checker.iter_errors(event), key=str)
+        assert not errors, [e.message for e in errors]
+        assert event["job"] == {**event["job"], "namespace": "modeltrail", "name": "ol-out"}
+        ledger = event["run"]["facets"]["modeltrail_ledger"]
+        assert isinstance(ledger["eventIndex"], int) and ledger["checkpoint"] and ledger["inclusionProof"] is not None
+        types.append(event["eventType"])
+    assert types == ["START", "OTHER", "COMPLETE"], types
+    other = received[1][2]
+    assert other["outputs"][0]["name"] == "models/ol_model/1" and other["outputs"][0]["facets"]["datasetType"]["datasetType"] == "MODEL"
+    assert received[0][2]["inputs"][0]["facets"]["version"]["datasetVersion"].startswith("sha256:")
