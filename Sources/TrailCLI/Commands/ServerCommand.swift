@@ -86,6 +86,20 @@ struct ServerCommand: AsyncParsableCommand {
                     }
                 }
             }
+            // The outbox: webhook messages written with the facts that caused them, sent with
+            // retries and backoff; on a restart, pending messages resume (a claimed one when its
+            // lease runs out).
+            let webhooks = home.webhooks
+            let outboxWorker = Task.detached {
+                while !Task.isCancelled {
+                    do {
+                        if try await webhooks.deliverDue() > 0 { continue }
+                    } catch {
+                        log.error("webhook delivery failed: \(error)")
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
             let scheduledVerify = Task.detached {
                 guard verifyInterval > 0 else { return }
                 while !Task.isCancelled {
@@ -101,6 +115,7 @@ struct ServerCommand: AsyncParsableCommand {
             }
             defer {
                 checkpointer.cancel()
+                outboxWorker.cancel()
                 scheduledVerify.cancel()
                 scheduledRetention.cancel()
             }

@@ -106,13 +106,19 @@ public enum Change: Sendable, Hashable {
     case releaseLegalHold(id: String, reason: String, timeMillis: Int64)
     /// Sets how long one kind is kept.
     case setRetention(RetentionSetting)
+    /// Registers a webhook endpoint; its secret is stored outside the record.
+    case createWebhook(WebhookEndpoint, secret: String)
+    /// Removes an active endpoint: its secret is destroyed and its undelivered messages cancelled.
+    case removeWebhook(id: String, timeMillis: Int64)
+    /// Allows a network (`removedTimeMillis` nil) or withdraws the allowance.
+    case setWebhookAllowance(WebhookAllowance)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.
 /// The part of the store a change belongs to; each backend applies each concern's changes in
 /// a file of its own, inside the batch's one transaction.
 public enum StoreConcern: String, Sendable, CaseIterable {
-    case tracking, registry, identity, serving, privacy
+    case tracking, registry, identity, serving, privacy, integrations
 }
 
 extension Change {
@@ -131,6 +137,8 @@ extension Change {
             .serving
         case .createSealKeys, .shredSealKeys, .placeLegalHold, .releaseLegalHold, .setRetention:
             .privacy
+        case .createWebhook, .removeWebhook, .setWebhookAllowance:
+            .integrations
         }
     }
 }
