@@ -51,7 +51,9 @@ let package = Package(
             name: "TrailService",
             dependencies: [
                 "TrailCore", "TrailStore", "TrailArtifacts", "TrailLedger", "TrailLearn", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Serving/Pyfunc/pyfunc_worker.py", "Serving/Pyfunc/generate.py"],
             resources: [.copy("Resources/breast_cancer.csv")]

@@ -351,6 +351,39 @@ extension RemoteBackend {
         try await call(.POST, "/erasures", body: PrivacyAPI.Erase(predictionID: nil, runID: runID.value, keys: keys, reason: reason), as: DataProtectionService.Erasure.self)
     }
 
+    func webhooks() async throws -> [WebhookEndpoint] { try await call(.GET, "/webhooks", as: WebhookAPI.Webhooks.self).webhooks }
+
+    func createWebhook(url: String, events: [String], description: String, secret: String?) async throws -> WebhookService.Created {
+        try await call(
+            .POST, "/webhooks", body: WebhookAPI.Create(url: url, events: events, description: description, secret: secret),
+            as: WebhookService.Created.self)
+    }
+
+    func removeWebhook(id: String) async throws -> WebhookEndpoint {
+        try await call(.DELETE, "/webhooks/\(Self.segment(id))", as: WebhookEndpoint.self)
+    }
+
+    func testWebhook(id: String) async throws -> WebhookDelivery {
+        try await call(.POST, "/webhooks/\(Self.segment(id))/test", as: WebhookDelivery.self)
+    }
+
+    func webhookDeliveries(id: String, limit: Int) async throws -> [WebhookDelivery] {
+        try await call(.GET, "/webhooks/\(Self.segment(id))/deliveries" + Self.query([("limit", String(limit))]), as: WebhookAPI.Deliveries.self)
+            .deliveries
+    }
+
+    func webhookAllowances() async throws -> [WebhookAllowance] {
+        try await call(.GET, "/webhooks/allowances", as: WebhookAPI.Allowances.self).allowances
+    }
+
+    func allowWebhookNetwork(_ cidr: String, reason: String) async throws -> WebhookAllowance {
+        try await call(.POST, "/webhooks/allowances", body: WebhookAPI.Allowance(cidr: cidr, reason: reason), as: WebhookAllowance.self)
+    }
+
+    func disallowWebhookNetwork(_ cidr: String, reason: String) async throws -> WebhookAllowance {
+        try await call(.POST, "/webhooks/allowances/withdraw", body: WebhookAPI.Allowance(cidr: cidr, reason: reason), as: WebhookAllowance.self)
+    }
+
     func holds() async throws -> [LegalHold] { try await call(.GET, "/holds", as: PrivacyAPI.Holds.self).holds }
 
     func placeHold(_ type: LegalHold.SubjectType, subject: String, reason: String) async throws -> LegalHold {

@@ -112,6 +112,20 @@ struct ServerCommand: AsyncParsableCommand {
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
+            // The outbox: webhook messages written with the facts that caused them, sent with
+            // retries and backoff; on a restart, pending messages resume (a claimed one when its
+            // lease runs out).
+            let webhooks = home.webhooks
+            let outboxWorker = Task.detached {
+                while !Task.isCancelled {
+                    do {
+                        if try await webhooks.deliverDue() > 0 { continue }
+                    } catch {
+                        log.error("webhook delivery failed: \(error)")
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
             let scheduledVerify = Task.detached {
                 guard verifyInterval > 0 else { return }
                 while !Task.isCancelled {
@@ -127,6 +141,7 @@ struct ServerCommand: AsyncParsableCommand {
             }
             defer {
                 checkpointer.cancel()
+                outboxWorker.cancel()
                 scheduledVerify.cancel()
                 scheduledRetention.cancel()
                 openLineageOut.cancel()

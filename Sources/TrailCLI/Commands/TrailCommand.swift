@@ -21,7 +21,7 @@ public struct TrailCommand: AsyncParsableCommand {
             ServerCommand.self, ExperimentsCommand.self, RunsCommand.self, ArtifactsCommand.self, ModelsCommand.self, ApproveCommand.self,
             RejectCommand.self, AttestCommand.self, KeysCommand.self, UsersCommand.self,
             TokensCommand.self, LedgerCommand.self, WitnessCommand.self, MigrateCommand.self, StoreCommand.self, EraseCommand.self,
-            HoldCommand.self, RetentionCommand.self,
+            HoldCommand.self, RetentionCommand.self, WebhooksCommand.self,
         ]
     )
 

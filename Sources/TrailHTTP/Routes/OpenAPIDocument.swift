@@ -21,7 +21,8 @@ enum OpenAPIDocument {
             {"name": "models"},
             {"name": "keys"},
             {"name": "identity"},
-            {"name": "lineage"}
+            {"name": "lineage"},
+            {"name": "webhooks"}
           ],
           "paths": {
             "/api/v1/health": {
@@ -1411,6 +1412,350 @@ enum OpenAPIDocument {
                 }
               }
             },
+              "/api/v1/webhooks": {
+                "get": {
+                  "operationId": "listWebhooks",
+                  "summary": "Webhook endpoints, active and removed",
+                  "tags": [
+                    "webhooks"
+                  ],
+                  "description": "Access: admin (admin role).",
+                  "responses": {
+                    "200": {
+                      "description": "OK",
+                      "content": {
+                        "application/json": {
+                          "schema": {
+                            "$ref": "#/components/schemas/WebhookList"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "$ref": "#/components/responses/BadRequest"
+                    },
+                    "401": {
+                      "$ref": "#/components/responses/Unauthorized"
+                    },
+                    "403": {
+                      "$ref": "#/components/responses/Forbidden"
+                    },
+                    "404": {
+                      "$ref": "#/components/responses/NotFound"
+                    }
+                  }
+                },
+                "post": {
+                  "operationId": "createWebhook",
+                  "summary": "Register a webhook endpoint (recorded as webhook.create; the secret is shown once). SSRF-unsafe targets are refused naming url and recorded as webhook.refused",
+                  "tags": [
+                    "webhooks"
+                  ],
+                  "description": "Access: admin (admin role).",
+                  "requestBody": {
+                    "required": true,
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/WebhookCreateRequest"
+                        }
+                      }
+                    }
+                  },
+                  "responses": {
+                    "201": {
+                      "description": "OK",
+                      "content": {
+                        "application/json": {
+                          "schema": {
+                            "$ref": "#/components/schemas/WebhookCreated"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "$ref": "#/components/responses/BadRequest"
+                    },
+                    "401": {
+                      "$ref": "#/components/responses/Unauthorized"
+                    },
+                    "403": {
+                      "$ref": "#/components/responses/Forbidden"
+                    },
+                    "404": {
+                      "$ref": "#/components/responses/NotFound"
+                    }
+                  }
+                }
+              },
+              "/api/v1/webhooks/{webhook_id}": {
+                "delete": {
+                  "operationId": "removeWebhook",
+                  "summary": "Remove a webhook endpoint (recorded as webhook.remove)",
+                  "tags": [
+                    "webhooks"
+                  ],
+                  "description": "Access: admin (admin role).",
+                  "parameters": [
+                    {
+                      "name": "webhook_id",
+                      "in": "path",
+                      "required": true,
+                      "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 300
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "OK",
+                      "content": {
+                        "application/json": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Webhook"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "$ref": "#/components/responses/BadRequest"
+                    },
+                    "401": {
+                      "$ref": "#/components/responses/Unauthorized"
+                    },
+                    "403": {
+                      "$ref": "#/components/responses/Forbidden"
+                    },
+                    "404": {
+                      "$ref": "#/components/responses/NotFound"
+                    }
+                  }
+                }
+              },
+              "/api/v1/webhooks/{webhook_id}/test": {
+                "post": {
+                  "operationId": "testWebhook",
+                  "summary": "Send a signed webhook.ping now",
+                  "tags": [
+                    "webhooks"
+                  ],
+                  "description": "Access: admin (admin role).",
+                  "parameters": [
+                    {
+                      "name": "webhook_id",
+                      "in": "path",
+                      "required": true,
+                      "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 300
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "OK",
+                      "content": {
+                        "application/json": {
+                          "schema": {
+                            "$ref": "#/components/schemas/WebhookDelivery"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "$ref": "#/components/responses/BadRequest"
+                    },
+                    "401": {
+                      "$ref": "#/components/responses/Unauthorized"
+                    },
+                    "403": {
+                      "$ref": "#/components/responses/Forbidden"
+                    },
+                    "404": {
+                      "$ref": "#/components/responses/NotFound"
+                    }
+                  }
+                }
+              },
+              "/api/v1/webhooks/{webhook_id}/deliveries": {
+                "get": {
+                  "operationId": "webhookDeliveries",
+                  "summary": "An endpoint's deliveries, newest first, with every attempt",
+                  "tags": [
+                    "webhooks"
+                  ],
+                  "description": "Access: admin (admin role).",
+                  "parameters": [
+                    {
+                      "name": "webhook_id",
+                      "in": "path",
+                      "required": true,
+                      "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 300
+                      }
+                    },
+                    {
+                      "name": "limit",
+                      "in": "query",
+                      "required": false,
+                      "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 1000
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "OK",
+                      "content": {
+                        "application/json": {
+                          "schema": {
+                            "$ref": "#/components/schemas/WebhookDeliveryList"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "$ref": "#/components/responses/BadRequest"
+                    },
+                    "401": {
+                      "$ref": "#/components/responses/Unauthorized"
+                    },
+                    "403": {
+                      "$ref": "#/components/responses/Forbidden"
+                    },
+                    "404": {
+                      "$ref": "#/components/responses/NotFound"
+                    }
+                  }
+                }
+              },
+              "/api/v1/webhooks/allowances": {
+                "get": {
+                  "operationId": "listWebhookAllowances",
+                  "summary": "Networks webhooks may reach although they are not public",
+                  "tags": [
+                    "webhooks"
+                  ],
+                  "description": "Access: admin (admin role).",
+                  "responses": {
+                    "200": {
+                      "description": "OK",
+                      "content": {
+                        "application/json": {
+                          "schema": {
+                            "$ref": "#/components/schemas/WebhookAllowanceList"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "$ref": "#/components/responses/BadRequest"
+                    },
+                    "401": {
+                      "$ref": "#/components/responses/Unauthorized"
+                    },
+                    "403": {
+                      "$ref": "#/components/responses/Forbidden"
+                    },
+                    "404": {
+                      "$ref": "#/components/responses/NotFound"
+                    }
+                  }
+                },
+                "post": {
+                  "operationId": "allowWebhookNetwork",
+                  "summary": "Allow a private, loopback or link-local network (recorded as webhook.allow)",
+                  "tags": [
+                    "webhooks"
+                  ],
+                  "description": "Access: admin (admin role).",
+                  "requestBody": {
+                    "required": true,
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/WebhookAllowanceRequest"
+                        }
+                      }
+                    }
+                  },
+                  "responses": {
+                    "200": {
+                      "description": "OK",
+                      "content": {
+                        "application/json": {
+                          "schema": {
+                            "$ref": "#/components/schemas/WebhookAllowance"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "$ref": "#/components/responses/BadRequest"
+                    },
+                    "401": {
+                      "$ref": "#/components/responses/Unauthorized"
+                    },
+                    "403": {
+                      "$ref": "#/components/responses/Forbidden"
+                    },
+                    "404": {
+                      "$ref": "#/components/responses/NotFound"
+                    }
+                  }
+                }
+              },
+              "/api/v1/webhooks/allowances/withdraw": {
+                "post": {
+                  "operationId": "disallowWebhookNetwork",
+                  "summary": "Withdraw an allowance (recorded as webhook.disallow)",
+                  "tags": [
+                    "webhooks"
+                  ],
+                  "description": "Access: admin (admin role).",
+                  "requestBody": {
+                    "required": true,
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/WebhookAllowanceRequest"
+                        }
+                      }
+                    }
+                  },
+                  "responses": {
+                    "200": {
+                      "description": "OK",
+                      "content": {
+                        "application/json": {
+                          "schema": {
+                            "$ref": "#/components/schemas/WebhookAllowance"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "$ref": "#/components/responses/BadRequest"
+                    },
+                    "401": {
+                      "$ref": "#/components/responses/Unauthorized"
+                    },
+                    "403": {
+                      "$ref": "#/components/responses/Forbidden"
+                    },
+                    "404": {
+                      "$ref": "#/components/responses/NotFound"
+                    }
+                  }
+                }
+              },
             "/api/v1/holds": {
               "get": {
                 "operationId": "listHolds",
@@ -2866,6 +3211,322 @@ enum OpenAPIDocument {
                   }
                 }
               },
+                "Webhook": {
+                  "type": "object",
+                  "required": [
+                    "webhook_id",
+                    "url",
+                    "events",
+                    "description",
+                    "created_by",
+                    "creation_time",
+                    "event_index"
+                  ],
+                  "properties": {
+                    "webhook_id": {
+                      "type": "string"
+                    },
+                    "url": {
+                      "type": "string"
+                    },
+                    "events": {
+                      "type": "array",
+                      "items": {
+                        "type": "string",
+                        "enum": [
+                          "registered_model.created",
+                          "model_version.created",
+                          "model_version_alias.created",
+                          "model_version_alias.deleted",
+                          "model_version_stage.changed",
+                          "promotion.refused",
+                          "approval.created",
+                          "attestation.created",
+                          "drift.alerted"
+                        ]
+                      }
+                    },
+                    "description": {
+                      "type": "string"
+                    },
+                    "created_by": {
+                      "type": "string"
+                    },
+                    "creation_time": {
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "removed_time": {
+                      "type": "integer",
+                      "format": "int64",
+                      "nullable": true
+                    },
+                    "event_index": {
+                      "type": "integer",
+                      "format": "int64"
+                    }
+                  }
+                },
+                "WebhookList": {
+                  "type": "object",
+                  "required": [
+                    "webhooks"
+                  ],
+                  "properties": {
+                    "webhooks": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Webhook"
+                      }
+                    }
+                  }
+                },
+                "WebhookCreateRequest": {
+                  "type": "object",
+                  "required": [
+                    "url",
+                    "events"
+                  ],
+                  "properties": {
+                    "url": {
+                      "type": "string",
+                      "maxLength": 2048
+                    },
+                    "events": {
+                      "type": "array",
+                      "minItems": 1,
+                      "maxItems": 50,
+                      "items": {
+                        "type": "string",
+                        "enum": [
+                          "registered_model.created",
+                          "model_version.created",
+                          "model_version_alias.created",
+                          "model_version_alias.deleted",
+                          "model_version_stage.changed",
+                          "promotion.refused",
+                          "approval.created",
+                          "attestation.created",
+                          "drift.alerted"
+                        ]
+                      }
+                    },
+                    "description": {
+                      "type": "string",
+                      "maxLength": 1000
+                    },
+                    "secret": {
+                      "type": "string",
+                      "minLength": 16,
+                      "maxLength": 256
+                    }
+                  }
+                },
+                "WebhookCreated": {
+                  "type": "object",
+                  "required": [
+                    "webhook",
+                    "secret"
+                  ],
+                  "properties": {
+                    "webhook": {
+                      "$ref": "#/components/schemas/Webhook"
+                    },
+                    "secret": {
+                      "type": "string"
+                    }
+                  }
+                },
+                "WebhookAttempt": {
+                  "type": "object",
+                  "required": [
+                    "attempt",
+                    "time",
+                    "duration_ms"
+                  ],
+                  "properties": {
+                    "attempt": {
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "time": {
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "status_code": {
+                      "type": "integer",
+                      "format": "int64",
+                      "nullable": true
+                    },
+                    "error": {
+                      "type": "string",
+                      "nullable": true
+                    },
+                    "duration_ms": {
+                      "type": "integer",
+                      "format": "int64"
+                    }
+                  }
+                },
+                "WebhookDelivery": {
+                  "type": "object",
+                  "required": [
+                    "delivery_id",
+                    "webhook_id",
+                    "event",
+                    "status",
+                    "attempts",
+                    "next_attempt_time",
+                    "creation_time",
+                    "history"
+                  ],
+                  "properties": {
+                    "delivery_id": {
+                      "type": "string"
+                    },
+                    "webhook_id": {
+                      "type": "string"
+                    },
+                    "event": {
+                      "type": "string"
+                    },
+                    "event_index": {
+                      "type": "integer",
+                      "format": "int64",
+                      "nullable": true
+                    },
+                    "model_name": {
+                      "type": "string",
+                      "nullable": true
+                    },
+                    "model_version": {
+                      "type": "integer",
+                      "format": "int64",
+                      "nullable": true
+                    },
+                    "status": {
+                      "type": "string",
+                      "enum": [
+                        "pending",
+                        "delivered",
+                        "failed",
+                        "cancelled"
+                      ]
+                    },
+                    "attempts": {
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "next_attempt_time": {
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "creation_time": {
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "delivered_time": {
+                      "type": "integer",
+                      "format": "int64",
+                      "nullable": true
+                    },
+                    "last_status_code": {
+                      "type": "integer",
+                      "format": "int64",
+                      "nullable": true
+                    },
+                    "last_error": {
+                      "type": "string",
+                      "nullable": true
+                    },
+                    "history": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/WebhookAttempt"
+                      }
+                    }
+                  }
+                },
+                "WebhookDeliveryList": {
+                  "type": "object",
+                  "required": [
+                    "deliveries"
+                  ],
+                  "properties": {
+                    "deliveries": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/WebhookDelivery"
+                      }
+                    }
+                  }
+                },
+                "WebhookAllowanceRequest": {
+                  "type": "object",
+                  "required": [
+                    "cidr",
+                    "reason"
+                  ],
+                  "properties": {
+                    "cidr": {
+                      "type": "string",
+                      "maxLength": 64
+                    },
+                    "reason": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 2000
+                    }
+                  }
+                },
+                "WebhookAllowance": {
+                  "type": "object",
+                  "required": [
+                    "cidr",
+                    "reason",
+                    "actor",
+                    "time",
+                    "event_index"
+                  ],
+                  "properties": {
+                    "cidr": {
+                      "type": "string"
+                    },
+                    "reason": {
+                      "type": "string"
+                    },
+                    "actor": {
+                      "type": "string"
+                    },
+                    "time": {
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "removed_time": {
+                      "type": "integer",
+                      "format": "int64",
+                      "nullable": true
+                    },
+                    "event_index": {
+                      "type": "integer",
+                      "format": "int64"
+                    }
+                  }
+                },
+                "WebhookAllowanceList": {
+                  "type": "object",
+                  "required": [
+                    "allowances"
+                  ],
+                  "properties": {
+                    "allowances": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/WebhookAllowance"
+                      }
+                    }
+                  }
+                },
               "LegalHold": {
                 "type": "object",
                 "required": [

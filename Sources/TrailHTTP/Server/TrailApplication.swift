@@ -6,9 +6,11 @@ import TrailService
 /// Builds the HTTP application: routes, error handling, configuration.
 public enum TrailApplication {
     /// The router with every route, for in-process tests and for `make`.
-    public static func router(home: TrailHome, config: TrailServerConfig, logger: Logger, table: RouteTable = RouteTable()) -> Router<
-        TrailRequestContext
-    > {
+    /// `webhooks` is the home's webhook service unless given (tests pass one with fast retries
+    /// and an allowed loopback).
+    public static func router(
+        home: TrailHome, config: TrailServerConfig, logger: Logger, table: RouteTable = RouteTable(), webhooks: WebhookService? = nil
+    ) -> Router<TrailRequestContext> {
         let router = Router(context: TrailRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: BrowserBoundaryMiddleware(host: config.host, port: config.port))
@@ -26,6 +28,7 @@ public enum TrailApplication {
         EvidenceRoutes(home: home, config: config).add(to: api)
         PrivacyRoutes(protection: home.dataProtection, config: config).add(to: api)
         OpenLineageRoutes(openLineage: home.openLineage, config: config).add(to: api)
+        WebhookRoutes(webhooks: webhooks ?? home.webhooks, config: config).add(to: api)
         api.get("openapi.json", .read) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],
@@ -51,9 +54,9 @@ public enum TrailApplication {
         return router
     }
 
-    public static func make(home: TrailHome, config: TrailServerConfig, logger: Logger) -> some ApplicationProtocol {
+    public static func make(home: TrailHome, config: TrailServerConfig, logger: Logger, webhooks: WebhookService? = nil) -> some ApplicationProtocol {
         Application(
-            router: router(home: home, config: config, logger: logger),
+            router: router(home: home, config: config, logger: logger, webhooks: webhooks),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ModelTrail"),
             logger: logger)
     }

@@ -233,6 +233,30 @@ public struct LocalClient: TrailClient {
         try await home.dataProtection.erase(run: runID, keys: keys, reason: reason, actor: actor)
     }
 
+    public func webhooks() async throws -> [WebhookEndpoint] { try await home.webhooks.webhooks() }
+
+    public func createWebhook(url: String, events: [String], description: String, secret: String?) async throws -> WebhookService.Created {
+        try await home.webhooks.create(url: url, events: events, description: description, secret: secret, actor: actor)
+    }
+
+    public func removeWebhook(id: String) async throws -> WebhookEndpoint { try await home.webhooks.remove(id, actor: actor) }
+
+    public func testWebhook(id: String) async throws -> WebhookDelivery { try await home.webhooks.test(id, actor: actor) }
+
+    public func webhookDeliveries(id: String, limit: Int) async throws -> [WebhookDelivery] {
+        try await home.webhooks.deliveries(id, limit: limit)
+    }
+
+    public func webhookAllowances() async throws -> [WebhookAllowance] { try await home.webhooks.allowances() }
+
+    public func allowWebhookNetwork(_ cidr: String, reason: String) async throws -> WebhookAllowance {
+        try await home.webhooks.allow(cidr, reason: reason, actor: actor)
+    }
+
+    public func disallowWebhookNetwork(_ cidr: String, reason: String) async throws -> WebhookAllowance {
+        try await home.webhooks.disallow(cidr, reason: reason, actor: actor)
+    }
+
     public func holds() async throws -> [LegalHold] { try await home.dataProtection.holds() }
 
     public func placeHold(_ type: LegalHold.SubjectType, subject: String, reason: String) async throws -> LegalHold {

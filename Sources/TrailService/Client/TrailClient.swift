@@ -96,6 +96,19 @@ public protocol TrailClient: Sendable {
     func setRetention(_ kind: RetentionKind, days: Int64) async throws -> RetentionSetting
     func applyRetention(dryRun: Bool) async throws -> DataProtectionService.RetentionRun
 
+    // MARK: Webhooks (admins)
+
+    func webhooks() async throws -> [WebhookEndpoint]
+    /// Registers an endpoint; the answer carries its secret, shown this once.
+    func createWebhook(url: String, events: [String], description: String, secret: String?) async throws -> WebhookService.Created
+    func removeWebhook(id: String) async throws -> WebhookEndpoint
+    /// Sends a ping now; the answer is its delivery with the attempt.
+    func testWebhook(id: String) async throws -> WebhookDelivery
+    func webhookDeliveries(id: String, limit: Int) async throws -> [WebhookDelivery]
+    func webhookAllowances() async throws -> [WebhookAllowance]
+    func allowWebhookNetwork(_ cidr: String, reason: String) async throws -> WebhookAllowance
+    func disallowWebhookNetwork(_ cidr: String, reason: String) async throws -> WebhookAllowance
+
     // MARK: Ledger
     /// The latest signed checkpoint (signing one first if the log grew), with its cosignatures.
     func checkpoint() async throws -> LedgerCheckpoint

@@ -28,6 +28,14 @@ public struct TrailHome: Sendable {
     /// Erasure, retention and legal holds.
     public var dataProtection: DataProtectionService { DataProtectionService(tracking: tracking, registry: registry) }
 
+    /// Webhooks and their outbox, with the default delivery settings.
+    public var webhooks: WebhookService { webhooks(settings: OutboxSettings()) }
+
+    /// Webhooks and their outbox, delivered with `settings`.
+    public func webhooks(settings: OutboxSettings, resolver: any HostResolver = SystemHostResolver()) -> WebhookService {
+        WebhookService(store: store, clock: tracking.clock, resolver: resolver, settings: settings)
+    }
+
     /// The verifier over this home's store, blobs and log key.
     public var verifier: LedgerVerifier {
         LedgerVerifier(store: tracking.store, blobs: tracking.blobs, verifier: ledger.signer.verifier)

@@ -113,13 +113,19 @@ public enum Change: Sendable, Hashable {
     case retireBlobs([Digest], timeMillis: Int64)
     /// One accepted OpenLineage event (its bytes already stored as the blob `body`).
     case recordOpenLineage(OpenLineageEvent, body: Digest, bodyBytes: Int64, receivedMillis: Int64)
+    /// Registers a webhook endpoint; its secret is stored outside the record.
+    case createWebhook(WebhookEndpoint, secret: String)
+    /// Removes an active endpoint: its secret is destroyed and its undelivered messages cancelled.
+    case removeWebhook(id: String, timeMillis: Int64)
+    /// Allows a network (`removedTimeMillis` nil) or withdraws the allowance.
+    case setWebhookAllowance(WebhookAllowance)
 }
 
 /// Everything one mutation does: checked, applied and recorded in one transaction.
 /// The part of the store a change belongs to; each backend applies each concern's changes in
 /// a file of its own, inside the batch's one transaction.
 public enum StoreConcern: String, Sendable, CaseIterable {
-    case tracking, registry, identity, serving, privacy, lineage
+    case tracking, registry, identity, serving, privacy, lineage, integrations
 }
 
 extension Change {
@@ -140,6 +146,8 @@ extension Change {
             .privacy
         case .recordOpenLineage:
             .lineage
+        case .createWebhook, .removeWebhook, .setWebhookAllowance:
+            .integrations
         }
     }
 }

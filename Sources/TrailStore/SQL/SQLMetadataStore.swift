@@ -129,6 +129,7 @@ public final class SQLMetadataStore: MetadataStore {
             draft.subject.id, draft.timeMillis, Data(body),
         ])
         try appendToTree(leaf: Merkle.leafHash(body), index: UInt64(eventIndex), in: db)
+        try enqueueOutbox(draft, index: eventIndex, modelVersion: context.modelVersion, in: db)
         return WriteReceipt(eventIndex: eventIndex, experimentID: context.experimentID, modelVersion: context.modelVersion)
     }
 
@@ -295,6 +296,7 @@ struct ApplyContext {
         case .serving: try applyServing(change)
         case .privacy: try applyPrivacy(change)
         case .lineage: try applyLineage(change)
+        case .integrations: try applyIntegrations(change)
         }
     }
 }

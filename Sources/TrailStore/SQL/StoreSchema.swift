@@ -19,6 +19,7 @@ enum StoreSchema {
         ("011_prediction_outputs", v011),
         ("012_data_protection", v012),
         ("013_retirement", v013),
+        ("014_outbox_webhooks", v014),
         ("015_openlineage", v015),
     ]
 
@@ -101,6 +102,8 @@ enum StoreSchema {
         "registered_models": ("pk", ["pk", "name", "description", "creation_time", "last_update_time"]),
         "legal_holds": ("pk", ["pk", "hold_id", "subject_type", "subject_id", "reason", "actor", "created_time", "released_time", "release_reason"]),
         "retention_settings": ("pk", ["pk", "kind", "days", "time", "actor"]),
+        "webhook_endpoints": ("pk", ["pk", "webhook_id", "url", "events", "description", "created_by", "creation_time", "removed_time"]),
+        "webhook_allowances": ("pk", ["pk", "cidr", "reason", "actor", "time", "removed_time"]),
 
         "model_versions": (
             "pk",
@@ -610,6 +613,68 @@ enum StoreSchema {
             """
         }.joined()
     }
+
+    /// Webhooks and the outbox (issue #19). Endpoints and allowed networks are entities whose
+    /// every state is in `state_history` (registering, removing and allowing are admin decisions,
+    /// each a ledger event). Their secrets are key material, kept outside the record like
+    /// `seal_keys`. `outbox` holds one message per (ledger event, subscribed endpoint), inserted
+    /// by the store in the transaction that appends the event, so a committed fact always has
+    /// its messages and a refused batch has none; it and `outbox_attempts` are operational
+    /// (delivery status changes), outside the record.
+    static let v014 = """
+        CREATE TABLE webhook_endpoints (
+            pk INTEGER PRIMARY KEY,
+            webhook_id TEXT NOT NULL UNIQUE,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            description TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            creation_time INTEGER NOT NULL,
+            removed_time INTEGER,
+            event_index INTEGER NOT NULL
+        );
+        CREATE TABLE webhook_secrets (
+            webhook_id TEXT PRIMARY KEY,
+            secret TEXT NOT NULL
+        );
+        CREATE TABLE webhook_allowances (
+            pk INTEGER PRIMARY KEY,
+            cidr TEXT NOT NULL UNIQUE,
+            reason TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            removed_time INTEGER,
+            event_index INTEGER NOT NULL
+        );
+        CREATE TABLE outbox (
+            pk INTEGER PRIMARY KEY,
+            delivery_id TEXT NOT NULL UNIQUE,
+            target TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            event_index INTEGER,
+            model_name TEXT,
+            model_version INTEGER,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_time INTEGER NOT NULL,
+            created_time INTEGER NOT NULL,
+            delivered_time INTEGER,
+            last_status_code INTEGER,
+            last_error TEXT
+        );
+        CREATE INDEX outbox_due ON outbox(status, next_attempt_time);
+        CREATE INDEX outbox_target ON outbox(target, pk);
+        CREATE TABLE outbox_attempts (
+            pk INTEGER PRIMARY KEY,
+            delivery_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            duration_ms INTEGER NOT NULL
+        );
+        CREATE INDEX outbox_attempts_delivery ON outbox_attempts(delivery_id, pk);
+        """
 
     static func appendOnlyTriggers(_ tables: [String]) -> String {
         tables.map { table in
