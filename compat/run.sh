@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${COMPAT_VENV:-$PWD/.venv-compat}"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import mlflow, sklearn, pytest, openlineage.client, jsonschema, rfc3339_validator" 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import mlflow, sklearn, pytest, openlineage.client, jsonschema, rfc3339_validator, prometheus_client" 2>/dev/null; then
   echo "compat: creating $venv with $(tr '\n' ' ' < compat/requirements.txt)"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r compat/requirements.txt

@@ -29,6 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBatchRows: Int = 2000
     @Flag(name: .customLong("allow-unsigned"), help: "MLflow models: serve a model without an input signature (recorded in the deployment event).")
     var allowUnsigned = false
+    @Option(
+        name: .customLong("metrics-listen"),
+        help: "Serve Prometheus /metrics (answers per version and outcome, latency, live workers) on HOST:PORT, e.g. 127.0.0.1:9465; off by default.")
+    var metricsListen: String?
 
     func run() async throws {
         var configured = Logger(label: "modeltrail.serve")
@@ -80,9 +84,18 @@ struct ServeCommand: AsyncParsableCommand {
                     }
                 }
             }
+            let metrics = TrailMetrics()
             let app = Application(
-                router: ServingApplication.router(server: server, logger: logger),
+                router: ServingApplication.router(server: server, logger: logger, metrics: metrics),
                 configuration: .init(address: .hostname(host, port: port), serverName: "ModelTrail-serve"), logger: logger)
+            let metricsApp = try metricsListen.map {
+                try MetricsListen.application(address: $0, metrics: metrics, home: nil, logger: logger) { await server.workers?.liveWorkers }
+            }
+            let metricsTask = Task {
+                guard let metricsApp else { return }
+                do { try await metricsApp.runService() } catch { logger.error("metrics listener: \(error)") }
+            }
+            defer { metricsTask.cancel() }
             if options.json {
                 Output.printJSON([
                     "listening": "http://\(host):\(port)", "deployment_id": server.deploymentID, "model": name, "version": String(loaded.version.version),

@@ -33,6 +33,11 @@ struct ServerCommand: AsyncParsableCommand {
     var retentionEvery: Int?
 
     @Option(
+        name: .customLong("metrics-listen"),
+        help: "Also serve Prometheus /metrics without a token on HOST:PORT (e.g. 127.0.0.1:9464), for a scraper; /metrics on the main port needs an admin token.")
+    var metricsListen: String?
+
+    @Option(
         name: .customLong("openlineage-url"),
         help: "Send this server's runs to an OpenLineage receiver (e.g. Marquez at http://marquez:5000) as START/COMPLETE/FAIL RunEvents, durably: the ledger is the outbox (default: $TRAIL_OPENLINEAGE_URL). The token, if any, from $TRAIL_OPENLINEAGE_API_KEY.")
     var openLineageURL: String?
@@ -59,7 +64,9 @@ struct ServerCommand: AsyncParsableCommand {
             let home = try await options.openHome()
             // A wrong secret, region or bucket stops the start instead of the first upload.
             try await home.tracking.blobs.check()
-            let app = TrailApplication.make(home: home, config: config, logger: logger)
+            let metrics = TrailMetrics()
+            let app = TrailApplication.make(home: home, config: config, logger: logger, metrics: metrics)
+            let metricsApp = try metricsListen.map { try MetricsListen.application(address: $0, metrics: metrics, home: home, logger: logger) }
             let log = logger
             let verifyInterval = verifyEvery ?? environment["TRAIL_VERIFY_EVERY"].flatMap(Int.init) ?? 0
             // Checkpoints follow commits, batched: at most one a second under load.
@@ -132,6 +139,7 @@ struct ServerCommand: AsyncParsableCommand {
                     try? await Task.sleep(for: .seconds(verifyInterval))
                     do {
                         let report = try await home.verifier.verify()
+                        metrics.observe(report)
                         try await home.ledger.record(report, actor: .service("scheduled-verify"))
                         if report.ok { log.info("\(report.verdict)") } else { log.error("\(report.verdict)") }
                     } catch {
@@ -164,7 +172,16 @@ struct ServerCommand: AsyncParsableCommand {
                 }
             }
             fflush(nil)  // start-up lines reach a redirected stdout before the server runs
-            try await app.runService()
+            if let metricsApp {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await app.runService() }
+                    group.addTask { try await metricsApp.runService() }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            } else {
+                try await app.runService()
+            }
         }
     }
 
@@ -177,5 +194,24 @@ struct ServerCommand: AsyncParsableCommand {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: bytes), response.headers.first(name: "Content-Type"))
+    }
+}
+
+/// `--metrics-listen HOST:PORT`: a listener of its own that answers only `/metrics`.
+enum MetricsListen {
+    static func parse(_ address: String) throws -> (host: String, port: Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port),
+            colon != address.startIndex
+        else { throw TrailError.invalid("metrics-listen", "give HOST:PORT, e.g. 127.0.0.1:9464") }
+        return (String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    }
+
+    static func application(
+        address: String, metrics: TrailMetrics, home: TrailHome?, logger: Logger, workers: (@Sendable () async -> Int?)? = nil
+    ) throws -> some ApplicationProtocol {
+        let (host, port) = try parse(address)
+        return Application(
+            router: MetricsApplication.router(metrics: metrics, home: home, workers: workers),
+            configuration: .init(address: .hostname(host, port: port), serverName: "ModelTrail metrics"), logger: logger)
     }
 }

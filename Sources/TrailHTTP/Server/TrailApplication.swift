@@ -9,9 +9,11 @@ public enum TrailApplication {
     /// `webhooks` is the home's webhook service unless given (tests pass one with fast retries
     /// and an allowed loopback).
     public static func router(
-        home: TrailHome, config: TrailServerConfig, logger: Logger, table: RouteTable = RouteTable(), webhooks: WebhookService? = nil
+        home: TrailHome, config: TrailServerConfig, logger: Logger, table: RouteTable = RouteTable(), webhooks: WebhookService? = nil,
+        metrics: TrailMetrics = TrailMetrics()
     ) -> Router<TrailRequestContext> {
         let router = Router(context: TrailRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: BrowserBoundaryMiddleware(host: config.host, port: config.port))
         router.add(middleware: NULMiddleware())
@@ -40,6 +42,9 @@ public enum TrailApplication {
         let proxy = SecuredRoutes(router: router, prefix: "api/2.0/mlflow-artifacts", table: table, identity: home.identity)
         MLflowArtifactRoutes(tracking: home.tracking, config: config).add(to: proxy)
         let root = SecuredRoutes(router: router, prefix: "", table: table, identity: home.identity)
+        // Prometheus: admins only here; `trail server --metrics-listen` serves it unauthenticated
+        // on an address of its own for a scraper.
+        root.get("metrics", .admin) { _, _ in await metrics.response(home: home) }
         root.get("version", .public) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: MLflowRoutes.compatibleVersion)))
         }
@@ -54,9 +59,11 @@ public enum TrailApplication {
         return router
     }
 
-    public static func make(home: TrailHome, config: TrailServerConfig, logger: Logger, webhooks: WebhookService? = nil) -> some ApplicationProtocol {
+    public static func make(
+        home: TrailHome, config: TrailServerConfig, logger: Logger, webhooks: WebhookService? = nil, metrics: TrailMetrics = TrailMetrics()
+    ) -> some ApplicationProtocol {
         Application(
-            router: router(home: home, config: config, logger: logger, webhooks: webhooks),
+            router: router(home: home, config: config, logger: logger, webhooks: webhooks, metrics: metrics),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ModelTrail"),
             logger: logger)
     }

@@ -9,8 +9,10 @@ import TrailService
 /// `trail serve`: /health, /model-info, /predict, /openapi.json, /docs — a thin translation
 /// to `ModelServer`, which decides what is served, scores and records.
 public enum ServingApplication {
-    public static func router(server: ModelServer, logger: Logger) -> Router<BasicRequestContext> {
+    public static func router(server: ModelServer, logger: Logger, metrics: TrailMetrics = TrailMetrics()) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: ScoringMetricsMiddleware(metrics: metrics, model: server.configuration.name))
         router.get("health") { _, _ in json(server.health, status: server.withdrawnBecause == nil ? .ok : .serviceUnavailable) }
         // MLflow's scoring protocol (`mlflow models serve`): /ping, /version, /invocations.
         router.get("ping") { _, _ in
@@ -190,5 +192,20 @@ public enum ServingApplication {
             <p><a href="/openapi.json">OpenAPI document</a> · <a href="/model-info">model info</a> · <a href="/health">health</a></p>
             </body></html>
             """
+    }
+}
+
+/// Counts each scoring answer per model version (from `X-Model-Version`) and outcome.
+struct ScoringMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: TrailMetrics
+    let model: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        if request.method == .post, request.uri.path == "/invocations" || request.uri.path == "/predict" {
+            let version = response.headers[HTTPField.Name("X-Model-Version")!] ?? "unknown"
+            metrics.observePrediction(model: model, version: String(version.prefix(20)), status: Int(response.status.code))
+        }
+        return response
     }
 }

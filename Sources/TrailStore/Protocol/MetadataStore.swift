@@ -189,6 +189,8 @@ public protocol LineageReads: Sendable {
     func openLineageCursor(receiver: String) async throws -> OpenLineageCursor
     /// Every receiver's cursor.
     func openLineageCursors() async throws -> [OpenLineageCursor]
+    /// Recorded predictions per (model, version, outcome), for monitoring.
+    func predictionCounts() async throws -> [(model: String, version: Int64, outcome: String, count: Int64)]
 }
 
 /// Every read of the store (the read-only side, as Trillian's `ReadOnlyLogTreeTX`).

@@ -183,4 +183,12 @@ extension SQLMetadataStore {
                 ])
         }
     }
+
+    public func predictionCounts() async throws -> [(model: String, version: Int64, outcome: String, count: Int64)] {
+        try await read { db in
+            try SQLRow.fetchAll(
+                db, sql: "SELECT model_name, model_version, outcome, COUNT(*) FROM predictions GROUP BY model_name, model_version, outcome LIMIT 10000"
+            ).map { ($0[0], $0[1], $0[2], $0[3]) }
+        }
+    }
 }
