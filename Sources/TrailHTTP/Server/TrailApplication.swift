@@ -9,9 +9,12 @@ public enum TrailApplication {
     /// `webhooks` is the home's webhook service unless given (tests pass one with fast retries
     /// and an allowed loopback).
     public static func router(
-        home: TrailHome, config: TrailServerConfig, logger: Logger, table: RouteTable = RouteTable(), webhooks: WebhookService? = nil
+        home: TrailHome, config: TrailServerConfig, logger: Logger, table: RouteTable = RouteTable(), webhooks: WebhookService? = nil,
+        metrics: ServerMetrics? = nil
     ) -> Router<TrailRequestContext> {
         let router = Router(context: TrailRequestContext.self)
+        let metrics = metrics ?? ServerMetrics()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: BrowserBoundaryMiddleware(host: config.host, port: config.port))
         router.add(middleware: NULMiddleware())
@@ -41,6 +44,12 @@ public enum TrailApplication {
         let root = SecuredRoutes(router: router, prefix: "", table: table, identity: home.identity)
         root.get("version", .public) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: MLflowRoutes.compatibleVersion)))
+        }
+        // Prometheus: admins only, never public.
+        root.get("metrics", .admin) { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await metrics.scrape(home: home))))
         }
         root.get("api/3.0/mlflow/server-info", .public) { _, _ in
             MLflowJSON.response([
