@@ -37,6 +37,7 @@ struct Receiver {
                 let body = try await request.collectBody(upTo: 1 << 20)
                 var headers: [String: String] = [:]
                 for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+                headers["host"] = request.head.authority
                 await inbox.add(.init(path: "/" + path, headers: headers, body: Array(body.readableBytesView)))
                 switch path {
                 case "redirect": return Response(status: .found, headers: [.location: "/hook"])
@@ -325,6 +326,22 @@ struct WebhookTests {
         // Delivered once: further rounds send nothing.
         try await restarted.deliverDue()
         #expect(await inbox.on("/hook").count == 1)
+    }
+
+    @Test func aNameIsSentToTheAddressThatWasCheckedWithItsHostHeader() async throws {
+        let home = try await Self.homeWithVersion()
+        let resolver = ScriptedResolver([[127, 0, 0, 1]])
+        let hooks = home.webhooks(settings: Self.fast, resolver: resolver)
+        // Refused by name as by address until the network is allowed.
+        await #expect(throws: TrailError.self) { _ = try await hooks.create(url: "http://receiver.test:1/hook", events: ["model_version.created"], actor: Self.admin) }
+        _ = try await hooks.allow("127.0.0.1/32", reason: "test receiver", actor: Self.admin)
+        let inbox = Inbox()
+        let receiver = try await Receiver.start(inbox: inbox)
+        defer { receiver.task.cancel() }
+        _ = try await hooks.create(url: "http://receiver.test:\(receiver.port)/hook", events: ["model_version_alias.created"], actor: Self.admin)
+        try await home.registry.setAlias(name: "bc", alias: "production", version: 1, actor: Self.alice)
+        try await Self.deliver(hooks) { await inbox.on("/hook").count == 1 }
+        #expect(await inbox.on("/hook").first?.headers["host"] == "receiver.test:\(receiver.port)")
     }
 
     @Test func redirectsAreNotFollowed() async throws {
