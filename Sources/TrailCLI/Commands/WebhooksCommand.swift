@@ -80,9 +80,8 @@ struct WebhooksCommand: AsyncParsableCommand {
                 let delivery = try await options.backend().testWebhook(id: webhookID)
                 if options.json { return Output.printJSON(delivery) }
                 let last = delivery.history.last
-                print(
-                    "ping \(delivery.deliveryID): \(delivery.status.rawValue)"
-                        + (last?.statusCode.map { ", HTTP \($0)" } ?? "") + (last?.error.map { ", \($0)" } ?? ""))
+                let outcome = last?.error ?? last?.statusCode.map { "HTTP \($0)" }
+                print("ping \(delivery.deliveryID): \(delivery.status.rawValue)" + (outcome.map { ", \($0)" } ?? ""))
                 if delivery.status != .delivered { throw ExitCode(1) }
             }
         }

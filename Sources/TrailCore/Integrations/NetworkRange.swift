@@ -44,7 +44,10 @@ public enum IPAddressBytes {
         guard octets.count == 4 else { return nil }
         var out: [UInt8] = []
         for octet in octets {
-            guard !octet.isEmpty, octet.count <= 3, octet.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt8(octet) else { return nil }
+            // No leading zeros: "010" is 8 to inet_aton and 10 to a reader.
+            guard !octet.isEmpty, octet.count <= 3, octet.count == 1 || octet.first != "0", octet.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let value = UInt8(octet)
+            else { return nil }
             out.append(value)
         }
         return out

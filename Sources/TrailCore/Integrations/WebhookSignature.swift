@@ -54,7 +54,7 @@ public struct WebhookURL: Sendable, Hashable {
         guard let components = URLComponents(string: raw), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
             var host = components.host, !host.isEmpty
         else { throw TrailError.invalid(field, "'\(raw.prefix(200))' is not a URL with a host") }
-        guard components.user == nil, components.password == nil, !raw.dropFirst(scheme.count + 3).prefix(while: { $0 != "/" }).contains("@") else {
+        guard components.user == nil, components.password == nil, !raw.dropFirst(scheme.count + 3).prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" }).contains("@") else {
             throw TrailError.invalid(field, "credentials in the URL are refused; the endpoint's secret signs every delivery")
         }
         guard components.fragment == nil else { throw TrailError.invalid(field, "a URL fragment (#…) is never sent; remove it") }

@@ -87,6 +87,9 @@ public final class TrailMetrics: Sendable {
                 help: "Predictions and refusals recorded, by model version and outcome (refusals have outcome refused)."
             ).set(Double(row.count))
         }
+        if let endpoints = try? await home.store.webhookEndpoints() {
+            registry.makeGauge(name: "trail_webhooks_active", help: "Registered webhook endpoints.").set(Double(endpoints.filter(\.isActive).count))
+        }
         if let backlog = try? await home.store.outboxBacklog() {
             registry.makeGauge(name: "trail_outbox_backlog", help: "Webhook messages waiting to be delivered.").set(Double(backlog))
         }

@@ -120,6 +120,7 @@ public struct WebhookService: Sendable {
         let target = try await checkedURL(url, actor: actor)
         let chosen = try Self.checkEvents(events)
         try Limits.checkLength(description, max: Self.maxDescriptionLength, field: "description")
+        let supplied = secret != nil
         let secret = try secret.map(Self.checkSecret) ?? ("whsec_" + Array(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).hexString)
         guard try await store.webhookEndpoints().filter(\.isActive).count < Self.maxEndpoints else {
             throw TrailError(.invalidState, "at most \(Self.maxEndpoints) webhooks can be active; remove one first", field: "url")
@@ -135,7 +136,7 @@ public struct WebhookService: Sendable {
                     action: "webhook.create", actor: actor, timeMillis: now, subject: Subject(type: "webhook", id: endpoint.webhookID),
                     facts: [
                         "url": .string(target.text), "events": .array(chosen.map { .string($0.rawValue) }), "description": .string(description),
-                        "secret_supplied": .bool(secret.hasPrefix("whsec_") == false),
+                        "secret_supplied": .bool(supplied),
                     ])))
         endpoint.eventIndex = receipt.eventIndex ?? 0
         return Created(webhook: endpoint, secret: secret)
