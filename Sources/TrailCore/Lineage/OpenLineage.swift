@@ -366,12 +366,15 @@ public struct OpenLineageQuery: Sendable {
     /// Events with an output dataset of one of these versions, or one of these names.
     public var outputVersions: Set<String> = []
     public var outputNames: [(namespace: String, name: String)] = []
+    /// Events whose original bytes have this digest.
+    public var bodyDigest: String?
     public var limit: Int = 1000
 
     public init(
         runID: String? = nil, job: (namespace: String, name: String)? = nil, dataset: (namespace: String, name: String)? = nil,
-        outputVersions: Set<String> = [], outputNames: [(namespace: String, name: String)] = [], limit: Int = 1000
+        outputVersions: Set<String> = [], outputNames: [(namespace: String, name: String)] = [], bodyDigest: String? = nil, limit: Int = 1000
     ) {
+        self.bodyDigest = bodyDigest
         self.runID = runID
         self.job = job
         self.dataset = dataset

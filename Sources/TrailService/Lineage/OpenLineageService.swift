@@ -38,9 +38,7 @@ public struct OpenLineageService: Sendable {
         guard !bytes.contains(0) else { throw TrailError.invalid("body", "a NUL byte is not accepted") }
         let event = try OpenLineageEvent.parse(bytes)
         let digest = Digest.of(bytes)
-        if let earlier = try await tracking.store.openLineageEvents(matching: OpenLineageQuery(runID: event.runID, limit: 10_000))
-            .first(where: { $0.bodyDigest == digest.description })
-        {
+        if let earlier = try await tracking.store.openLineageEvents(matching: OpenLineageQuery(bodyDigest: digest.description, limit: 1)).first {
             return Accepted(kind: event.kind, runID: event.runID, eventIndex: earlier.eventIndex, bodyDigest: digest.description, recorded: false)
         }
         let (stored, size) = try await tracking.blobs.put(bytes)

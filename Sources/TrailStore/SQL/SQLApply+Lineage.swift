@@ -71,6 +71,10 @@ extension SQLMetadataStore {
         try await read { db in
             var clauses: [String] = []
             var arguments: SQLArguments = []
+            if let digest = query.bodyDigest {
+                clauses.append("e.body_digest = ?")
+                arguments += [digest]
+            }
             if let run = query.runID {
                 clauses.append("e.run_uuid = ?")
                 arguments += [run]

@@ -573,6 +573,7 @@ enum StoreSchema {
         CREATE INDEX openlineage_events_run ON openlineage_events(run_uuid, seq);
         CREATE INDEX openlineage_events_job ON openlineage_events(job_namespace, job_name, seq);
         CREATE INDEX openlineage_events_event ON openlineage_events(event_index);
+        CREATE INDEX openlineage_events_body ON openlineage_events(body_digest);
         CREATE TABLE openlineage_datasets (
             seq INTEGER PRIMARY KEY,
             event_seq INTEGER NOT NULL,
