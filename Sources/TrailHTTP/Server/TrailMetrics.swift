@@ -22,33 +22,36 @@ public final class TrailMetrics: Sendable {
 
     public init() {}
 
+    static func describe(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     /// Counts one answered request (route is the matched pattern, so labels stay bounded).
     public func observe(route: String, method: String, status: Int, seconds: Double) {
         let route = String(route.prefix(200))
         registry.makeCounter(
-            name: "trail_http_requests_total", labels: [("route", route), ("method", method), ("status", String(status))],
-            help: "HTTP requests answered, by route pattern, method and status."
+            descriptor: Self.describe("trail_http_requests_total", "HTTP requests answered, by route pattern, method and status."),
+            labels: [("route", route), ("method", method), ("status", String(status))]
         ).increment()
         registry.makeDurationHistogram(
-            name: "trail_http_request_duration_seconds", labels: [("route", route), ("method", method)], buckets: Self.buckets,
-            help: "Time to answer, by route pattern and method."
+            descriptor: Self.describe("trail_http_request_duration_seconds", "Time to answer, by route pattern and method."),
+            labels: [("route", route), ("method", method)], buckets: Self.buckets
         ).recordNanoseconds(Int64(max(0, seconds) * 1e9))
     }
 
     /// The last verification's verdict (the server's scheduled verify and the admin route).
     public func observe(_ report: VerificationReport) {
-        registry.makeGauge(name: "trail_ledger_verify_ok", help: "1 if the last ledger verification passed, else 0.").set(Double(report.ok ? 1 : 0))
-        registry.makeGauge(name: "trail_ledger_verify_findings", help: "Findings of the last ledger verification.").set(Double(report.findings.count))
+        registry.makeGauge(descriptor: Self.describe("trail_ledger_verify_ok", "1 if the last ledger verification passed, else 0.")).set(Double(report.ok ? 1 : 0))
+        registry.makeGauge(descriptor: Self.describe("trail_ledger_verify_findings", "Findings of the last ledger verification.")).set(Double(report.findings.count))
         let now: Double = Date().timeIntervalSince1970
-        registry.makeGauge(name: "trail_ledger_verify_timestamp_seconds", help: "When the last ledger verification finished.").set(now)
+        registry.makeGauge(descriptor: Self.describe("trail_ledger_verify_timestamp_seconds", "When the last ledger verification finished.")).set(now)
     }
 
     /// One answer of a model server (`trail serve`): counted per model version and outcome.
     public func observePrediction(model: String, version: String, status: Int) {
         registry.makeCounter(
-            name: "trail_serve_answers_total",
-            labels: [("model", model), ("version", version), ("outcome", (200..<300).contains(status) ? "ok" : "refused")],
-            help: "Scoring requests answered by this model server, by model version and outcome."
+            descriptor: Self.describe("trail_serve_answers_total", "Scoring requests answered by this model server, by model version and outcome."),
+            labels: [("model", model), ("version", version), ("outcome", (200..<300).contains(status) ? "ok" : "refused")]
         ).increment()
     }
 
@@ -56,7 +59,7 @@ public final class TrailMetrics: Sendable {
     /// Prometheus text format 0.0.4.
     public func render(home: TrailHome?, workers: Int? = nil) async -> String {
         if let home { await refresh(home) }
-        if let workers { registry.makeGauge(name: "trail_serve_workers_live", help: "Live scoring worker processes.").set(Double(workers)) }
+        if let workers { registry.makeGauge(descriptor: Self.describe("trail_serve_workers_live", "Live scoring worker processes.")).set(Double(workers)) }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
@@ -67,31 +70,32 @@ public final class TrailMetrics: Sendable {
         lastScrape.value = (Date(), [:])
         let store = home.tracking.store
         if let size = try? await store.eventCount() {
-            registry.makeGauge(name: "trail_ledger_events", help: "Events in the ledger.").set(Double(size))
+            registry.makeGauge(descriptor: Self.describe("trail_ledger_events", "Events in the ledger.")).set(Double(size))
             for cursor in (try? await store.openLineageCursors()) ?? [] {
                 let labels = [("receiver", String(cursor.receiver.prefix(200)))]
-                registry.makeGauge(name: "trail_openlineage_pending_events", labels: labels, help: "Ledger events not yet delivered to an OpenLineage receiver.")
+                registry.makeGauge(descriptor: Self.describe("trail_openlineage_pending_events", "Ledger events not yet delivered to an OpenLineage receiver."), labels: labels)
                     .set(Double(max(0, size - cursor.nextIndex)))
-                registry.makeGauge(name: "trail_openlineage_failures", labels: labels, help: "Consecutive failed deliveries to an OpenLineage receiver.")
+                registry.makeGauge(descriptor: Self.describe("trail_openlineage_failures", "Consecutive failed deliveries to an OpenLineage receiver."), labels: labels)
                     .set(Double(cursor.failures))
             }
         }
         if let checkpoint = try? await store.latestCheckpoint() {
-            registry.makeGauge(name: "trail_ledger_checkpoint_size", help: "Events covered by the latest signed checkpoint.").set(Double(checkpoint.size))
+            registry.makeGauge(descriptor: Self.describe("trail_ledger_checkpoint_size", "Events covered by the latest signed checkpoint.")).set(Double(checkpoint.size))
             let age: Double = max(0, Date().timeIntervalSince1970 - Double(checkpoint.timeMillis) / 1000)
-            registry.makeGauge(name: "trail_ledger_checkpoint_age_seconds", help: "Seconds since the latest signed checkpoint.").set(age)
+            registry.makeGauge(descriptor: Self.describe("trail_ledger_checkpoint_age_seconds", "Seconds since the latest signed checkpoint.")).set(age)
         }
         for row in (try? await store.predictionCounts()) ?? [] {
             registry.makeGauge(
-                name: "trail_predictions_recorded", labels: [("model", row.model), ("version", String(row.version)), ("outcome", row.outcome)],
-                help: "Predictions and refusals recorded, by model version and outcome (refusals have outcome refused)."
+                descriptor: Self.describe(
+                    "trail_predictions_recorded", "Predictions and refusals recorded, by model version and outcome (refusals have outcome refused)."),
+                labels: [("model", row.model), ("version", String(row.version)), ("outcome", row.outcome)]
             ).set(Double(row.count))
         }
         if let endpoints = try? await home.store.webhookEndpoints() {
-            registry.makeGauge(name: "trail_webhooks_active", help: "Registered webhook endpoints.").set(Double(endpoints.filter(\.isActive).count))
+            registry.makeGauge(descriptor: Self.describe("trail_webhooks_active", "Registered webhook endpoints.")).set(Double(endpoints.filter(\.isActive).count))
         }
         if let backlog = try? await home.store.outboxBacklog() {
-            registry.makeGauge(name: "trail_outbox_backlog", help: "Webhook messages waiting to be delivered.").set(Double(backlog))
+            registry.makeGauge(descriptor: Self.describe("trail_outbox_backlog", "Webhook messages waiting to be delivered.")).set(Double(backlog))
         }
     }
 
