@@ -93,6 +93,7 @@ def test_the_demos_promotion_reaches_a_receiver_signed_and_ssrf_is_refused(serve
 
 
 def test_metrics_parse_with_prometheus_own_parser(server):
+    assert server.native("GET", "/api/v1/ledger/events/0").status_code == 200
     assert requests.get(server.url + "/metrics").status_code == 401
     assert server.native("GET", "/metrics", user="carol").status_code == 403
     r = server.native("GET", "/metrics")
