@@ -86,7 +86,9 @@ final class FlakyReceiver: @unchecked Sendable {
 @Suite("OpenLineage out: durable delivery")
 struct OpenLineageDeliveryTests {
     @Test func aReceiverDownForAWhileLosesNothingAndGetsEachEventOnceInOrder() async throws {
-        let clock = ShiftingClock()
+        // Time moves only when the test says so: the backoff is judged without a race against
+        // a slow machine.
+        let clock = SteppedClock()
         let home = try await TrailHome.open(
             FileManager.default.temporaryDirectory.appendingPathComponent("trail-ol-deliver-\(UUID().uuidString)"), clock: clock,
             store: try await StoreSettings.testing())
@@ -124,4 +126,12 @@ struct OpenLineageDeliveryTests {
             #expect(throws: TrailError.self, "\(bad)") { _ = try OpenLineageForwarder(emitter: emitter, url: bad) }
         }
     }
+}
+
+/// A clock that stands still until advanced.
+final class SteppedClock: TrailClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var now = Int64(Date().timeIntervalSince1970 * 1000)
+    func nowMillis() -> Int64 { lock.withLock { now } }
+    func advance(days: Int64) { lock.withLock { now += days * 86_400_000 } }
 }
