@@ -119,25 +119,11 @@ public struct OpenLineageEvent: Sendable, Hashable {
                 out.parentRunID = id.lowercased()
             }
             try job(event, into: &out)
-            for (key, role) in [("inputs", "input"), ("outputs", "output")] {
-                guard let list = event[key], list != .null else { continue }
-                guard case .array(let items) = list else { throw TrailError.invalid(key, "\(key) must be an array") }
-                guard out.datasets.count + items.count <= maxDatasets else {
-                    throw TrailError.invalid(key, "at most \(maxDatasets) input and output datasets per event")
-                }
-                for (i, item) in items.enumerated() { out.datasets.append(try dataset(item, role: role, field: "\(key)[\(i)]")) }
-            }
+            try inputsAndOutputs(event, into: &out)
         case .job:
             guard event["run"] == nil else { throw TrailError.invalid("run", "a JobEvent has no run") }
             try job(event, into: &out)
-            for (key, role) in [("inputs", "input"), ("outputs", "output")] {
-                guard let list = event[key], list != .null else { continue }
-                guard case .array(let items) = list else { throw TrailError.invalid(key, "\(key) must be an array") }
-                guard out.datasets.count + items.count <= maxDatasets else {
-                    throw TrailError.invalid(key, "at most \(maxDatasets) input and output datasets per event")
-                }
-                for (i, item) in items.enumerated() { out.datasets.append(try dataset(item, role: role, field: "\(key)[\(i)]")) }
-            }
+            try inputsAndOutputs(event, into: &out)
         case .dataset:
             guard event["run"] == nil else { throw TrailError.invalid("run", "a DatasetEvent has no run") }
             guard event["job"] == nil else { throw TrailError.invalid("job", "a DatasetEvent has no job") }
@@ -145,6 +131,18 @@ public struct OpenLineageEvent: Sendable, Hashable {
             out.datasets.append(try dataset(item, role: "dataset", field: "dataset"))
         }
         return out
+    }
+
+    /// A run's or job's `inputs` and `outputs` (at most `maxDatasets` together).
+    static func inputsAndOutputs(_ event: [String: JSONValue], into out: inout OpenLineageEvent) throws {
+        for (key, role) in [("inputs", "input"), ("outputs", "output")] {
+            guard let list = event[key], list != .null else { continue }
+            guard case .array(let items) = list else { throw TrailError.invalid(key, "\(key) must be an array") }
+            guard out.datasets.count + items.count <= maxDatasets else {
+                throw TrailError.invalid(key, "at most \(maxDatasets) input and output datasets per event")
+            }
+            for (i, item) in items.enumerated() { out.datasets.append(try dataset(item, role: role, field: "\(key)[\(i)]")) }
+        }
     }
 
     static func job(_ event: [String: JSONValue], into out: inout OpenLineageEvent) throws {
